@@ -1,0 +1,376 @@
+//! The case 事项 as queries see it: the fold of its events.
+
+use crate::body::BodyCode;
+use crate::clock::Timestamp;
+use crate::jurisdiction::{JurisdictionCode, Level};
+use crate::party::PartyRecord;
+use crate::taxonomy::CategoryCode;
+use crate::text::Text;
+use jiefen_ledger::hash::Hash;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use uuid::Uuid;
+
+/// A case id: a UUIDv7, so ids sort by creation time and can be minted by the
+/// caller before the write (which is what makes idempotent creation simple).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CaseId(pub Uuid);
+
+impl CaseId {
+    pub fn parse(raw: &str) -> Option<Self> {
+        Uuid::parse_str(raw).ok().map(Self)
+    }
+}
+
+impl fmt::Display for CaseId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $s:literal / $zh:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $s),+ }
+            }
+            pub fn zh(self) -> &'static str {
+                match self { $($name::$variant => $zh),+ }
+            }
+            pub fn parse(raw: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == raw)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(CaseKind {
+    Dispute = "dispute" / "矛盾纠纷",
+    Petition = "petition" / "信访事项",
+    Request = "request" / "群众诉求",
+    Hazard = "hazard" / "风险隐患",
+});
+
+string_enum!(Channel {
+    WalkIn = "walk_in" / "来访",
+    Phone = "phone" / "来电/12345",
+    Web = "web" / "网上",
+    Letter = "letter" / "来信",
+    GridReport = "grid_report" / "网格员上报",
+    Referral = "referral" / "部门移交",
+    Sweep = "sweep" / "排查发现",
+    Api = "api" / "接口",
+});
+
+string_enum!(
+    /// Red is the most serious; the derived order puts it last so `max` picks it.
+    RiskLevel {
+        Blue = "blue" / "蓝色",
+        Yellow = "yellow" / "黄色",
+        Red = "red" / "红色",
+    }
+);
+
+string_enum!(
+    /// The flat state used for filtering and counting; [`Stage`] carries the data.
+    CaseState {
+        Registered = "registered" / "已登记",
+        Accepted = "accepted" / "已受理",
+        Declined = "declined" / "不予受理",
+        Assigned = "assigned" / "已交办",
+        InProgress = "in_progress" / "办理中",
+        Paused = "paused" / "已中止",
+        Concluded = "concluded" / "已办结",
+        FollowedUp = "followed_up" / "已回访",
+        Merged = "merged" / "已合并",
+        Referred = "referred" / "已移交",
+        Archived = "archived" / "已归档",
+    }
+);
+
+string_enum!(Outcome {
+    Mediated = "mediated" / "调解成功",
+    FailedReferred = "failed_referred" / "调解不成，引导诉讼/仲裁",
+    Answered = "answered" / "已答复",
+    NotSupported = "not_supported" / "不予支持",
+    Withdrawn = "withdrawn" / "撤回",
+});
+
+string_enum!(Satisfaction {
+    Satisfied = "satisfied" / "满意",
+    BasicallySatisfied = "basically_satisfied" / "基本满意",
+    Dissatisfied = "dissatisfied" / "不满意",
+});
+
+string_enum!(
+    /// 复查 then 复核, each at the next level up.
+    ReviewStage {
+        Review = "review" / "复查",
+        ReReview = "re_review" / "复核",
+    }
+);
+
+string_enum!(DeadlineSignal {
+    OnTrack = "on_track" / "正常",
+    DueSoon = "due_soon" / "临期",
+    Overdue = "overdue" / "超期",
+});
+
+impl CaseState {
+    /// States in which the case is still being worked on.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            Self::Registered | Self::Accepted | Self::Assigned | Self::InProgress | Self::Paused
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    pub jurisdiction: JurisdictionCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<Text>,
+    /// WGS-84 in micro-degrees: integers keep the hashed encoding free of
+    /// float formatting questions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coordinates: Option<Coordinates>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coordinates {
+    pub lat_e6: i32,
+    pub lon_e6: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignment {
+    pub body: BodyCode,
+    pub assigned_at: Timestamp,
+    pub due_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pause {
+    pub since: Timestamp,
+    pub reason: Text,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtensionRequest {
+    pub days: u32,
+    pub reason: Text,
+    pub requested_at: Timestamp,
+}
+
+/// Work on an assigned case after the body signed for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Handling {
+    pub assignment: Assignment,
+    pub signed_at: Timestamp,
+    pub paused: Option<Pause>,
+    pub pending_extension: Option<ExtensionRequest>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Agreement {
+    pub text: Text,
+    /// Whether the parties will seek judicial confirmation 司法确认.
+    #[serde(default)]
+    pub judicial_confirmation: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conclusion {
+    pub outcome: Outcome,
+    pub summary: Text,
+    pub agreement: Option<Agreement>,
+    pub concluded_at: Timestamp,
+    pub on_time: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUp {
+    pub satisfaction: Satisfaction,
+    pub note: Option<Text>,
+    pub at: Timestamp,
+}
+
+/// Where the case is in its life, with exactly the data that stage needs:
+/// an assigned case always has a body and a deadline, a paused one always has
+/// a reason, and a declined one always says why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "stage", rename_all = "snake_case")]
+pub enum Stage {
+    Registered,
+    Accepted,
+    Declined { reason: Text },
+    Assigned(Assignment),
+    InProgress(Handling),
+    Concluded,
+    FollowedUp,
+    Merged { into: CaseId },
+    Referred { agency: Text },
+    Archived,
+}
+
+impl Stage {
+    pub fn state(&self) -> CaseState {
+        match self {
+            Stage::Registered => CaseState::Registered,
+            Stage::Accepted => CaseState::Accepted,
+            Stage::Declined { .. } => CaseState::Declined,
+            Stage::Assigned(_) => CaseState::Assigned,
+            Stage::InProgress(h) if h.paused.is_some() => CaseState::Paused,
+            Stage::InProgress(_) => CaseState::InProgress,
+            Stage::Concluded => CaseState::Concluded,
+            Stage::FollowedUp => CaseState::FollowedUp,
+            Stage::Merged { .. } => CaseState::Merged,
+            Stage::Referred { .. } => CaseState::Referred,
+            Stage::Archived => CaseState::Archived,
+        }
+    }
+
+    pub fn assignment(&self) -> Option<&Assignment> {
+        match self {
+            Stage::Assigned(a) => Some(a),
+            Stage::InProgress(h) => Some(&h.assignment),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Supervision {
+    /// 督办 entries so far.
+    pub count: u32,
+    /// 挂牌督办: listed supervision, the strongest form.
+    pub listed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentRef {
+    pub sha256: Hash,
+    pub size: u64,
+    pub media_type: String,
+    pub filename: String,
+}
+
+/// The case projection: everything the events say about the case now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Case {
+    pub id: CaseId,
+    pub number: String,
+    pub receipt_code: String,
+    pub kind: CaseKind,
+    pub channel: Channel,
+    pub category: CategoryCode,
+    pub title: Text,
+    pub description: Text,
+    pub location: Location,
+    pub people_involved: u32,
+    pub parties: Vec<PartyRecord>,
+    pub risk: RiskLevel,
+    /// The level whose centre owns the case now: starts at the location's
+    /// level and only moves up (escalation, review).
+    pub level: Level,
+    pub stage: Stage,
+    pub conclusion: Option<Conclusion>,
+    pub follow_up: Option<FollowUp>,
+    pub review: Option<ReviewStage>,
+    pub extensions_granted: u32,
+    pub supervision: Supervision,
+    pub leader: Option<Text>,
+    pub repeats: Vec<CaseId>,
+    pub attachments: Vec<AttachmentRef>,
+    pub mediation_sessions: u32,
+    pub escalations: u32,
+    pub registered_at: Timestamp,
+    pub registered_by: String,
+    pub updated_at: Timestamp,
+    /// Sequence number of the last event folded in.
+    pub version: u64,
+}
+
+impl Case {
+    pub fn state(&self) -> CaseState {
+        self.stage.state()
+    }
+
+    /// 正常 / 临期 / 超期 for the current assignment. `due_soon_fraction`
+    /// is the share of the allowed time below which a case is due soon.
+    pub fn deadline_signal(
+        &self,
+        now: Timestamp,
+        due_soon_fraction: f64,
+    ) -> Option<DeadlineSignal> {
+        let a = self.stage.assignment()?;
+        // A paused clock does not run: the signal stays as it was at the pause.
+        let at = match &self.stage {
+            Stage::InProgress(Handling {
+                paused: Some(p), ..
+            }) => p.since,
+            _ => now,
+        };
+        Some(signal_at(a, at, due_soon_fraction))
+    }
+
+    /// Checks the relations between fields that the types alone cannot
+    /// express. Property tests call it after every event.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let state = self.state();
+        if matches!(state, CaseState::Concluded | CaseState::FollowedUp)
+            && self.conclusion.is_none()
+        {
+            return Err(format!("{state} without a conclusion"));
+        }
+        if state == CaseState::FollowedUp && self.follow_up.is_none() {
+            return Err("followed up without a follow-up".into());
+        }
+        if let Some(c) = &self.conclusion {
+            if (c.outcome == Outcome::Mediated) != c.agreement.is_some() {
+                return Err("an agreement exists exactly when the outcome is mediated".into());
+            }
+        }
+        if let Some(a) = self.stage.assignment() {
+            if a.due_at < a.assigned_at {
+                return Err("deadline before assignment".into());
+            }
+        }
+        if let Stage::Merged { into } = &self.stage {
+            if *into == self.id {
+                return Err("merged into itself".into());
+            }
+        }
+        if self.updated_at < self.registered_at {
+            return Err("updated before registered".into());
+        }
+        Ok(())
+    }
+}
+
+fn signal_at(a: &Assignment, now: Timestamp, due_soon_fraction: f64) -> DeadlineSignal {
+    if now > a.due_at {
+        return DeadlineSignal::Overdue;
+    }
+    let total = a.due_at.minus(&a.assigned_at).whole_milliseconds() as f64;
+    let left = a.due_at.minus(&now).whole_milliseconds() as f64;
+    if total <= 0.0 || left <= total * due_soon_fraction {
+        DeadlineSignal::DueSoon
+    } else {
+        DeadlineSignal::OnTrack
+    }
+}

@@ -1,0 +1,1088 @@
+//! The life of a case as a state machine: `decide` turns a command into an
+//! event (or a typed refusal), `apply` folds an event into the case.
+//!
+//! Keeping the two apart is what makes the history authoritative: `decide`
+//! holds every rule, `apply` only records what an accepted event says, so a
+//! replay of stored events never re-judges them under newer rules.
+
+use crate::body::{Body, BodyCode};
+use crate::case::*;
+use crate::clock::Timestamp;
+use crate::jurisdiction::{Jurisdiction, JurisdictionCode, Level};
+use crate::party::{NewParty, PartyError, PartyRecord, PartyRole, PersonalValue};
+use crate::taxonomy::{CategoryCode, Taxonomy};
+use crate::text::Text;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use time::Duration;
+
+/// Who did it. Every command names its actor; issue-4 accounts will fill it
+/// from the session, until then it is the staff identifier given.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Actor(String);
+
+impl Actor {
+    pub fn parse(raw: &str) -> Result<Self, TransitionError> {
+        let t = raw.trim();
+        if t.is_empty() || t.chars().count() > 64 {
+            return Err(TransitionError::invalid("actor", "must be 1–64 characters"));
+        }
+        Ok(Self(t.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Actor {
+    type Error = TransitionError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<Actor> for String {
+    fn from(value: Actor) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The reference data decisions are checked against. Implemented by the
+/// store's in-memory snapshot; the domain only reads it.
+pub trait Reference {
+    fn jurisdiction(&self, code: &JurisdictionCode) -> Option<&Jurisdiction>;
+    fn body(&self, code: &BodyCode) -> Option<&Body>;
+    fn taxonomy(&self) -> &Taxonomy;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum TransitionError {
+    #[error("cannot {action} a case that is {state}")]
+    IllegalTransition {
+        action: &'static str,
+        state: CaseState,
+    },
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("unknown jurisdiction {0}")]
+    UnknownJurisdiction(String),
+    #[error("unknown handling body {0}")]
+    UnknownBody(String),
+    #[error("unknown category {0}")]
+    UnknownCategory(String),
+}
+
+impl TransitionError {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+
+    fn illegal(action: &'static str, case: &Case) -> Self {
+        Self::IllegalTransition {
+            action,
+            state: case.state(),
+        }
+    }
+}
+
+impl From<PartyError> for TransitionError {
+    fn from(e: PartyError) -> Self {
+        TransitionError::invalid("parties", e.to_string())
+    }
+}
+
+/// What a person registering a case gives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCase {
+    pub kind: CaseKind,
+    pub channel: Channel,
+    pub category: CategoryCode,
+    pub title: Text,
+    pub description: Text,
+    pub jurisdiction: JurisdictionCode,
+    #[serde(default)]
+    pub address: Option<Text>,
+    #[serde(default)]
+    pub coordinates: Option<Coordinates>,
+    #[serde(default = "one")]
+    pub people_involved: u32,
+    #[serde(default)]
+    pub parties: Vec<NewParty>,
+    /// Until risk rules exist the clerk's judgement is taken; blue otherwise.
+    #[serde(default)]
+    pub risk: Option<RiskLevel>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Identifiers minted outside the domain for a new case.
+#[derive(Debug, Clone)]
+pub struct Minted {
+    pub id: CaseId,
+    pub number: String,
+    pub receipt_code: String,
+}
+
+/// A command on an existing case, as the API takes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Command {
+    Accept {
+        #[serde(default)]
+        note: Option<Text>,
+    },
+    Decline {
+        reason: Text,
+    },
+    Assign {
+        body: BodyCode,
+        due_at: Timestamp,
+    },
+    SignFor {},
+    Return {
+        reason: Text,
+    },
+    Note {
+        text: Text,
+    },
+    MediationSession {
+        held_at: Timestamp,
+        mediators: Vec<Text>,
+        #[serde(default)]
+        place: Option<Text>,
+        summary: Text,
+    },
+    Pause {
+        reason: Text,
+    },
+    Resume {
+        #[serde(default)]
+        note: Option<Text>,
+    },
+    RequestExtension {
+        days: u32,
+        reason: Text,
+    },
+    ApproveExtension {
+        #[serde(default)]
+        note: Option<Text>,
+    },
+    RejectExtension {
+        reason: Text,
+    },
+    Conclude {
+        outcome: Outcome,
+        summary: Text,
+        #[serde(default)]
+        agreement: Option<Agreement>,
+    },
+    FollowUp {
+        satisfaction: Satisfaction,
+        #[serde(default)]
+        note: Option<Text>,
+    },
+    RequestReview {
+        reason: Text,
+    },
+    Escalate {
+        reason: Text,
+    },
+    Supervise {
+        #[serde(default)]
+        listed: bool,
+        note: Text,
+    },
+    AssignLeader {
+        leader: Text,
+        #[serde(default)]
+        note: Option<Text>,
+    },
+    Merge {
+        into: CaseId,
+        reason: Text,
+    },
+    Refer {
+        agency: Text,
+        reason: Text,
+    },
+    Archive {
+        #[serde(default)]
+        note: Option<Text>,
+    },
+    SetRisk {
+        level: RiskLevel,
+        reason: Text,
+    },
+    /// Issued by the store on the original when a repeat is merged into it.
+    #[serde(skip_deserializing)]
+    LinkRepeat {
+        repeat: CaseId,
+    },
+    /// Issued by the attachment upload path once the file is stored.
+    #[serde(skip_deserializing)]
+    AddAttachment(AttachmentRef),
+}
+
+impl Command {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Accept { .. } => "accept",
+            Command::Decline { .. } => "decline",
+            Command::Assign { .. } => "assign",
+            Command::SignFor {} => "sign_for",
+            Command::Return { .. } => "return",
+            Command::Note { .. } => "note",
+            Command::MediationSession { .. } => "mediation_session",
+            Command::Pause { .. } => "pause",
+            Command::Resume { .. } => "resume",
+            Command::RequestExtension { .. } => "request_extension",
+            Command::ApproveExtension { .. } => "approve_extension",
+            Command::RejectExtension { .. } => "reject_extension",
+            Command::Conclude { .. } => "conclude",
+            Command::FollowUp { .. } => "follow_up",
+            Command::RequestReview { .. } => "request_review",
+            Command::Escalate { .. } => "escalate",
+            Command::Supervise { .. } => "supervise",
+            Command::AssignLeader { .. } => "assign_leader",
+            Command::Merge { .. } => "merge",
+            Command::Refer { .. } => "refer",
+            Command::Archive { .. } => "archive",
+            Command::SetRisk { .. } => "set_risk",
+            Command::LinkRepeat { .. } => "link_repeat",
+            Command::AddAttachment(_) => "add_attachment",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registration {
+    pub number: String,
+    pub receipt_code: String,
+    pub kind: CaseKind,
+    pub channel: Channel,
+    pub category: CategoryCode,
+    pub title: Text,
+    pub description: Text,
+    pub location: Location,
+    pub people_involved: u32,
+    pub parties: Vec<PartyRecord>,
+    pub risk: RiskLevel,
+    pub level: Level,
+}
+
+/// What happened. Serialised with a `type` tag; this JSON (inside [`Event`])
+/// is exactly what is hashed into the chain, so variants and field names are
+/// a stored format: add, never rename.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    Registered(Box<Registration>),
+    Accepted {
+        note: Option<Text>,
+    },
+    Declined {
+        reason: Text,
+    },
+    Assigned {
+        body: BodyCode,
+        due_at: Timestamp,
+    },
+    SignedFor,
+    Returned {
+        reason: Text,
+    },
+    NoteAdded {
+        text: Text,
+    },
+    MediationSessionHeld {
+        held_at: Timestamp,
+        mediators: Vec<Text>,
+        place: Option<Text>,
+        summary: Text,
+    },
+    Paused {
+        reason: Text,
+    },
+    Resumed {
+        note: Option<Text>,
+        paused_ms: i64,
+        new_due_at: Timestamp,
+    },
+    ExtensionRequested {
+        days: u32,
+        reason: Text,
+    },
+    ExtensionApproved {
+        days: u32,
+        new_due_at: Timestamp,
+        note: Option<Text>,
+    },
+    ExtensionRejected {
+        reason: Text,
+    },
+    Concluded {
+        outcome: Outcome,
+        summary: Text,
+        agreement: Option<Agreement>,
+        on_time: bool,
+    },
+    FollowedUp {
+        satisfaction: Satisfaction,
+        note: Option<Text>,
+    },
+    ReviewRequested {
+        stage: ReviewStage,
+        reason: Text,
+        to_level: Level,
+    },
+    Escalated {
+        from_level: Level,
+        to_level: Level,
+        reason: Text,
+    },
+    Supervised {
+        listed: bool,
+        note: Text,
+    },
+    LeaderAssigned {
+        leader: Text,
+        note: Option<Text>,
+    },
+    MergedInto {
+        into: CaseId,
+        reason: Text,
+    },
+    RepeatLinked {
+        repeat: CaseId,
+    },
+    Referred {
+        agency: Text,
+        reason: Text,
+    },
+    Archived {
+        note: Option<Text>,
+    },
+    RiskSet {
+        level: RiskLevel,
+        reason: Text,
+    },
+    AttachmentAdded(AttachmentRef),
+}
+
+impl EventKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::Registered(_) => "registered",
+            EventKind::Accepted { .. } => "accepted",
+            EventKind::Declined { .. } => "declined",
+            EventKind::Assigned { .. } => "assigned",
+            EventKind::SignedFor => "signed_for",
+            EventKind::Returned { .. } => "returned",
+            EventKind::NoteAdded { .. } => "note_added",
+            EventKind::MediationSessionHeld { .. } => "mediation_session_held",
+            EventKind::Paused { .. } => "paused",
+            EventKind::Resumed { .. } => "resumed",
+            EventKind::ExtensionRequested { .. } => "extension_requested",
+            EventKind::ExtensionApproved { .. } => "extension_approved",
+            EventKind::ExtensionRejected { .. } => "extension_rejected",
+            EventKind::Concluded { .. } => "concluded",
+            EventKind::FollowedUp { .. } => "followed_up",
+            EventKind::ReviewRequested { .. } => "review_requested",
+            EventKind::Escalated { .. } => "escalated",
+            EventKind::Supervised { .. } => "supervised",
+            EventKind::LeaderAssigned { .. } => "leader_assigned",
+            EventKind::MergedInto { .. } => "merged_into",
+            EventKind::RepeatLinked { .. } => "repeat_linked",
+            EventKind::Referred { .. } => "referred",
+            EventKind::Archived { .. } => "archived",
+            EventKind::RiskSet { .. } => "risk_set",
+            EventKind::AttachmentAdded(_) => "attachment_added",
+        }
+    }
+}
+
+/// One entry of a case's history. Its JSON is the hashed body: it names its
+/// case and position so an event cannot be moved to another case or place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub case_id: CaseId,
+    pub seq: u64,
+    pub at: Timestamp,
+    pub actor: Actor,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// Checks a new case and turns it into its first event and the personal
+/// values to be stored apart.
+pub fn register(
+    new: &NewCase,
+    minted: Minted,
+    actor: Actor,
+    now: Timestamp,
+    refs: &dyn Reference,
+    salt: &mut dyn FnMut() -> [u8; 16],
+) -> Result<(Event, Vec<PersonalValue>), TransitionError> {
+    let jurisdiction = refs
+        .jurisdiction(&new.jurisdiction)
+        .ok_or_else(|| TransitionError::UnknownJurisdiction(new.jurisdiction.to_string()))?;
+    let taxonomy = refs.taxonomy();
+    if taxonomy.get(&new.category).is_none() {
+        return Err(TransitionError::UnknownCategory(new.category.to_string()));
+    }
+    if !taxonomy.allows(&new.category, new.kind) {
+        return Err(TransitionError::invalid(
+            "category",
+            format!(
+                "category {} does not apply to {} cases",
+                new.category, new.kind
+            ),
+        ));
+    }
+    if new.title.as_str().chars().count() > 200 {
+        return Err(TransitionError::invalid(
+            "title",
+            "is longer than 200 characters",
+        ));
+    }
+    if new.people_involved == 0 || new.people_involved > 1_000_000 {
+        return Err(TransitionError::invalid(
+            "people_involved",
+            "must be between 1 and 1000000",
+        ));
+    }
+    if new.parties.len() > 200 {
+        return Err(TransitionError::invalid("parties", "at most 200 parties"));
+    }
+    if matches!(new.kind, CaseKind::Dispute | CaseKind::Petition)
+        && !new.parties.iter().any(|p| p.role == PartyRole::Applicant)
+    {
+        return Err(TransitionError::invalid(
+            "parties",
+            "a dispute or petition needs at least one applicant",
+        ));
+    }
+    if let Some(c) = new.coordinates {
+        if !(-90_000_000..=90_000_000).contains(&c.lat_e6)
+            || !(-180_000_000..=180_000_000).contains(&c.lon_e6)
+        {
+            return Err(TransitionError::invalid("coordinates", "out of range"));
+        }
+    }
+    let mut parties = Vec::with_capacity(new.parties.len());
+    let mut personal = Vec::new();
+    for (i, p) in new.parties.iter().enumerate() {
+        p.check()?;
+        let (record, values) = p.split(i as u32 + 1, salt);
+        parties.push(record);
+        personal.extend(values);
+    }
+    let registration = Registration {
+        number: minted.number,
+        receipt_code: minted.receipt_code,
+        kind: new.kind,
+        channel: new.channel,
+        category: new.category.clone(),
+        title: new.title.clone(),
+        description: new.description.clone(),
+        location: Location {
+            jurisdiction: new.jurisdiction.clone(),
+            address: new.address.clone(),
+            coordinates: new.coordinates,
+        },
+        people_involved: new.people_involved,
+        parties,
+        risk: new.risk.unwrap_or(RiskLevel::Blue),
+        level: jurisdiction.level.handling(),
+    };
+    let event = Event {
+        case_id: minted.id,
+        seq: 1,
+        at: now,
+        actor,
+        kind: EventKind::Registered(Box::new(registration)),
+    };
+    Ok((event, personal))
+}
+
+fn require_future(
+    field: &'static str,
+    due: Timestamp,
+    now: Timestamp,
+) -> Result<(), TransitionError> {
+    if due <= now {
+        return Err(TransitionError::invalid(field, "must be in the future"));
+    }
+    Ok(())
+}
+
+/// Longest single extension: the petition rules allow 30 days, mediation
+/// practice no more; anything longer is a new assignment, not an extension.
+pub const MAX_EXTENSION_DAYS: u32 = 30;
+
+/// Judges a command against the case as it stands. Returns the one event that
+/// records it, or why it is refused. Never mutates.
+pub fn decide(
+    case: &Case,
+    command: &Command,
+    actor: &Actor,
+    now: Timestamp,
+    refs: &dyn Reference,
+) -> Result<Event, TransitionError> {
+    use CaseState as S;
+    let state = case.state();
+    let name = command.name();
+    let only = |allowed: &[CaseState]| -> Result<(), TransitionError> {
+        if allowed.contains(&state) {
+            Ok(())
+        } else {
+            Err(TransitionError::illegal(name, case))
+        }
+    };
+    let not_closed = || {
+        if matches!(state, S::Archived | S::Merged | S::Referred) {
+            Err(TransitionError::illegal(name, case))
+        } else {
+            Ok(())
+        }
+    };
+    let kind = match command {
+        Command::Accept { note } => {
+            only(&[S::Registered])?;
+            EventKind::Accepted { note: note.clone() }
+        }
+        Command::Decline { reason } => {
+            only(&[S::Registered])?;
+            EventKind::Declined {
+                reason: reason.clone(),
+            }
+        }
+        Command::Assign { body, due_at } => {
+            only(&[S::Accepted])?;
+            let b = refs
+                .body(body)
+                .ok_or_else(|| TransitionError::UnknownBody(body.to_string()))?;
+            if !b.takes(&case.category) {
+                return Err(TransitionError::invalid(
+                    "body",
+                    format!("{} does not take category {}", b.name, case.category),
+                ));
+            }
+            require_future("due_at", *due_at, now)?;
+            EventKind::Assigned {
+                body: body.clone(),
+                due_at: *due_at,
+            }
+        }
+        Command::SignFor {} => {
+            only(&[S::Assigned])?;
+            EventKind::SignedFor
+        }
+        Command::Return { reason } => {
+            only(&[S::Assigned])?;
+            EventKind::Returned {
+                reason: reason.clone(),
+            }
+        }
+        Command::Note { text } => {
+            not_closed()?;
+            EventKind::NoteAdded { text: text.clone() }
+        }
+        Command::MediationSession {
+            held_at,
+            mediators,
+            place,
+            summary,
+        } => {
+            only(&[S::InProgress])?;
+            if mediators.is_empty() {
+                return Err(TransitionError::invalid(
+                    "mediators",
+                    "name at least one mediator",
+                ));
+            }
+            if *held_at > now {
+                return Err(TransitionError::invalid(
+                    "held_at",
+                    "a session is recorded after it is held",
+                ));
+            }
+            EventKind::MediationSessionHeld {
+                held_at: *held_at,
+                mediators: mediators.clone(),
+                place: place.clone(),
+                summary: summary.clone(),
+            }
+        }
+        Command::Pause { reason } => {
+            only(&[S::InProgress])?;
+            EventKind::Paused {
+                reason: reason.clone(),
+            }
+        }
+        Command::Resume { note } => {
+            only(&[S::Paused])?;
+            let Stage::InProgress(Handling {
+                paused: Some(p),
+                assignment,
+                ..
+            }) = &case.stage
+            else {
+                return Err(TransitionError::illegal(name, case));
+            };
+            let paused = now.minus(&p.since).max(Duration::ZERO);
+            EventKind::Resumed {
+                note: note.clone(),
+                paused_ms: paused.whole_milliseconds() as i64,
+                new_due_at: assignment.due_at.plus(paused),
+            }
+        }
+        Command::RequestExtension { days, reason } => {
+            only(&[S::InProgress, S::Paused])?;
+            if let Stage::InProgress(h) = &case.stage {
+                if h.pending_extension.is_some() {
+                    return Err(TransitionError::invalid(
+                        "extension",
+                        "an extension request is already pending",
+                    ));
+                }
+            }
+            if *days == 0 || *days > MAX_EXTENSION_DAYS {
+                return Err(TransitionError::invalid(
+                    "days",
+                    format!("must be between 1 and {MAX_EXTENSION_DAYS}"),
+                ));
+            }
+            EventKind::ExtensionRequested {
+                days: *days,
+                reason: reason.clone(),
+            }
+        }
+        Command::ApproveExtension { note } => {
+            let h = pending_extension(case, name)?;
+            let ext = h
+                .pending_extension
+                .as_ref()
+                .expect("checked by pending_extension");
+            EventKind::ExtensionApproved {
+                days: ext.days,
+                new_due_at: h
+                    .assignment
+                    .due_at
+                    .plus(Duration::days(i64::from(ext.days))),
+                note: note.clone(),
+            }
+        }
+        Command::RejectExtension { reason } => {
+            pending_extension(case, name)?;
+            EventKind::ExtensionRejected {
+                reason: reason.clone(),
+            }
+        }
+        Command::Conclude {
+            outcome,
+            summary,
+            agreement,
+        } => {
+            only(&[S::InProgress])?;
+            match (outcome, agreement) {
+                (Outcome::Mediated, None) => {
+                    return Err(TransitionError::invalid(
+                        "agreement",
+                        "a mediated conclusion needs the mediation agreement's text",
+                    ))
+                }
+                (o, Some(_)) if *o != Outcome::Mediated => {
+                    return Err(TransitionError::invalid(
+                        "agreement",
+                        "only a mediated conclusion carries an agreement",
+                    ))
+                }
+                _ => {}
+            }
+            let on_time = case.stage.assignment().is_some_and(|a| now <= a.due_at);
+            EventKind::Concluded {
+                outcome: *outcome,
+                summary: summary.clone(),
+                agreement: agreement.clone(),
+                on_time,
+            }
+        }
+        Command::FollowUp { satisfaction, note } => {
+            only(&[S::Concluded])?;
+            EventKind::FollowedUp {
+                satisfaction: *satisfaction,
+                note: note.clone(),
+            }
+        }
+        Command::RequestReview { reason } => {
+            only(&[S::Concluded, S::FollowedUp])?;
+            let stage = match case.review {
+                None => ReviewStage::Review,
+                Some(ReviewStage::Review) => ReviewStage::ReReview,
+                Some(ReviewStage::ReReview) => {
+                    return Err(TransitionError::invalid(
+                        "review",
+                        "a re-review (复核) is final; no further review",
+                    ))
+                }
+            };
+            let to_level = case.level.up().ok_or_else(|| {
+                TransitionError::invalid("review", "the case is already at the city level")
+            })?;
+            EventKind::ReviewRequested {
+                stage,
+                reason: reason.clone(),
+                to_level,
+            }
+        }
+        Command::Escalate { reason } => {
+            only(&[
+                S::Registered,
+                S::Accepted,
+                S::Assigned,
+                S::InProgress,
+                S::Paused,
+            ])?;
+            let to_level = case.level.up().ok_or_else(|| {
+                TransitionError::invalid("level", "the case is already at the city level")
+            })?;
+            EventKind::Escalated {
+                from_level: case.level,
+                to_level,
+                reason: reason.clone(),
+            }
+        }
+        Command::Supervise { listed, note } => {
+            only(&[
+                S::Registered,
+                S::Accepted,
+                S::Assigned,
+                S::InProgress,
+                S::Paused,
+            ])?;
+            EventKind::Supervised {
+                listed: *listed,
+                note: note.clone(),
+            }
+        }
+        Command::AssignLeader { leader, note } => {
+            only(&[
+                S::Registered,
+                S::Accepted,
+                S::Assigned,
+                S::InProgress,
+                S::Paused,
+            ])?;
+            EventKind::LeaderAssigned {
+                leader: leader.clone(),
+                note: note.clone(),
+            }
+        }
+        Command::Merge { into, reason } => {
+            only(&[S::Registered, S::Accepted])?;
+            if *into == case.id {
+                return Err(TransitionError::invalid(
+                    "into",
+                    "a case cannot be merged into itself",
+                ));
+            }
+            EventKind::MergedInto {
+                into: *into,
+                reason: reason.clone(),
+            }
+        }
+        Command::LinkRepeat { repeat } => {
+            not_closed()?;
+            if *repeat == case.id || case.repeats.contains(repeat) {
+                return Err(TransitionError::invalid("repeat", "already linked"));
+            }
+            EventKind::RepeatLinked { repeat: *repeat }
+        }
+        Command::Refer { agency, reason } => {
+            only(&[S::Registered, S::Accepted])?;
+            EventKind::Referred {
+                agency: agency.clone(),
+                reason: reason.clone(),
+            }
+        }
+        Command::Archive { note } => {
+            only(&[
+                S::Concluded,
+                S::FollowedUp,
+                S::Declined,
+                S::Merged,
+                S::Referred,
+            ])?;
+            EventKind::Archived { note: note.clone() }
+        }
+        Command::SetRisk { level, reason } => {
+            not_closed()?;
+            EventKind::RiskSet {
+                level: *level,
+                reason: reason.clone(),
+            }
+        }
+        Command::AddAttachment(a) => {
+            if state == S::Archived {
+                return Err(TransitionError::illegal(name, case));
+            }
+            EventKind::AttachmentAdded(a.clone())
+        }
+    };
+    Ok(Event {
+        case_id: case.id,
+        seq: case.version + 1,
+        at: now,
+        actor: actor.clone(),
+        kind,
+    })
+}
+
+fn pending_extension<'a>(
+    case: &'a Case,
+    name: &'static str,
+) -> Result<&'a Handling, TransitionError> {
+    match &case.stage {
+        Stage::InProgress(h) if h.pending_extension.is_some() => Ok(h),
+        Stage::InProgress(_) => Err(TransitionError::invalid(
+            "extension",
+            "there is no pending extension request",
+        )),
+        _ => Err(TransitionError::illegal(name, case)),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplayError {
+    #[error("event {seq}: history must start with a registration")]
+    NotRegistered { seq: u64 },
+    #[error("event {seq}: a case is registered only once")]
+    RegisteredTwice { seq: u64 },
+    #[error("event {seq} follows version {version}: sequence broken")]
+    Sequence { seq: u64, version: u64 },
+    #[error("event {seq} belongs to another case")]
+    WrongCase { seq: u64 },
+    #[error("event {seq} ({event}) cannot apply to a case that is {state}")]
+    Inapplicable {
+        seq: u64,
+        event: &'static str,
+        state: CaseState,
+    },
+}
+
+/// Folds an event into the case. Only shape is checked here (the event must
+/// fit the stage); rules were judged by `decide` when the event was made.
+pub fn apply(case: Option<Case>, event: &Event) -> Result<Case, ReplayError> {
+    let seq = event.seq;
+    let mut case = match (case, &event.kind) {
+        (None, EventKind::Registered(r)) => {
+            if seq != 1 {
+                return Err(ReplayError::Sequence { seq, version: 0 });
+            }
+            let r = r.as_ref().clone();
+            return Ok(Case {
+                id: event.case_id,
+                number: r.number,
+                receipt_code: r.receipt_code,
+                kind: r.kind,
+                channel: r.channel,
+                category: r.category,
+                title: r.title,
+                description: r.description,
+                location: r.location,
+                people_involved: r.people_involved,
+                parties: r.parties,
+                risk: r.risk,
+                level: r.level,
+                stage: Stage::Registered,
+                conclusion: None,
+                follow_up: None,
+                review: None,
+                extensions_granted: 0,
+                supervision: Supervision::default(),
+                leader: None,
+                repeats: Vec::new(),
+                attachments: Vec::new(),
+                mediation_sessions: 0,
+                escalations: 0,
+                registered_at: event.at,
+                registered_by: event.actor.to_string(),
+                updated_at: event.at,
+                version: 1,
+            });
+        }
+        (None, _) => return Err(ReplayError::NotRegistered { seq }),
+        (Some(_), EventKind::Registered(_)) => return Err(ReplayError::RegisteredTwice { seq }),
+        (Some(c), _) => c,
+    };
+    if event.case_id != case.id {
+        return Err(ReplayError::WrongCase { seq });
+    }
+    if seq != case.version + 1 {
+        return Err(ReplayError::Sequence {
+            seq,
+            version: case.version,
+        });
+    }
+    let inapplicable = |case: &Case| ReplayError::Inapplicable {
+        seq,
+        event: event.kind.name(),
+        state: case.state(),
+    };
+    let at = event.at;
+    match &event.kind {
+        EventKind::Registered(_) => unreachable!("handled above"),
+        EventKind::Accepted { .. } => case.stage = Stage::Accepted,
+        EventKind::Declined { reason } => {
+            case.stage = Stage::Declined {
+                reason: reason.clone(),
+            }
+        }
+        EventKind::Assigned { body, due_at } => {
+            case.stage = Stage::Assigned(Assignment {
+                body: body.clone(),
+                assigned_at: at,
+                due_at: *due_at,
+            })
+        }
+        EventKind::SignedFor => {
+            let Stage::Assigned(a) = &case.stage else {
+                return Err(inapplicable(&case));
+            };
+            case.stage = Stage::InProgress(Handling {
+                assignment: a.clone(),
+                signed_at: at,
+                paused: None,
+                pending_extension: None,
+            });
+        }
+        EventKind::Returned { .. } => case.stage = Stage::Accepted,
+        EventKind::NoteAdded { .. } => {}
+        EventKind::MediationSessionHeld { .. } => case.mediation_sessions += 1,
+        EventKind::Paused { reason } => {
+            let Stage::InProgress(h) = &mut case.stage else {
+                return Err(inapplicable(&case));
+            };
+            h.paused = Some(Pause {
+                since: at,
+                reason: reason.clone(),
+            });
+        }
+        EventKind::Resumed { new_due_at, .. } => {
+            let Stage::InProgress(h) = &mut case.stage else {
+                return Err(inapplicable(&case));
+            };
+            h.paused = None;
+            h.assignment.due_at = *new_due_at;
+        }
+        EventKind::ExtensionRequested { days, reason } => {
+            let Stage::InProgress(h) = &mut case.stage else {
+                return Err(inapplicable(&case));
+            };
+            h.pending_extension = Some(ExtensionRequest {
+                days: *days,
+                reason: reason.clone(),
+                requested_at: at,
+            });
+        }
+        EventKind::ExtensionApproved { new_due_at, .. } => {
+            let Stage::InProgress(h) = &mut case.stage else {
+                return Err(inapplicable(&case));
+            };
+            h.pending_extension = None;
+            h.assignment.due_at = *new_due_at;
+            case.extensions_granted += 1;
+        }
+        EventKind::ExtensionRejected { .. } => {
+            let Stage::InProgress(h) = &mut case.stage else {
+                return Err(inapplicable(&case));
+            };
+            h.pending_extension = None;
+        }
+        EventKind::Concluded {
+            outcome,
+            summary,
+            agreement,
+            on_time,
+        } => {
+            case.conclusion = Some(Conclusion {
+                outcome: *outcome,
+                summary: summary.clone(),
+                agreement: agreement.clone(),
+                concluded_at: at,
+                on_time: *on_time,
+            });
+            case.follow_up = None;
+            case.stage = Stage::Concluded;
+        }
+        EventKind::FollowedUp { satisfaction, note } => {
+            case.follow_up = Some(FollowUp {
+                satisfaction: *satisfaction,
+                note: note.clone(),
+                at,
+            });
+            case.stage = Stage::FollowedUp;
+        }
+        EventKind::ReviewRequested {
+            stage, to_level, ..
+        } => {
+            case.review = Some(*stage);
+            case.level = *to_level;
+            case.stage = Stage::Accepted;
+        }
+        EventKind::Escalated { to_level, .. } => {
+            case.level = *to_level;
+            case.escalations += 1;
+            if case.state() != CaseState::Registered {
+                case.stage = Stage::Accepted;
+            }
+        }
+        EventKind::Supervised { listed, .. } => {
+            case.supervision.count += 1;
+            case.supervision.listed |= *listed;
+        }
+        EventKind::LeaderAssigned { leader, .. } => case.leader = Some(leader.clone()),
+        EventKind::MergedInto { into, .. } => case.stage = Stage::Merged { into: *into },
+        EventKind::RepeatLinked { repeat } => case.repeats.push(*repeat),
+        EventKind::Referred { agency, .. } => {
+            case.stage = Stage::Referred {
+                agency: agency.clone(),
+            }
+        }
+        EventKind::Archived { .. } => case.stage = Stage::Archived,
+        EventKind::RiskSet { level, .. } => case.risk = *level,
+        EventKind::AttachmentAdded(a) => case.attachments.push(a.clone()),
+    }
+    case.version = seq;
+    case.updated_at = at.max(case.updated_at);
+    Ok(case)
+}
+
+/// Rebuilds a case from its whole history.
+pub fn replay<'a>(
+    events: impl IntoIterator<Item = &'a Event>,
+) -> Result<Option<Case>, ReplayError> {
+    let mut case = None;
+    for e in events {
+        case = Some(apply(case, e)?);
+    }
+    Ok(case)
+}

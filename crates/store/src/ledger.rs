@@ -1,0 +1,443 @@
+//! The ledger: the one door through which the program reads and writes cases.
+
+use crate::clock::Clock;
+use crate::refdata::RefData;
+use crate::rows::{CaseQuery, CaseRow, EventRow};
+use crate::writer::{Idempotency, Request, WriteError, WriteOutcome, Writer};
+use crate::{Store, StoreError};
+use jiefen_domain::body::Body;
+use jiefen_domain::case::{Case, CaseId};
+use jiefen_domain::jurisdiction::{Jurisdiction, JurisdictionError, JurisdictionTree};
+use jiefen_domain::lifecycle::{self, Actor, Command, Event, NewCase};
+use jiefen_domain::party::PersonalValue;
+use jiefen_domain::taxonomy::Taxonomy;
+use jiefen_ledger::bundle::{BundleEvent, CaseBundle, ConsistencyProof, PersonalDatum};
+use jiefen_ledger::canonical::canonical_json;
+use jiefen_ledger::chain::event_hash;
+use jiefen_ledger::checkpoint::{Checkpoint, DeploymentKey, SignedCheckpoint};
+use jiefen_ledger::hash::{sha256, Hash};
+use jiefen_ledger::merkle::{
+    consistency_proof, consistency_proof_subtrees, inclusion_proof, inclusion_proof_subtrees,
+    root_at, root_subtrees, Subtree, TreeRangeError,
+};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use tokio::sync::{mpsc, oneshot};
+
+pub type LedgerError = WriteError;
+
+/// Bundle format name written into every export.
+pub const BUNDLE_FORMAT: &str = "jiefen.case-bundle.v1";
+
+/// How many earlier checkpoints an export carries consistency proofs from
+/// by default: enough to cover the checkpoints a person is likely to hold.
+pub const EXPORT_CONSISTENCY_LIMIT: u32 = 64;
+
+#[derive(Clone)]
+pub struct Ledger {
+    store: Arc<dyn Store>,
+    refs: Arc<RwLock<Arc<RefData>>>,
+    clock: Arc<dyn Clock>,
+    key: Arc<DeploymentKey>,
+    origin: String,
+    writer: mpsc::Sender<Request>,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RebuildReport {
+    pub cases: u64,
+    pub events: u64,
+    /// Cases whose stored projection differed from the replay of events.
+    pub mismatched: Vec<CaseId>,
+    /// Cases whose hash chain does not recompute (never repaired: evidence).
+    pub broken_chains: Vec<(CaseId, u64)>,
+    pub repaired: bool,
+}
+
+impl Ledger {
+    /// Loads reference data and starts the writer task.
+    pub async fn open(
+        store: Arc<dyn Store>,
+        taxonomy: Taxonomy,
+        clock: Arc<dyn Clock>,
+        key: DeploymentKey,
+        origin: String,
+    ) -> Result<Self, StoreError> {
+        let jurisdictions = store.jurisdictions().await?;
+        let tree = JurisdictionTree::build(jurisdictions, [])
+            .map_err(|e| StoreError::Corrupt(format!("stored jurisdictions: {e}")))?;
+        let bodies = store.bodies().await?;
+        let refs = Arc::new(RwLock::new(Arc::new(RefData::new(tree, bodies, taxonomy))));
+        let (tx, rx) = mpsc::channel(4096);
+        let writer = Writer::new(store.clone(), refs.clone(), clock.clone());
+        tokio::spawn(writer.run(rx));
+        Ok(Self {
+            store,
+            refs,
+            clock,
+            key: Arc::new(key),
+            origin,
+            writer: tx,
+        })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    pub fn refs(&self) -> Arc<RefData> {
+        self.refs.read().expect("refdata lock poisoned").clone()
+    }
+
+    pub fn public_key(&self) -> jiefen_ledger::checkpoint::PublicKey {
+        self.key.public()
+    }
+
+    /// The fingerprint an idempotency key is bound to: the canonical JSON of
+    /// what was asked, by whom.
+    pub fn fingerprint<T: serde::Serialize>(what: &str, actor: &Actor, request: &T) -> Hash {
+        let value = serde_json::json!({ "what": what, "actor": actor, "request": request });
+        let bytes = canonical_json(&value).unwrap_or_else(|_| value.to_string().into_bytes());
+        sha256(&[&bytes])
+    }
+
+    pub async fn create(
+        &self,
+        new: NewCase,
+        actor: Actor,
+        idempotency_key: Option<String>,
+    ) -> Result<WriteOutcome, LedgerError> {
+        let idempotency = idempotency_key.map(|key| Idempotency {
+            fingerprint: Self::fingerprint("create", &actor, &new),
+            key,
+        });
+        let (reply, rx) = oneshot::channel();
+        let req = Request::Create {
+            new: Box::new(new),
+            actor,
+            idempotency,
+            reply,
+        };
+        self.send(req, rx).await
+    }
+
+    pub async fn act(
+        &self,
+        case_id: CaseId,
+        command: Command,
+        actor: Actor,
+        idempotency_key: Option<String>,
+    ) -> Result<WriteOutcome, LedgerError> {
+        let idempotency = idempotency_key.map(|key| Idempotency {
+            fingerprint: Self::fingerprint(&format!("act:{case_id}"), &actor, &command),
+            key,
+        });
+        let (reply, rx) = oneshot::channel();
+        let req = Request::Act {
+            case_id,
+            command,
+            actor,
+            idempotency,
+            reply,
+        };
+        self.send(req, rx).await
+    }
+
+    async fn send(
+        &self,
+        req: Request,
+        rx: oneshot::Receiver<Result<WriteOutcome, WriteError>>,
+    ) -> Result<WriteOutcome, LedgerError> {
+        self.writer
+            .send(req)
+            .await
+            .map_err(|_| WriteError::Stopped)?;
+        rx.await.map_err(|_| WriteError::Stopped)?
+    }
+
+    pub async fn get(&self, id: CaseId) -> Result<Option<Case>, StoreError> {
+        self.store.get_case(id).await
+    }
+
+    pub async fn list(&self, query: &CaseQuery) -> Result<Vec<Case>, StoreError> {
+        self.store.list_cases(query).await
+    }
+
+    pub async fn history(&self, id: CaseId) -> Result<Vec<EventRow>, StoreError> {
+        self.store.events(id).await
+    }
+
+    pub async fn personal_values(&self, id: CaseId) -> Result<Vec<PersonalValue>, StoreError> {
+        self.store.personal_values(id).await
+    }
+
+    /// Validates new jurisdictions and bodies against what exists and stores
+    /// them in one transaction; nothing is stored if anything is wrong.
+    pub async fn import_reference(
+        &self,
+        jurisdictions: Vec<Jurisdiction>,
+        bodies: Vec<Body>,
+    ) -> Result<(usize, usize), ImportError> {
+        let current = self.refs();
+        let existing: Vec<Jurisdiction> = current.tree.nodes().cloned().collect();
+        let tree = JurisdictionTree::build(existing, jurisdictions.iter().cloned())?;
+        for b in &bodies {
+            if tree.get(&b.jurisdiction).is_none() {
+                return Err(ImportError::Body(format!(
+                    "body {} names unknown jurisdiction {}",
+                    b.code, b.jurisdiction
+                )));
+            }
+            if b.name.trim().is_empty() {
+                return Err(ImportError::Body(format!("body {} has no name", b.code)));
+            }
+            for c in &b.categories {
+                if current.taxonomy.get(c).is_none() {
+                    return Err(ImportError::Body(format!(
+                        "body {} takes unknown category {c}",
+                        b.code
+                    )));
+                }
+            }
+        }
+        let rows: Vec<(Jurisdiction, String)> = jurisdictions
+            .iter()
+            .map(|j| (j.clone(), tree.path(&j.code)))
+            .collect();
+        self.store.save_reference(&rows, &bodies).await?;
+        let mut all_bodies: Vec<Body> = current.bodies.values().cloned().collect();
+        all_bodies.retain(|b| !bodies.iter().any(|n| n.code == b.code));
+        all_bodies.extend(bodies.iter().cloned());
+        let counts = (jurisdictions.len(), bodies.len());
+        *self.refs.write().expect("refdata lock poisoned") =
+            Arc::new(RefData::new(tree, all_bodies, current.taxonomy.clone()));
+        Ok(counts)
+    }
+
+    /// The current tree head of the Merkle log.
+    pub async fn tree_head(&self) -> Result<(u64, Hash), StoreError> {
+        let size = self.store.log_size().await?;
+        let root = self.root_at(size).await?;
+        Ok((size, root))
+    }
+
+    async fn nodes(&self, wanted: Vec<Subtree>) -> Result<HashMap<Subtree, Hash>, StoreError> {
+        self.store.log_nodes(&wanted).await
+    }
+
+    async fn root_at(&self, size: u64) -> Result<Hash, StoreError> {
+        let nodes = self.nodes(root_subtrees(size)).await?;
+        root_at(size, |s| lookup(&nodes, s))
+    }
+
+    /// Signs the current tree head with the deployment key and keeps it.
+    pub async fn checkpoint(&self) -> Result<SignedCheckpoint, StoreError> {
+        let (tree_size, root) = self.tree_head().await?;
+        let signed = self
+            .key
+            .sign(Checkpoint {
+                origin: self.origin.clone(),
+                tree_size,
+                root,
+                timestamp: self.clock.now().to_rfc3339(),
+            })
+            .map_err(|e| StoreError::Corrupt(format!("signing: {e}")))?;
+        self.store.save_checkpoint(&signed).await?;
+        Ok(signed)
+    }
+
+    /// Signs a checkpoint only if the log grew since the last one: hourly
+    /// checkpoints of an idle log would say nothing new.
+    pub async fn checkpoint_if_grown(&self) -> Result<Option<SignedCheckpoint>, StoreError> {
+        let size = self.store.log_size().await?;
+        let latest = self.store.latest_checkpoint().await?;
+        if latest.is_some_and(|c| c.checkpoint.tree_size == size) {
+            return Ok(None);
+        }
+        self.checkpoint().await.map(Some)
+    }
+
+    pub async fn consistency(
+        &self,
+        old_size: u64,
+        new_size: u64,
+    ) -> Result<Vec<Hash>, ProofFailure> {
+        let wanted = consistency_proof_subtrees(old_size, new_size)?;
+        let nodes = self.nodes(wanted).await?;
+        consistency_proof(old_size, new_size, |s| {
+            lookup(&nodes, s).map_err(ProofFailure::from)
+        })
+    }
+
+    /// The self-contained, offline-verifiable bundle of one case. Signs a
+    /// fresh checkpoint when the log has grown past the latest one, and adds
+    /// consistency proofs from earlier checkpoints (the latest
+    /// [`EXPORT_CONSISTENCY_LIMIT`] that cover the case, plus any `from`).
+    pub async fn export(
+        &self,
+        id: CaseId,
+        include_personal: bool,
+        from: &[SignedCheckpoint],
+    ) -> Result<CaseBundle, ProofFailure> {
+        let events = self.store.events(id).await?;
+        if events.is_empty() {
+            return Err(ProofFailure::Store(StoreError::NotFound));
+        }
+        let checkpoint = match self.checkpoint_if_grown().await? {
+            Some(c) => c,
+            None => self
+                .store
+                .latest_checkpoint()
+                .await?
+                .ok_or(StoreError::Corrupt("no checkpoint".into()))?,
+        };
+        let size = checkpoint.checkpoint.tree_size;
+        let mut wanted = Vec::new();
+        for e in &events {
+            wanted.extend(inclusion_proof_subtrees(e.leaf_index, size)?);
+        }
+        wanted.sort();
+        wanted.dedup();
+        let nodes = self.nodes(wanted).await?;
+        let mut bundle_events = Vec::with_capacity(events.len());
+        for e in &events {
+            let proof = inclusion_proof(e.leaf_index, size, |s| {
+                lookup(&nodes, s).map_err(ProofFailure::from)
+            })?;
+            bundle_events.push(BundleEvent {
+                seq: e.seq,
+                prev_hash: e.prev_hash,
+                hash: e.hash,
+                leaf_index: e.leaf_index,
+                body: serde_json::from_str(&e.body)
+                    .map_err(|err| StoreError::Corrupt(format!("event body: {err}")))?,
+                inclusion_proof: proof,
+            });
+        }
+        let first_leaf = events[0].leaf_index;
+        let mut earlier = self
+            .store
+            .checkpoints_from(first_leaf + 1, EXPORT_CONSISTENCY_LIMIT)
+            .await?;
+        earlier.extend(from.iter().cloned());
+        let mut consistency = Vec::new();
+        let mut sizes = std::collections::BTreeSet::new();
+        for c in earlier {
+            let old = c.checkpoint.tree_size;
+            if old == 0 || old >= size || !sizes.insert(old) {
+                continue;
+            }
+            consistency.push(ConsistencyProof {
+                old_size: old,
+                old_root: self.root_at(old).await?,
+                proof: self.consistency(old, size).await?,
+            });
+        }
+        let personal_data = if include_personal {
+            self.store
+                .personal_values(id)
+                .await?
+                .into_iter()
+                .map(|p| PersonalDatum {
+                    commitment: p.commitment,
+                    field: p.field.as_str().to_owned(),
+                    value: p.value,
+                    salt: hex::encode(p.salt),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(CaseBundle {
+            format: BUNDLE_FORMAT.to_owned(),
+            case_id: id.to_string(),
+            public_key: self.key.public(),
+            checkpoint,
+            events: bundle_events,
+            consistency,
+            personal_data,
+        })
+    }
+
+    /// Replays every case from its events, checks each hash chain, and
+    /// compares the result with the stored projection. With `repair`, the
+    /// projections are rewritten from the events (chains are evidence and
+    /// are only ever reported, never rewritten).
+    pub async fn rebuild(&self, repair: bool) -> Result<RebuildReport, StoreError> {
+        let refs = self.refs();
+        let mut report = RebuildReport {
+            repaired: repair,
+            ..Default::default()
+        };
+        let mut after = None;
+        loop {
+            let ids = self.store.case_ids(after, 500).await?;
+            let Some(last) = ids.last().copied() else {
+                break;
+            };
+            after = Some(last);
+            let mut fixes = Vec::new();
+            for id in ids {
+                report.cases += 1;
+                let rows = self.store.events(id).await?;
+                report.events += rows.len() as u64;
+                let mut prev = Hash::ZERO;
+                let mut events = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    if r.prev_hash != prev || event_hash(&prev, r.body.as_bytes()) != r.hash {
+                        report.broken_chains.push((id, r.seq));
+                        break;
+                    }
+                    prev = r.hash;
+                    let e: Event = serde_json::from_str(&r.body).map_err(|e| {
+                        StoreError::Corrupt(format!("case {id} event {}: {e}", r.seq))
+                    })?;
+                    events.push(e);
+                }
+                let case = lifecycle::replay(&events)
+                    .map_err(|e| StoreError::Corrupt(format!("case {id}: {e}")))?
+                    .ok_or_else(|| StoreError::Corrupt(format!("case {id} has no events")))?;
+                let expected =
+                    CaseRow::from_case(&case, prev, refs.path(&case.location.jurisdiction));
+                let stored = self.store.projection(id).await?;
+                if stored.as_ref() != Some(&expected) {
+                    report.mismatched.push(id);
+                    fixes.push(expected);
+                }
+            }
+            if repair && !fixes.is_empty() {
+                self.store.replace_projections(&fixes).await?;
+            }
+        }
+        Ok(report)
+    }
+}
+
+fn lookup(nodes: &HashMap<Subtree, Hash>, s: Subtree) -> Result<Hash, StoreError> {
+    nodes
+        .get(&s)
+        .copied()
+        .ok_or_else(|| StoreError::Corrupt(format!("log node {s:?} missing")))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProofFailure {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Range(#[from] TreeRangeError),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    Jurisdiction(#[from] JurisdictionError),
+    #[error("{0}")]
+    Body(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

@@ -1,0 +1,132 @@
+//! Event-sourced, verifiable storage of cases.
+//!
+//! # Layout
+//!
+//! - [`Store`]: the trait a database implements — reads, and one batch
+//!   transaction for writes ([`BatchTx`]). [`sqlite`] and [`postgres`] are the
+//!   two implementations; `tests/store_suite.rs` runs the same story on both.
+//! - [`Ledger`] (in [`ledger`]): what the rest of the program uses. It owns the
+//!   single writer task ([`writer`]) that batches concurrent commands into one
+//!   transaction (group commit), decides them with the domain, chains their
+//!   events and appends them to the Merkle log.
+//! - [`refdata`]: the in-memory snapshot of jurisdictions, bodies and taxonomy
+//!   that decisions are checked against.
+//! - [`blobs`]: content-addressed attachment files beside the database.
+//!
+//! # Invariants
+//!
+//! - Events, projections, log nodes, personal data and idempotency records of
+//!   one batch commit in one transaction: a crash leaves all or none.
+//! - Only the writer task appends events or log nodes. Leaf indices are
+//!   dense and equal to the log size at the time of the append.
+//! - `events.body` is the exact canonical JSON that was hashed; nothing else
+//!   about an event is authoritative.
+//! - A projection row always equals the replay of its case's events
+//!   (`Ledger::rebuild` checks and restores it).
+#![forbid(unsafe_code)]
+
+pub mod blobs;
+pub mod clock;
+pub mod ledger;
+pub mod postgres;
+pub mod refdata;
+pub mod rows;
+mod sql;
+pub mod sqlite;
+pub mod writer;
+
+use async_trait::async_trait;
+use jiefen_domain::body::Body;
+use jiefen_domain::case::{Case, CaseId};
+use jiefen_domain::jurisdiction::Jurisdiction;
+use jiefen_domain::party::PersonalValue;
+use jiefen_ledger::checkpoint::SignedCheckpoint;
+use jiefen_ledger::hash::Hash;
+use jiefen_ledger::merkle::Subtree;
+use std::collections::HashMap;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use ledger::{Ledger, LedgerError};
+pub use rows::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    /// Constraint violations mean the request collided with existing data.
+    pub fn from_sqlx(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            if db.is_unique_violation() || db.is_foreign_key_violation() {
+                return StoreError::Conflict(db.message().to_owned());
+            }
+        }
+        StoreError::Database(e)
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A database that can hold the ledger. Methods are named after what the
+/// ledger needs, not after SQL.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which backend, for logs and `/healthz`.
+    fn kind(&self) -> &'static str;
+
+    /// Opens the one write transaction of a batch.
+    async fn begin(&self) -> Result<Box<dyn BatchTx>>;
+
+    async fn get_case(&self, id: CaseId) -> Result<Option<Case>>;
+    async fn list_cases(&self, query: &CaseQuery) -> Result<Vec<Case>>;
+    async fn count_cases(&self) -> Result<u64>;
+    async fn case_ids(&self, after: Option<CaseId>, limit: u32) -> Result<Vec<CaseId>>;
+    async fn events(&self, id: CaseId) -> Result<Vec<EventRow>>;
+    async fn projection(&self, id: CaseId) -> Result<Option<CaseRow>>;
+    async fn personal_values(&self, id: CaseId) -> Result<Vec<PersonalValue>>;
+
+    async fn jurisdictions(&self) -> Result<Vec<Jurisdiction>>;
+    async fn bodies(&self) -> Result<Vec<Body>>;
+    /// Adds or replaces reference data in one transaction. `paths` maps each
+    /// jurisdiction code to its materialised path.
+    async fn save_reference(
+        &self,
+        jurisdictions: &[(Jurisdiction, String)],
+        bodies: &[Body],
+    ) -> Result<()>;
+
+    async fn log_size(&self) -> Result<u64>;
+    async fn log_nodes(&self, wanted: &[Subtree]) -> Result<HashMap<Subtree, Hash>>;
+    async fn save_checkpoint(&self, checkpoint: &SignedCheckpoint) -> Result<()>;
+    async fn latest_checkpoint(&self) -> Result<Option<SignedCheckpoint>>;
+    /// Checkpoints whose tree size is at least `min_size`, oldest first.
+    async fn checkpoints_from(&self, min_size: u64, limit: u32) -> Result<Vec<SignedCheckpoint>>;
+
+    /// Replaces projection rows (used by rebuild), in one transaction.
+    async fn replace_projections(&self, rows: &[CaseRow]) -> Result<()>;
+}
+
+/// The write transaction of one batch. Dropping it without `commit` rolls
+/// everything back.
+#[async_trait]
+pub trait BatchTx: Send {
+    /// Locks the log for this transaction and returns its size. On
+    /// PostgreSQL this serialises writers of different processes.
+    async fn lock_log(&mut self) -> Result<u64>;
+    async fn log_nodes(&mut self, wanted: &[Subtree]) -> Result<HashMap<Subtree, Hash>>;
+    async fn load_cases(&mut self, ids: &[CaseId]) -> Result<Vec<(Case, Hash)>>;
+    async fn load_idempotency(&mut self, keys: &[String]) -> Result<Vec<IdempotencyRow>>;
+    async fn load_counter(&mut self, name: &str) -> Result<i64>;
+    async fn write(&mut self, plan: &WritePlan) -> Result<()>;
+    async fn commit(self: Box<Self>) -> Result<()>;
+}

@@ -1,0 +1,49 @@
+//! The PostgreSQL store, for deployments larger than one machine's disk.
+//!
+//! Several server processes may share one database: each batch takes a row
+//! lock on the log head (`FOR UPDATE`), so leaf indices stay dense and the
+//! per-process writer reloads its frontier when another process appended.
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use std::str::FromStr;
+
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects and runs migrations. `schema`, when given, is created and
+    /// used as the search path (tests isolate themselves this way).
+    pub async fn connect(url: &str, schema: Option<&str>) -> crate::Result<Self> {
+        let mut options = PgConnectOptions::from_str(url)?;
+        if let Some(s) = schema {
+            options = options.options([("search_path", s)]);
+            let admin = PgPool::connect_with(PgConnectOptions::from_str(url)?).await?;
+            sqlx::query(&format!(
+                "CREATE SCHEMA IF NOT EXISTS \"{}\"",
+                s.replace('"', "")
+            ))
+            .execute(&admin)
+            .await?;
+            admin.close().await;
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+crate::sql::sql_store!(
+    PostgresStore,
+    PostgresBatch,
+    sqlx::Postgres,
+    "postgres",
+    "SELECT size FROM log_head WHERE id = 1 FOR UPDATE"
+);

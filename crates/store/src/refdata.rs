@@ -1,0 +1,42 @@
+//! The reference data decisions are checked against, held in memory.
+
+use jiefen_domain::body::{Body, BodyCode};
+use jiefen_domain::jurisdiction::{Jurisdiction, JurisdictionCode, JurisdictionTree};
+use jiefen_domain::lifecycle::Reference;
+use jiefen_domain::taxonomy::Taxonomy;
+use std::collections::HashMap;
+
+/// A consistent snapshot: replaced whole on import, never edited in place,
+/// so a decision never sees half an import.
+#[derive(Debug, Clone)]
+pub struct RefData {
+    pub tree: JurisdictionTree,
+    pub bodies: HashMap<BodyCode, Body>,
+    pub taxonomy: Taxonomy,
+}
+
+impl RefData {
+    pub fn new(tree: JurisdictionTree, bodies: Vec<Body>, taxonomy: Taxonomy) -> Self {
+        Self {
+            tree,
+            bodies: bodies.into_iter().map(|b| (b.code.clone(), b)).collect(),
+            taxonomy,
+        }
+    }
+
+    pub fn path(&self, code: &JurisdictionCode) -> String {
+        self.tree.path(code)
+    }
+}
+
+impl Reference for RefData {
+    fn jurisdiction(&self, code: &JurisdictionCode) -> Option<&Jurisdiction> {
+        self.tree.get(code)
+    }
+    fn body(&self, code: &BodyCode) -> Option<&Body> {
+        self.bodies.get(code)
+    }
+    fn taxonomy(&self) -> &Taxonomy {
+        &self.taxonomy
+    }
+}

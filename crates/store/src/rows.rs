@@ -1,0 +1,140 @@
+//! Plain data passed between the ledger and a backend.
+
+use jiefen_domain::case::{Case, CaseId, CaseKind, CaseState, DeadlineSignal, RiskLevel, Stage};
+use jiefen_domain::party::PersonalValue;
+use jiefen_domain::Timestamp;
+use jiefen_ledger::hash::Hash;
+use jiefen_ledger::merkle::Subtree;
+
+/// Share of the allowed time below which an assigned case is "due soon".
+/// The rules issue makes it configurable; the projection stores the instant.
+pub const DUE_SOON_FRACTION: f64 = 0.2;
+
+/// One stored event: the hashed body and where it sits in chain and log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    pub case_id: CaseId,
+    pub seq: u64,
+    pub leaf_index: u64,
+    pub at_ms: i64,
+    pub actor: String,
+    pub kind: String,
+    /// Canonical JSON, exactly as hashed.
+    pub body: String,
+    pub prev_hash: Hash,
+    pub hash: Hash,
+}
+
+/// The projection row of a case: filter columns plus the whole case as JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRow {
+    pub id: CaseId,
+    pub number: String,
+    pub receipt_code: String,
+    pub kind: &'static str,
+    pub channel: &'static str,
+    pub category: String,
+    pub jurisdiction: String,
+    pub jpath: String,
+    pub state: &'static str,
+    pub risk: &'static str,
+    pub level: &'static str,
+    pub body: Option<String>,
+    pub assigned_at_ms: Option<i64>,
+    pub due_at_ms: Option<i64>,
+    pub due_soon_at_ms: Option<i64>,
+    /// A paused clock freezes the signal; stored so filters can use it.
+    pub paused_signal: Option<&'static str>,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub version: u64,
+    pub head_hash: Hash,
+    pub state_json: String,
+}
+
+impl CaseRow {
+    pub fn from_case(case: &Case, head_hash: Hash, jpath: String) -> Self {
+        let assignment = case.stage.assignment();
+        let paused_signal = match &case.stage {
+            Stage::InProgress(h) if h.paused.is_some() => case
+                .deadline_signal(case.updated_at, DUE_SOON_FRACTION)
+                .map(DeadlineSignal::as_str),
+            _ => None,
+        };
+        let due_soon_at_ms = assignment.map(|a| {
+            let total = a.due_at.unix_millis() - a.assigned_at.unix_millis();
+            a.due_at.unix_millis() - (total as f64 * DUE_SOON_FRACTION) as i64
+        });
+        Self {
+            id: case.id,
+            number: case.number.clone(),
+            receipt_code: case.receipt_code.clone(),
+            kind: case.kind.as_str(),
+            channel: case.channel.as_str(),
+            category: case.category.to_string(),
+            jurisdiction: case.location.jurisdiction.to_string(),
+            jpath,
+            state: case.state().as_str(),
+            risk: case.risk.as_str(),
+            level: case.level.as_str(),
+            body: assignment.map(|a| a.body.to_string()),
+            assigned_at_ms: assignment.map(|a| a.assigned_at.unix_millis()),
+            due_at_ms: assignment.map(|a| a.due_at.unix_millis()),
+            due_soon_at_ms,
+            paused_signal,
+            created_at_ms: case.registered_at.unix_millis(),
+            updated_at_ms: case.updated_at.unix_millis(),
+            version: case.version,
+            head_hash,
+            state_json: serde_json::to_string(case).expect("a case always serialises"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRow {
+    pub key: String,
+    pub fingerprint: Hash,
+    pub response: String,
+    pub created_at_ms: i64,
+}
+
+/// Everything one batch writes, in the order it must be written.
+#[derive(Debug, Default)]
+pub struct WritePlan {
+    pub events: Vec<EventRow>,
+    /// Final projection of every case the batch touched.
+    pub cases: Vec<CaseRow>,
+    pub nodes: Vec<(Subtree, Hash)>,
+    pub personal: Vec<(CaseId, PersonalValue)>,
+    pub idempotency: Vec<IdempotencyRow>,
+    pub counters: Vec<(String, i64)>,
+    pub log_size: u64,
+}
+
+/// Filters of the case list; every one optional, all combined with AND.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    /// Materialised path prefix of a jurisdiction subtree.
+    pub jpath_prefix: Option<String>,
+    pub kind: Option<CaseKind>,
+    pub state: Option<CaseState>,
+    /// A first-level code matches its sub-categories too.
+    pub category: Option<String>,
+    pub body: Option<String>,
+    pub risk: Option<RiskLevel>,
+    pub signal: Option<DeadlineSignal>,
+    pub created_from: Option<Timestamp>,
+    pub created_to: Option<Timestamp>,
+}
+
+/// A page of the case list, newest first; `after` is the last id of the
+/// previous page (ids are UUIDv7, so id order is creation order).
+#[derive(Debug, Clone)]
+pub struct CaseQuery {
+    pub filter: CaseFilter,
+    pub after: Option<CaseId>,
+    pub limit: u32,
+    /// Deadline signals are relative to now.
+    pub now: Timestamp,
+}

@@ -1,0 +1,632 @@
+//! The SQL both backends share. SQLite and PostgreSQL accept the same
+//! statements here (`$N` parameters, `ON CONFLICT ... DO UPDATE`), so one
+//! macro body is instantiated for each; only connection set-up and the log
+//! lock differ, and those live in `sqlite.rs` and `postgres.rs`.
+
+/// Rows per multi-row INSERT: far below SQLite's 32766-parameter limit.
+pub(crate) const CHUNK: usize = 400;
+
+macro_rules! sql_store {
+    ($store:ident, $tx:ident, $db:ty, $kind:literal, $lock_sql:literal) => {
+        use crate::rows::*;
+        use crate::{BatchTx, Result, Store, StoreError};
+        use async_trait::async_trait;
+        use jiefen_domain::body::Body;
+        use jiefen_domain::case::{Case, CaseId, DeadlineSignal};
+        use jiefen_domain::jurisdiction::{Jurisdiction, JurisdictionCode, Level};
+        use jiefen_domain::party::{PersonalFieldKind, PersonalValue};
+        use jiefen_ledger::checkpoint::SignedCheckpoint;
+        use jiefen_ledger::hash::Hash;
+        use jiefen_ledger::merkle::Subtree;
+        use sqlx::{QueryBuilder, Row};
+        use std::collections::HashMap;
+
+        fn parse_hash(s: &str) -> Result<Hash> {
+            s.parse()
+                .map_err(|_| StoreError::Corrupt(format!("bad hash {s:?}")))
+        }
+
+        fn parse_id(s: &str) -> Result<CaseId> {
+            CaseId::parse(s).ok_or_else(|| StoreError::Corrupt(format!("bad case id {s:?}")))
+        }
+
+        fn hash_from_bytes(b: &[u8]) -> Result<Hash> {
+            <[u8; 32]>::try_from(b)
+                .map(Hash)
+                .map_err(|_| StoreError::Corrupt("log node hash is not 32 bytes".into()))
+        }
+
+        fn case_from_json(s: &str) -> Result<Case> {
+            serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("case json: {e}")))
+        }
+
+        fn event_from_row(r: &<$db as sqlx::Database>::Row) -> Result<EventRow> {
+            Ok(EventRow {
+                case_id: parse_id(r.try_get::<&str, _>("case_id")?)?,
+                seq: r.try_get::<i64, _>("seq")? as u64,
+                leaf_index: r.try_get::<i64, _>("leaf_index")? as u64,
+                at_ms: r.try_get("at_ms")?,
+                actor: r.try_get("actor")?,
+                kind: r.try_get("type")?,
+                body: r.try_get("body")?,
+                prev_hash: parse_hash(r.try_get("prev_hash")?)?,
+                hash: parse_hash(r.try_get("hash")?)?,
+            })
+        }
+
+        fn static_str(s: &str, all: &[&'static str]) -> Result<&'static str> {
+            all.iter()
+                .copied()
+                .find(|a| *a == s)
+                .ok_or_else(|| StoreError::Corrupt(format!("unexpected value {s:?}")))
+        }
+
+        fn case_row(r: &<$db as sqlx::Database>::Row) -> Result<CaseRow> {
+            use jiefen_domain::case::{CaseKind, CaseState, Channel, RiskLevel};
+            let kinds: Vec<&'static str> = CaseKind::ALL.iter().map(|k| k.as_str()).collect();
+            let channels: Vec<&'static str> = Channel::ALL.iter().map(|k| k.as_str()).collect();
+            let states: Vec<&'static str> = CaseState::ALL.iter().map(|k| k.as_str()).collect();
+            let risks: Vec<&'static str> = RiskLevel::ALL.iter().map(|k| k.as_str()).collect();
+            let levels: Vec<&'static str> = Level::ALL.iter().map(|k| k.as_str()).collect();
+            let signals: Vec<&'static str> =
+                DeadlineSignal::ALL.iter().map(|k| k.as_str()).collect();
+            Ok(CaseRow {
+                id: parse_id(r.try_get("id")?)?,
+                number: r.try_get("number")?,
+                receipt_code: r.try_get("receipt_code")?,
+                kind: static_str(r.try_get("kind")?, &kinds)?,
+                channel: static_str(r.try_get("channel")?, &channels)?,
+                category: r.try_get("category")?,
+                jurisdiction: r.try_get("jurisdiction")?,
+                jpath: r.try_get("jpath")?,
+                state: static_str(r.try_get("state")?, &states)?,
+                risk: static_str(r.try_get("risk")?, &risks)?,
+                level: static_str(r.try_get("level")?, &levels)?,
+                body: r.try_get("body")?,
+                assigned_at_ms: r.try_get("assigned_at_ms")?,
+                due_at_ms: r.try_get("due_at_ms")?,
+                due_soon_at_ms: r.try_get("due_soon_at_ms")?,
+                paused_signal: match r.try_get::<Option<&str>, _>("paused_signal")? {
+                    Some(s) => Some(static_str(s, &signals)?),
+                    None => None,
+                },
+                created_at_ms: r.try_get("created_at_ms")?,
+                updated_at_ms: r.try_get("updated_at_ms")?,
+                version: r.try_get::<i64, _>("version")? as u64,
+                head_hash: parse_hash(r.try_get("head_hash")?)?,
+                state_json: r.try_get("state_json")?,
+            })
+        }
+
+        const CASE_COLUMNS: &str = "id, number, receipt_code, kind, channel, category, jurisdiction, jpath, state, risk, level, body, assigned_at_ms, due_at_ms, due_soon_at_ms, paused_signal, created_at_ms, updated_at_ms, version, head_hash, state_json";
+
+        fn push_case_upsert(rows: &[CaseRow]) -> QueryBuilder<'_, $db> {
+            let mut q = QueryBuilder::new(format!("INSERT INTO cases ({CASE_COLUMNS}) "));
+            q.push_values(rows, |mut b, c| {
+                b.push_bind(c.id.to_string())
+                    .push_bind(&c.number)
+                    .push_bind(&c.receipt_code)
+                    .push_bind(c.kind)
+                    .push_bind(c.channel)
+                    .push_bind(&c.category)
+                    .push_bind(&c.jurisdiction)
+                    .push_bind(&c.jpath)
+                    .push_bind(c.state)
+                    .push_bind(c.risk)
+                    .push_bind(c.level)
+                    .push_bind(&c.body)
+                    .push_bind(c.assigned_at_ms)
+                    .push_bind(c.due_at_ms)
+                    .push_bind(c.due_soon_at_ms)
+                    .push_bind(c.paused_signal)
+                    .push_bind(c.created_at_ms)
+                    .push_bind(c.updated_at_ms)
+                    .push_bind(c.version as i64)
+                    .push_bind(c.head_hash.to_string())
+                    .push_bind(&c.state_json);
+            });
+            q.push(
+                " ON CONFLICT (id) DO UPDATE SET state = excluded.state, risk = excluded.risk, \
+                 level = excluded.level, body = excluded.body, assigned_at_ms = excluded.assigned_at_ms, \
+                 due_at_ms = excluded.due_at_ms, due_soon_at_ms = excluded.due_soon_at_ms, \
+                 paused_signal = excluded.paused_signal, updated_at_ms = excluded.updated_at_ms, \
+                 version = excluded.version, head_hash = excluded.head_hash, \
+                 state_json = excluded.state_json, category = excluded.category, \
+                 jpath = excluded.jpath, jurisdiction = excluded.jurisdiction",
+            );
+            q
+        }
+
+        pub struct $tx {
+            tx: sqlx::Transaction<'static, $db>,
+        }
+
+        #[async_trait]
+        impl BatchTx for $tx {
+            async fn lock_log(&mut self) -> Result<u64> {
+                let size: i64 = sqlx::query_scalar($lock_sql)
+                    .fetch_one(&mut *self.tx)
+                    .await?;
+                Ok(size as u64)
+            }
+
+            async fn log_nodes(&mut self, wanted: &[Subtree]) -> Result<HashMap<Subtree, Hash>> {
+                fetch_nodes(&mut *self.tx, wanted).await
+            }
+
+            async fn load_cases(&mut self, ids: &[CaseId]) -> Result<Vec<(Case, Hash)>> {
+                let mut out = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(CHUNK_ROWS) {
+                    let mut q = QueryBuilder::<$db>::new(
+                        "SELECT state_json, head_hash FROM cases WHERE id IN (",
+                    );
+                    let mut sep = q.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(id.to_string());
+                    }
+                    q.push(")");
+                    for r in q.build().fetch_all(&mut *self.tx).await? {
+                        out.push((
+                            case_from_json(r.try_get("state_json")?)?,
+                            parse_hash(r.try_get("head_hash")?)?,
+                        ));
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn load_idempotency(&mut self, keys: &[String]) -> Result<Vec<IdempotencyRow>> {
+                let mut out = Vec::new();
+                for chunk in keys.chunks(CHUNK_ROWS) {
+                    let mut q = QueryBuilder::<$db>::new(
+                        "SELECT key, fingerprint, response, created_at_ms FROM idempotency WHERE key IN (",
+                    );
+                    let mut sep = q.separated(", ");
+                    for k in chunk {
+                        sep.push_bind(k.as_str());
+                    }
+                    q.push(")");
+                    for r in q.build().fetch_all(&mut *self.tx).await? {
+                        out.push(IdempotencyRow {
+                            key: r.try_get("key")?,
+                            fingerprint: parse_hash(r.try_get("fingerprint")?)?,
+                            response: r.try_get("response")?,
+                            created_at_ms: r.try_get("created_at_ms")?,
+                        });
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn load_counter(&mut self, name: &str) -> Result<i64> {
+                let v: Option<i64> = sqlx::query_scalar("SELECT value FROM counters WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(&mut *self.tx)
+                    .await?;
+                Ok(v.unwrap_or(0))
+            }
+
+            async fn write(&mut self, plan: &WritePlan) -> Result<()> {
+                let tx = &mut *self.tx;
+                for chunk in plan.events.chunks(CHUNK_ROWS) {
+                    let mut q = QueryBuilder::<$db>::new(
+                        "INSERT INTO events (case_id, seq, leaf_index, at_ms, actor, type, body, prev_hash, hash) ",
+                    );
+                    q.push_values(chunk, |mut b, e| {
+                        b.push_bind(e.case_id.to_string())
+                            .push_bind(e.seq as i64)
+                            .push_bind(e.leaf_index as i64)
+                            .push_bind(e.at_ms)
+                            .push_bind(&e.actor)
+                            .push_bind(&e.kind)
+                            .push_bind(&e.body)
+                            .push_bind(e.prev_hash.to_string())
+                            .push_bind(e.hash.to_string());
+                    });
+                    q.build().execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
+                }
+                for chunk in plan.cases.chunks(CHUNK_ROWS) {
+                    push_case_upsert(chunk)
+                        .build()
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(StoreError::from_sqlx)?;
+                }
+                for chunk in plan.nodes.chunks(CHUNK_ROWS) {
+                    let mut q = QueryBuilder::<$db>::new("INSERT INTO log_nodes (level, idx, hash) ");
+                    q.push_values(chunk, |mut b, (s, h)| {
+                        b.push_bind(i64::from(s.level))
+                            .push_bind(s.index as i64)
+                            .push_bind(h.0.to_vec());
+                    });
+                    q.build().execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
+                }
+                for chunk in plan.personal.chunks(CHUNK_ROWS) {
+                    let mut q = QueryBuilder::<$db>::new(
+                        "INSERT INTO personal_data (case_id, party_no, field, value, salt, commitment) ",
+                    );
+                    q.push_values(chunk, |mut b, (id, p)| {
+                        b.push_bind(id.to_string())
+                            .push_bind(i64::from(p.party_no))
+                            .push_bind(p.field.as_str())
+                            .push_bind(&p.value)
+                            .push_bind(hex::encode(p.salt))
+                            .push_bind(p.commitment.to_string());
+                    });
+                    q.build().execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
+                }
+                for chunk in plan.idempotency.chunks(CHUNK_ROWS) {
+                    let mut q = QueryBuilder::<$db>::new(
+                        "INSERT INTO idempotency (key, fingerprint, response, created_at_ms) ",
+                    );
+                    q.push_values(chunk, |mut b, r| {
+                        b.push_bind(&r.key)
+                            .push_bind(r.fingerprint.to_string())
+                            .push_bind(&r.response)
+                            .push_bind(r.created_at_ms);
+                    });
+                    q.build().execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
+                }
+                for (name, value) in &plan.counters {
+                    sqlx::query(
+                        "INSERT INTO counters (name, value) VALUES ($1, $2) \
+                         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                    )
+                    .bind(name)
+                    .bind(*value)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                sqlx::query("UPDATE log_head SET size = $1 WHERE id = 1")
+                    .bind(plan.log_size as i64)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(())
+            }
+
+            async fn commit(self: Box<Self>) -> Result<()> {
+                self.tx.commit().await?;
+                Ok(())
+            }
+        }
+
+        const CHUNK_ROWS: usize = crate::sql::CHUNK;
+
+        async fn fetch_nodes(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            wanted: &[Subtree],
+        ) -> Result<HashMap<Subtree, Hash>> {
+            let mut out = HashMap::with_capacity(wanted.len());
+            for chunk in wanted.chunks(CHUNK_ROWS) {
+                let mut q = QueryBuilder::<$db>::new("SELECT level, idx, hash FROM log_nodes WHERE ");
+                let mut first = true;
+                for s in chunk {
+                    if !first {
+                        q.push(" OR ");
+                    }
+                    first = false;
+                    q.push("(level = ")
+                        .push_bind(i64::from(s.level))
+                        .push(" AND idx = ")
+                        .push_bind(s.index as i64)
+                        .push(")");
+                }
+                for r in q.build().fetch_all(&mut *conn).await? {
+                    let s = Subtree {
+                        level: r.try_get::<i64, _>("level")? as u32,
+                        index: r.try_get::<i64, _>("idx")? as u64,
+                    };
+                    out.insert(s, hash_from_bytes(r.try_get::<&[u8], _>("hash")?)?);
+                }
+            }
+            Ok(out)
+        }
+
+        fn push_filter<'a>(q: &mut QueryBuilder<'a, $db>, query: &'a CaseQuery) {
+            let f = &query.filter;
+            q.push(" WHERE 1 = 1");
+            if let Some(p) = &f.jpath_prefix {
+                q.push(" AND jpath LIKE ").push_bind(format!("{}%", like_escape(p)));
+                q.push(" ESCAPE '\\'");
+            }
+            if let Some(k) = f.kind {
+                q.push(" AND kind = ").push_bind(k.as_str());
+            }
+            if let Some(s) = f.state {
+                q.push(" AND state = ").push_bind(s.as_str());
+            }
+            if let Some(c) = &f.category {
+                q.push(" AND (category = ").push_bind(c.as_str());
+                q.push(" OR category LIKE ").push_bind(format!("{}.%", like_escape(c)));
+                q.push(" ESCAPE '\\')");
+            }
+            if let Some(b) = &f.body {
+                q.push(" AND body = ").push_bind(b.as_str());
+            }
+            if let Some(r) = f.risk {
+                q.push(" AND risk = ").push_bind(r.as_str());
+            }
+            if let Some(sig) = f.signal {
+                let now = query.now.unix_millis();
+                q.push(" AND due_at_ms IS NOT NULL AND (");
+                match sig {
+                    DeadlineSignal::Overdue => {
+                        q.push("(paused_signal IS NULL AND due_at_ms < ").push_bind(now).push(")");
+                    }
+                    DeadlineSignal::DueSoon => {
+                        q.push("(paused_signal IS NULL AND due_soon_at_ms <= ")
+                            .push_bind(now)
+                            .push(" AND due_at_ms >= ")
+                            .push_bind(now)
+                            .push(")");
+                    }
+                    DeadlineSignal::OnTrack => {
+                        q.push("(paused_signal IS NULL AND due_soon_at_ms > ").push_bind(now).push(")");
+                    }
+                }
+                q.push(" OR paused_signal = ").push_bind(sig.as_str()).push(")");
+            }
+            if let Some(t) = f.created_from {
+                q.push(" AND created_at_ms >= ").push_bind(t.unix_millis());
+            }
+            if let Some(t) = f.created_to {
+                q.push(" AND created_at_ms < ").push_bind(t.unix_millis());
+            }
+            if let Some(after) = query.after {
+                q.push(" AND id < ").push_bind(after.to_string());
+            }
+        }
+
+        fn like_escape(s: &str) -> String {
+            s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+        }
+
+        #[async_trait]
+        impl Store for $store {
+            fn kind(&self) -> &'static str {
+                $kind
+            }
+
+            async fn begin(&self) -> Result<Box<dyn BatchTx>> {
+                Ok(Box::new($tx {
+                    tx: self.pool.begin().await?,
+                }))
+            }
+
+            async fn get_case(&self, id: CaseId) -> Result<Option<Case>> {
+                let json: Option<String> =
+                    sqlx::query_scalar("SELECT state_json FROM cases WHERE id = $1")
+                        .bind(id.to_string())
+                        .fetch_optional(&self.pool)
+                        .await?;
+                json.map(|j| case_from_json(&j)).transpose()
+            }
+
+            async fn list_cases(&self, query: &CaseQuery) -> Result<Vec<Case>> {
+                let mut q = QueryBuilder::<$db>::new("SELECT state_json FROM cases");
+                push_filter(&mut q, query);
+                q.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(query.limit));
+                q.build()
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(|r| case_from_json(r.try_get("state_json")?))
+                    .collect()
+            }
+
+            async fn count_cases(&self) -> Result<u64> {
+                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(n as u64)
+            }
+
+            async fn case_ids(&self, after: Option<CaseId>, limit: u32) -> Result<Vec<CaseId>> {
+                let rows: Vec<String> = sqlx::query_scalar(
+                    "SELECT id FROM cases WHERE id > $1 ORDER BY id LIMIT $2",
+                )
+                .bind(after.map(|a| a.to_string()).unwrap_or_default())
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(|s| parse_id(s)).collect()
+            }
+
+            async fn events(&self, id: CaseId) -> Result<Vec<EventRow>> {
+                sqlx::query(
+                    "SELECT case_id, seq, leaf_index, at_ms, actor, type, body, prev_hash, hash \
+                     FROM events WHERE case_id = $1 ORDER BY seq",
+                )
+                .bind(id.to_string())
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(event_from_row)
+                .collect()
+            }
+
+            async fn projection(&self, id: CaseId) -> Result<Option<CaseRow>> {
+                let row = sqlx::query(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = $1"))
+                    .bind(id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(case_row).transpose()
+            }
+
+            async fn personal_values(&self, id: CaseId) -> Result<Vec<PersonalValue>> {
+                let rows = sqlx::query(
+                    "SELECT party_no, field, value, salt, commitment FROM personal_data \
+                     WHERE case_id = $1 ORDER BY party_no, field",
+                )
+                .bind(id.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let field: &str = r.try_get("field")?;
+                        let salt: &str = r.try_get("salt")?;
+                        let mut s = [0u8; 16];
+                        hex::decode_to_slice(salt, &mut s)
+                            .map_err(|_| StoreError::Corrupt("bad salt".into()))?;
+                        Ok(PersonalValue {
+                            party_no: r.try_get::<i64, _>("party_no")? as u32,
+                            field: PersonalFieldKind::parse(field)
+                                .ok_or_else(|| StoreError::Corrupt(format!("field {field}")))?,
+                            value: r.try_get("value")?,
+                            salt: s,
+                            commitment: parse_hash(r.try_get("commitment")?)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn jurisdictions(&self) -> Result<Vec<Jurisdiction>> {
+                let rows = sqlx::query("SELECT code, name, level, parent FROM jurisdictions")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        let code: &str = r.try_get("code")?;
+                        let level: &str = r.try_get("level")?;
+                        let parent: Option<&str> = r.try_get("parent")?;
+                        let bad = |what: &str| StoreError::Corrupt(format!("jurisdiction {code}: {what}"));
+                        Ok(Jurisdiction {
+                            code: JurisdictionCode::parse(code).map_err(|_| bad("code"))?,
+                            name: r.try_get("name")?,
+                            level: Level::parse(level).ok_or_else(|| bad("level"))?,
+                            parent: parent
+                                .map(JurisdictionCode::parse)
+                                .transpose()
+                                .map_err(|_| bad("parent"))?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn bodies(&self) -> Result<Vec<Body>> {
+                let rows = sqlx::query("SELECT code, name, kind, jurisdiction, categories FROM bodies")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        let value = serde_json::json!({
+                            "code": r.try_get::<&str, _>("code")?,
+                            "name": r.try_get::<&str, _>("name")?,
+                            "kind": r.try_get::<&str, _>("kind")?,
+                            "jurisdiction": r.try_get::<&str, _>("jurisdiction")?,
+                            "categories": serde_json::from_str::<serde_json::Value>(r.try_get("categories")?)
+                                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                        });
+                        serde_json::from_value(value).map_err(|e| StoreError::Corrupt(format!("body: {e}")))
+                    })
+                    .collect()
+            }
+
+            async fn save_reference(
+                &self,
+                jurisdictions: &[(Jurisdiction, String)],
+                bodies: &[Body],
+            ) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                // Parents first, so foreign keys hold at every insert.
+                let mut sorted: Vec<&(Jurisdiction, String)> = jurisdictions.iter().collect();
+                sorted.sort_by_key(|(j, _)| j.level);
+                for (j, path) in sorted {
+                    sqlx::query(
+                        "INSERT INTO jurisdictions (code, name, level, parent, path) VALUES ($1, $2, $3, $4, $5) \
+                         ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, \
+                         parent = excluded.parent, path = excluded.path",
+                    )
+                    .bind(j.code.as_str())
+                    .bind(&j.name)
+                    .bind(j.level.as_str())
+                    .bind(j.parent.as_ref().map(|p| p.as_str()))
+                    .bind(path)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::from_sqlx)?;
+                }
+                for b in bodies {
+                    let kind = serde_json::to_value(b.kind).expect("kind serialises");
+                    sqlx::query(
+                        "INSERT INTO bodies (code, name, kind, jurisdiction, categories) VALUES ($1, $2, $3, $4, $5) \
+                         ON CONFLICT (code) DO UPDATE SET name = excluded.name, kind = excluded.kind, \
+                         jurisdiction = excluded.jurisdiction, categories = excluded.categories",
+                    )
+                    .bind(b.code.as_str())
+                    .bind(&b.name)
+                    .bind(kind.as_str().unwrap_or_default())
+                    .bind(b.jurisdiction.as_str())
+                    .bind(serde_json::to_string(&b.categories).expect("codes serialise"))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::from_sqlx)?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn log_size(&self) -> Result<u64> {
+                let size: i64 = sqlx::query_scalar("SELECT size FROM log_head WHERE id = 1")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(size as u64)
+            }
+
+            async fn log_nodes(&self, wanted: &[Subtree]) -> Result<HashMap<Subtree, Hash>> {
+                let mut conn = self.pool.acquire().await?;
+                fetch_nodes(&mut conn, wanted).await
+            }
+
+            async fn save_checkpoint(&self, c: &SignedCheckpoint) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO checkpoints (tree_size, signed_at, body) VALUES ($1, $2, $3) \
+                     ON CONFLICT (tree_size, signed_at) DO NOTHING",
+                )
+                .bind(c.checkpoint.tree_size as i64)
+                .bind(&c.checkpoint.timestamp)
+                .bind(serde_json::to_string(c).expect("checkpoint serialises"))
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn latest_checkpoint(&self) -> Result<Option<SignedCheckpoint>> {
+                let body: Option<String> = sqlx::query_scalar(
+                    "SELECT body FROM checkpoints ORDER BY tree_size DESC, signed_at DESC LIMIT 1",
+                )
+                .fetch_optional(&self.pool)
+                .await?;
+                body.map(|b| {
+                    serde_json::from_str(&b).map_err(|e| StoreError::Corrupt(format!("checkpoint: {e}")))
+                })
+                .transpose()
+            }
+
+            async fn checkpoints_from(&self, min_size: u64, limit: u32) -> Result<Vec<SignedCheckpoint>> {
+                let rows: Vec<String> = sqlx::query_scalar(
+                    "SELECT body FROM (SELECT body, tree_size, signed_at FROM checkpoints WHERE tree_size >= $1 \
+                     ORDER BY tree_size DESC, signed_at DESC LIMIT $2) recent ORDER BY tree_size, signed_at",
+                )
+                .bind(min_size as i64)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|b| serde_json::from_str(b).map_err(|e| StoreError::Corrupt(format!("checkpoint: {e}"))))
+                    .collect()
+            }
+
+            async fn replace_projections(&self, rows: &[CaseRow]) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                for chunk in rows.chunks(CHUNK_ROWS) {
+                    push_case_upsert(chunk).build().execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(crate) use sql_store;
