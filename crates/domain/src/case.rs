@@ -14,6 +14,7 @@ use uuid::Uuid;
 /// A case id: a UUIDv7, so ids sort by creation time and can be minted by the
 /// caller before the write (which is what makes idempotent creation simple).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct CaseId(pub Uuid);
 
@@ -33,6 +34,7 @@ macro_rules! string_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident = $s:literal / $zh:literal),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
 
@@ -140,6 +142,7 @@ impl CaseState {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Location {
     pub jurisdiction: JurisdictionCode,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -151,12 +154,14 @@ pub struct Location {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Coordinates {
     pub lat_e6: i32,
     pub lon_e6: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Assignment {
     pub body: BodyCode,
     pub assigned_at: Timestamp,
@@ -164,12 +169,14 @@ pub struct Assignment {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Pause {
     pub since: Timestamp,
     pub reason: Text,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExtensionRequest {
     pub days: u32,
     pub reason: Text,
@@ -178,6 +185,7 @@ pub struct ExtensionRequest {
 
 /// Work on an assigned case after the body signed for it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Handling {
     pub assignment: Assignment,
     pub signed_at: Timestamp,
@@ -186,6 +194,7 @@ pub struct Handling {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Agreement {
     pub text: Text,
     /// Whether the parties will seek judicial confirmation 司法确认.
@@ -194,6 +203,7 @@ pub struct Agreement {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Conclusion {
     pub outcome: Outcome,
     pub summary: Text,
@@ -203,6 +213,7 @@ pub struct Conclusion {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FollowUp {
     pub satisfaction: Satisfaction,
     pub note: Option<Text>,
@@ -213,6 +224,7 @@ pub struct FollowUp {
 /// an assigned case always has a body and a deadline, a paused one always has
 /// a reason, and a declined one always says why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "stage", rename_all = "snake_case")]
 pub enum Stage {
     Registered,
@@ -254,6 +266,7 @@ impl Stage {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Supervision {
     /// 督办 entries so far.
     pub count: u32,
@@ -262,6 +275,7 @@ pub struct Supervision {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AttachmentRef {
     pub sha256: Hash,
     pub size: u64,
@@ -271,6 +285,7 @@ pub struct AttachmentRef {
 
 /// The case projection: everything the events say about the case now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Case {
     pub id: CaseId,
     pub number: String,

@@ -11,6 +11,7 @@ use time::{Duration, OffsetDateTime, UtcOffset};
 /// hashed with is the same whichever database stored it (PostgreSQL keeps
 /// microseconds, SQLite keeps text) and however often it is re-serialised.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String, format = DateTime))]
 pub struct Timestamp(OffsetDateTime);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -7,6 +7,7 @@ use std::fmt;
 /// Levels from the top. The derived order is the chain of command: a lower
 /// value is a higher level, so `City < County`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     City,
@@ -74,6 +75,7 @@ impl Level {
 /// statistical division codes (9 significant for towns) below, and local codes
 /// for grids. Only the shape is checked here; the tree checks the nesting.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct JurisdictionCode(String);
 
@@ -165,6 +167,7 @@ impl fmt::Display for JurisdictionCode {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Jurisdiction {
     pub code: JurisdictionCode,
     pub name: String,
@@ -335,5 +338,109 @@ mod tests {
         assert!(matches!(err, JurisdictionError::UnknownParent { .. }));
         let err = JurisdictionTree::build([], [node("3417", Level::City, None)]).unwrap_err();
         assert!(matches!(err, JurisdictionError::CodeShape { .. }));
+    }
+}
+
+/// Reading jurisdiction (and body) files: TOML with `[[jurisdiction]]` and
+/// `[[body]]` tables, or CSV with a `code,name,level,parent` header.
+pub mod import {
+    use super::{Jurisdiction, JurisdictionCode, Level};
+    use crate::body::Body;
+    use serde::Deserialize;
+
+    #[derive(Debug, thiserror::Error)]
+    pub enum ImportFileError {
+        #[error("{0}")]
+        Toml(String),
+        #[error("CSV line {line}: {message}")]
+        Csv { line: u64, message: String },
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct File {
+        #[serde(default)]
+        jurisdiction: Vec<Jurisdiction>,
+        #[serde(default)]
+        body: Vec<Body>,
+    }
+
+    pub fn from_toml(src: &str) -> Result<(Vec<Jurisdiction>, Vec<Body>), ImportFileError> {
+        let f: File = toml::from_str(src).map_err(|e| ImportFileError::Toml(e.to_string()))?;
+        Ok((f.jurisdiction, f.body))
+    }
+
+    pub fn from_csv(src: &str) -> Result<Vec<Jurisdiction>, ImportFileError> {
+        let mut reader = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .from_reader(src.as_bytes());
+        let headers = reader
+            .headers()
+            .map_err(|e| ImportFileError::Csv {
+                line: 1,
+                message: e.to_string(),
+            })?
+            .clone();
+        let want = ["code", "name", "level", "parent"];
+        if headers.iter().collect::<Vec<_>>() != want {
+            return Err(ImportFileError::Csv {
+                line: 1,
+                message: format!("header must be {}", want.join(",")),
+            });
+        }
+        let mut out = Vec::new();
+        for record in reader.records() {
+            let record = record.map_err(|e| ImportFileError::Csv {
+                line: e.position().map_or(0, |p| p.line()),
+                message: e.to_string(),
+            })?;
+            let line = record.position().map_or(0, |p| p.line());
+            let bad = |message: String| ImportFileError::Csv { line, message };
+            let code = JurisdictionCode::parse(&record[0]).map_err(|e| bad(e.to_string()))?;
+            let level = Level::parse(&record[2]).ok_or_else(|| {
+                bad(format!(
+                    "level {:?} is not city/county/town/village/grid",
+                    &record[2]
+                ))
+            })?;
+            let parent = match &record[3] {
+                "" => None,
+                p => Some(JurisdictionCode::parse(p).map_err(|e| bad(e.to_string()))?),
+            };
+            out.push(Jurisdiction {
+                code,
+                name: record[1].to_owned(),
+                level,
+                parent,
+            });
+        }
+        Ok(out)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn reads_both_formats_and_names_the_bad_line() {
+            let (j, b) = from_toml(
+                "[[jurisdiction]]\ncode='341700'\nname='池州市'\nlevel='city'\n\n[[body]]\ncode='B1'\nname='调委会'\nkind='peoples_mediation'\njurisdiction='341700'\ncategories=['neighbourhood']\n",
+            )
+            .unwrap();
+            assert_eq!((j.len(), b.len()), (1, 1));
+            let j = from_csv(
+                "code,name,level,parent\n341700,池州市,city,\n341721,东至县,county,341700\n",
+            )
+            .unwrap();
+            assert_eq!(j[1].parent.as_ref().unwrap().as_str(), "341700");
+            let err = from_csv(
+                "code,name,level,parent\n341700,池州市,city,\n341721,东至县,province,341700\n",
+            )
+            .unwrap_err();
+            assert!(err.to_string().starts_with("CSV line 3"), "{err}");
+            assert!(
+                from_toml("[[jurisdiction]]\ncode='x'\nname='y'\nlevel='city'\nextra=1").is_err()
+            );
+        }
     }
 }

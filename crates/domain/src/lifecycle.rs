@@ -19,6 +19,7 @@ use time::Duration;
 /// Who did it. Every command names its actor; issue-4 accounts will fill it
 /// from the session, until then it is the staff identifier given.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct Actor(String);
 
@@ -107,6 +108,7 @@ impl From<PartyError> for TransitionError {
 
 /// What a person registering a case gives.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewCase {
     pub kind: CaseKind,
@@ -142,6 +144,7 @@ pub struct Minted {
 
 /// A command on an existing case, as the API takes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Command {
     Accept {

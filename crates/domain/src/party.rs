@@ -15,6 +15,7 @@ use std::fmt;
 /// A mainland resident ID number (居民身份证号), 18 characters, with a valid
 /// GB 11643-1999 check character and a real birth date.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct IdNumber(String);
 
@@ -102,6 +103,7 @@ impl fmt::Debug for IdNumber {
 /// A mainland phone number: a mobile (optionally +86) or a landline with its
 /// area code. Stored normalised: mobiles as 11 digits, landlines as `0AAA-N`.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct PhoneNumber(String);
 
@@ -190,6 +192,7 @@ pub fn mask_name(name: &str) -> String {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PartyRole {
     Applicant,
@@ -197,6 +200,7 @@ pub enum PartyRole {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PartyKind {
     Person,
@@ -205,6 +209,7 @@ pub enum PartyKind {
 
 /// Which personal field a commitment stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PersonalFieldKind {
     Name,
@@ -249,6 +254,7 @@ impl PersonalFieldKind {
 
 /// A party as the person registering it gives it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewParty {
     pub role: PartyRole,
@@ -266,6 +272,7 @@ pub struct NewParty {
 /// (organisations are not people, and their names are what search and
 /// repeat detection need), and commitments to every personal field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PartyRecord {
     /// 1-based position within the case, stable for the life of the case.
     pub no: u32,
@@ -277,6 +284,7 @@ pub struct PartyRecord {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PersonalField {
     pub field: PersonalFieldKind,
     pub commitment: Hash,

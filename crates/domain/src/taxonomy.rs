@@ -8,6 +8,7 @@ use std::fmt;
 
 /// `first` or `first.sub`, lower-case ASCII words joined by `_`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct CategoryCode(String);
 
@@ -74,6 +75,7 @@ pub enum TaxonomyError {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Category {
     pub code: CategoryCode,
     pub name: String,

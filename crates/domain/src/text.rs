@@ -8,6 +8,7 @@ use std::fmt;
 /// Reasons and notes are told to people and kept as evidence, so an empty or
 /// whitespace-only reason is refused at the edge rather than stored.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct Text(String);
 

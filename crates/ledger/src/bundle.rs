@@ -17,6 +17,7 @@ pub const BUNDLE_FORMAT: &str = "jiefen.case-bundle.v1";
 /// Unknown fields are rejected (here and in the nested types) so that
 /// nothing in a bundle file can look meaningful without being verified.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CaseBundle {
     /// Always [`BUNDLE_FORMAT`].
@@ -38,6 +39,7 @@ pub struct CaseBundle {
 
 /// One event with the evidence that places it in the log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BundleEvent {
     /// 1-based position in the case's chain.
@@ -56,6 +58,7 @@ pub struct BundleEvent {
 
 /// RFC 6962 consistency proof from an earlier tree to the bundle's checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ConsistencyProof {
     /// Size of the earlier tree.
@@ -68,6 +71,7 @@ pub struct ConsistencyProof {
 
 /// A disclosed personal-data value and what it opens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PersonalDatum {
     /// [`commit_personal`]`(salt, field, value)`, as found in an event body.

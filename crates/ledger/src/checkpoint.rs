@@ -20,6 +20,7 @@ pub const SEED_FILE_PREFIX: &str = "jiefen-ed25519-secret:";
 
 /// A log's size and root at a moment, as its deployment states it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Checkpoint {
     /// Names the log (the deployment), so checkpoints of different logs are
@@ -83,6 +84,7 @@ pub struct SignedCheckpoint {
 // with `deny_unknown_fields`, and it breaks integer fields when serde_json's
 // `arbitrary_precision` feature is on anywhere in the build.
 #[derive(Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 struct SignedCheckpointWire {
     origin: String,
@@ -92,6 +94,18 @@ struct SignedCheckpointWire {
     key_id: String,
     signature: String,
 }
+
+// Documented as the flat wire object it is on the wire, not as the nested
+// Rust struct.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for SignedCheckpoint {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <SignedCheckpointWire as utoipa::PartialSchema>::schema()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for SignedCheckpoint {}
 
 impl From<SignedCheckpointWire> for SignedCheckpoint {
     fn from(w: SignedCheckpointWire) -> Self {
@@ -205,6 +219,7 @@ fn decode_32(text: &str) -> Result<[u8; 32], KeyError> {
 /// A deployment's Ed25519 public key. Text and serde form:
 /// `ed25519:<standard padded base64 of the 32 key bytes>`.
 #[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String))]
 pub struct PublicKey(VerifyingKey);
 
 impl PublicKey {

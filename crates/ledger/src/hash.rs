@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 /// case too would give one hash two spellings, and a bundle whose bytes can
 /// change without its meaning changing is harder to reason about.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String, format = "sha256-hex"))]
 pub struct Hash(pub [u8; 32]);
 
 impl Hash {

@@ -58,6 +58,7 @@ pub struct Idempotency {
 /// What a write returns; stored verbatim under its idempotency key so a
 /// retry gets exactly the first answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WriteOutcome {
     pub case_id: CaseId,
     pub number: String,
