@@ -27,6 +27,8 @@
 
 pub mod blobs;
 pub mod clock;
+#[doc(hidden)]
+pub mod forgery;
 pub mod ledger;
 pub mod postgres;
 pub mod refdata;

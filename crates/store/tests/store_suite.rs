@@ -10,10 +10,8 @@ use jiefen_domain::party::{IdNumber, NewParty, PartyKind, PartyRole, PhoneNumber
 use jiefen_domain::taxonomy::{CategoryCode, Taxonomy};
 use jiefen_domain::{Text, Timestamp};
 use jiefen_ledger::bundle::{verify_bundle, VerifyError, VerifyOptions};
-use jiefen_ledger::chain::event_hash;
 use jiefen_ledger::checkpoint::DeploymentKey;
-use jiefen_ledger::hash::Hash;
-use jiefen_ledger::merkle::{leaf_hash, Frontier};
+use jiefen_store::forgery::{rewrite_event, Raw};
 use jiefen_store::postgres::PostgresStore;
 use jiefen_store::sqlite::SqliteStore;
 use jiefen_store::{CaseFilter, CaseQuery, Clock, Ledger, LedgerError, ManualClock, Store};
@@ -21,7 +19,8 @@ use std::sync::Arc;
 use time::Duration;
 
 enum Db {
-    Sqlite(Arc<SqliteStore>, tempfile::TempDir),
+    // The directory lives as long as the database in it.
+    Sqlite(Arc<SqliteStore>, #[allow(dead_code)] tempfile::TempDir),
     Postgres(Arc<PostgresStore>),
 }
 
@@ -450,7 +449,17 @@ async fn story(db: Db) {
     // Merkle tree. The case verifies on its own, but not against the
     // checkpoint taken before.
     let earlier = ledger.checkpoint().await.unwrap();
-    rewrite_history(&db, &ledger, id).await;
+    let raw = match &db {
+        Db::Sqlite(s, _) => Raw::Sqlite(s.pool()),
+        Db::Postgres(p) => Raw::Postgres(p.pool()),
+    };
+    // Swapping a value keeps the body canonical: a careful forger's edit.
+    rewrite_event(raw, &ledger, id, 2, |body| {
+        assert!(body.contains("\"note\":null"), "{body}");
+        body.replace("\"note\":null", "\"note\":\"当事人同意撤回\"")
+    })
+    .await
+    .unwrap();
     // Until a new checkpoint is signed, the rewrite fails against the
     // signed root on its own.
     let stale = ledger.export(id, false, &[]).await.unwrap();
@@ -476,69 +485,6 @@ async fn story(db: Db) {
         ),
         "{err}"
     );
-}
-
-/// Rewrites the case's second event and recomputes everything derivable from
-/// it: the chain of the case and every node of the log.
-async fn rewrite_history(db: &Db, ledger: &Ledger, id: CaseId) {
-    let events = ledger.history(id).await.unwrap();
-    let mut prev = events[0].hash;
-    let mut changed = Vec::new();
-    for e in &events[1..] {
-        // Swapping a value keeps the body canonical: a careful forger's edit.
-        let body = if e.seq == 2 {
-            assert!(e.body.contains("\"note\":null"), "{}", e.body);
-            e.body
-                .replace("\"note\":null", "\"note\":\"当事人同意撤回\"")
-        } else {
-            e.body.clone()
-        };
-        let hash = event_hash(&prev, body.as_bytes());
-        changed.push((e.seq, body, prev, hash));
-        prev = hash;
-    }
-    for (seq, body, prev, hash) in &changed {
-        db.exec(&format!(
-            "UPDATE events SET body = '{}', prev_hash = '{prev}', hash = '{hash}' WHERE case_id = '{id}' AND seq = {seq}",
-            body.replace('\'', "''")
-        ))
-        .await;
-    }
-    // Rebuild the log from every event hash, in leaf order.
-    let mut leaves: Vec<(u64, Hash)> = Vec::new();
-    let mut after = None;
-    loop {
-        let ids = ledger.store().case_ids(after, 500).await.unwrap();
-        let Some(last) = ids.last() else { break };
-        after = Some(*last);
-        for c in ids {
-            leaves.extend(
-                ledger
-                    .history(c)
-                    .await
-                    .unwrap()
-                    .into_iter()
-                    .map(|e| (e.leaf_index, e.hash)),
-            );
-        }
-    }
-    leaves.sort();
-    let mut frontier = Frontier::empty();
-    let mut sql = String::from("DELETE FROM log_nodes;");
-    for (_, h) in leaves {
-        for (s, node) in frontier.append(leaf_hash(h.as_bytes())) {
-            let hex = node.to_string();
-            let literal = match db {
-                Db::Sqlite(..) => format!("X'{hex}'"),
-                Db::Postgres(_) => format!("'\\x{hex}'::bytea"),
-            };
-            sql.push_str(&format!(
-                "INSERT INTO log_nodes (level, idx, hash) VALUES ({}, {}, {literal});",
-                s.level, s.index
-            ));
-        }
-    }
-    db.exec(&sql).await;
 }
 
 #[tokio::test]

@@ -1,0 +1,307 @@
+//! `jiefen-bench`: drives the real `jiefen` server over HTTP with many
+//! concurrent clients and reports throughput and latency percentiles, then
+//! does the same against a bare axum + SQLite handler with the same
+//! durability (WAL, synchronous=FULL, every acknowledged write committed) as
+//! the baseline. Both servers run as separate processes on loopback; the load
+//! generator shares the machine with them, as it would in any one-box test.
+
+use anyhow::{bail, Context, Result};
+use bytes::Bytes;
+use clap::{Parser, Subcommand};
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::TcpStream;
+
+#[derive(Parser)]
+#[command(about = "HTTP load benchmarks for Jiefen")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the intake and read benchmarks against jiefen and the baseline.
+    Http {
+        /// The jiefen binary (release build).
+        #[arg(long, default_value = "target/release/jiefen")]
+        jiefen: PathBuf,
+        /// Concurrent clients, each with its own keep-alive connection.
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        /// Seconds of measured load per phase (after one second of warm-up).
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Repeat each phase and report the median run.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
+    /// The baseline server: a bare axum handler inserting into SQLite.
+    BareServer {
+        #[arg(long)]
+        data: PathBuf,
+    },
+}
+
+const CASE: &str = r#"{"actor":"bench-clerk","case":{"kind":"dispute","channel":"walk_in","category":"neighbourhood.boundary","title":"邻居新砌围墙占用共用通道","description":"申请人称邻居在宅基地外侧新砌围墙，占用两家共用通道约一米，电动车无法通行，双方多次争吵，请求调解。","jurisdiction":"341721100201","people_involved":2,"parties":[{"role":"applicant","kind":"person","name":"张建国","id_number":"11010519491231002X","phone":"13812345678"},{"role":"respondent","kind":"person","name":"李秀英"}]}}"#;
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    match Cli::parse().command {
+        Cmd::BareServer { data } => bare::serve(data).await,
+        Cmd::Http {
+            jiefen,
+            clients,
+            seconds,
+            runs,
+        } => http(jiefen, clients, seconds, runs).await,
+    }
+}
+
+/// A child server process whose address is read from its stderr banner.
+struct Server {
+    child: tokio::process::Child,
+    addr: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start(mut cmd: tokio::process::Command, dir: tempfile::TempDir) -> Result<Self> {
+        cmd.stderr(Stdio::piped()).stdout(Stdio::null()).kill_on_drop(true);
+        let mut child = cmd.spawn().context("cannot start server")?;
+        let stderr = child.stderr.take().expect("piped");
+        let mut lines = BufReader::new(stderr).lines();
+        let addr = tokio::time::timeout(Duration::from_secs(120), async {
+            while let Some(line) = lines.next_line().await? {
+                if let Some(rest) = line.split("http://").nth(1) {
+                    let addr = rest.split('/').next().unwrap_or_default();
+                    return Ok::<_, anyhow::Error>(addr.parse::<SocketAddr>()?);
+                }
+            }
+            bail!("server exited before listening")
+        })
+        .await
+        .context("server did not start in time")??;
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Self { child, addr, _dir: dir })
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Phase {
+    requests: usize,
+    errors: usize,
+    per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+async fn http(jiefen: PathBuf, clients: usize, seconds: u64, runs: usize) -> Result<()> {
+    let machine = machine();
+    println!("# {machine}; {clients} clients, {seconds}s per phase, median of {runs} runs");
+    let mut results = Vec::new();
+    for target in ["jiefen", "baseline"] {
+        let mut creates = Vec::new();
+        let mut reads = Vec::new();
+        for _ in 0..runs {
+            let dir = tempfile::tempdir()?;
+            let mut cmd;
+            if target == "jiefen" {
+                cmd = tokio::process::Command::new(&jiefen);
+                cmd.args(["serve", "--demo", "--demo-cases", "0", "--listen", "127.0.0.1:0", "--data"])
+                    .arg(dir.path())
+                    .env("RUST_LOG", "warn");
+            } else {
+                cmd = tokio::process::Command::new(std::env::current_exe()?);
+                cmd.args(["bare-server", "--data"]).arg(dir.path());
+            }
+            let mut server = Server::start(cmd, dir).await?;
+            let (create, ids) = load(server.addr, clients, seconds, Op::Create).await?;
+            let (read, _) = load(server.addr, clients, seconds, Op::Get(Arc::new(ids))).await?;
+            eprintln!("{target}: create {create:?}\n{target}: get {read:?}");
+            creates.push(create);
+            reads.push(read);
+            server.child.kill().await.ok();
+        }
+        results.push((target, median(creates), median(reads)));
+    }
+    println!("| target | phase | requests | errors | req/s | p50 ms | p99 ms |");
+    println!("|---|---|---|---|---|---|---|");
+    for (target, c, g) in &results {
+        for (phase, p) in [("create (POST)", c), ("get by id", g)] {
+            println!(
+                "| {target} | {phase} | {} | {} | {:.0} | {:.2} | {:.2} |",
+                p.requests, p.errors, p.per_second, p.p50_ms, p.p99_ms
+            );
+        }
+    }
+    let (_, jc, jg) = &results[0];
+    let (_, bc, bg) = &results[1];
+    println!(
+        "\nratio jiefen/baseline: create {:.2}x, get {:.2}x",
+        jc.per_second / bc.per_second,
+        jg.per_second / bg.per_second
+    );
+    Ok(())
+}
+
+fn median(mut v: Vec<Phase>) -> Phase {
+    v.sort_by(|a, b| a.per_second.total_cmp(&b.per_second));
+    v[v.len() / 2].clone()
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    format!("{cpu}, {cores} cores")
+}
+
+#[derive(Clone)]
+enum Op {
+    Create,
+    Get(Arc<Vec<String>>),
+}
+
+async fn load(addr: SocketAddr, clients: usize, seconds: u64, op: Op) -> Result<(Phase, Vec<String>)> {
+    let warmup = Duration::from_secs(1);
+    let start = Instant::now();
+    let measure_from = start + warmup;
+    let end = measure_from + Duration::from_secs(seconds);
+    let mut tasks = tokio::task::JoinSet::new();
+    for client in 0..clients {
+        let op = op.clone();
+        tasks.spawn(async move {
+            let stream = TcpStream::connect(addr).await?;
+            stream.set_nodelay(true)?;
+            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+            tokio::spawn(conn);
+            let mut latencies = Vec::new();
+            let mut errors = 0usize;
+            let mut ids = Vec::new();
+            let mut i = client;
+            loop {
+                let now = Instant::now();
+                if now >= end {
+                    break;
+                }
+                let req = match &op {
+                    Op::Create => Request::post(format!("http://{addr}/api/v1/cases"))
+                        .header("content-type", "application/json")
+                        .header("host", addr.to_string())
+                        .body(Full::new(Bytes::from_static(CASE.as_bytes())))?,
+                    Op::Get(ids) => {
+                        i = (i + 7919) % ids.len().max(1);
+                        Request::get(format!("http://{addr}/api/v1/cases/{}", ids[i]))
+                            .header("host", addr.to_string())
+                            .body(Full::new(Bytes::new()))?
+                    }
+                };
+                sender.ready().await?;
+                let res = sender.send_request(req).await?;
+                let status = res.status();
+                let body = res.into_body().collect().await?.to_bytes();
+                let took = now.elapsed();
+                if now >= measure_from {
+                    if status.is_success() {
+                        latencies.push(took);
+                    } else {
+                        errors += 1;
+                    }
+                }
+                if matches!(op, Op::Create) && status.is_success() {
+                    let v: serde_json::Value = serde_json::from_slice(&body)?;
+                    if let Some(id) = v.get("case_id").or_else(|| v.get("id")).and_then(|x| x.as_str()) {
+                        ids.push(id.to_owned());
+                    }
+                }
+            }
+            Ok::<_, anyhow::Error>((latencies, errors, ids))
+        });
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    let mut ids = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        let (l, e, i) = r??;
+        latencies.extend(l);
+        errors += e;
+        ids.extend(i);
+    }
+    latencies.sort();
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    let phase = Phase {
+        requests: latencies.len(),
+        errors,
+        per_second: latencies.len() as f64 / seconds as f64,
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+    };
+    Ok((phase, ids))
+}
+
+mod bare {
+    //! The baseline: the least a durable HTTP intake can do — parse the JSON,
+    //! insert one row in its own committed transaction, return the id.
+
+    use axum::extract::{Path, State};
+    use axum::http::StatusCode;
+    use axum::routing::{get, post};
+    use axum::{Json, Router};
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+    use sqlx::SqlitePool;
+    use std::path::PathBuf;
+
+    pub async fn serve(data: PathBuf) -> anyhow::Result<()> {
+        let options = SqliteConnectOptions::new()
+            .filename(data.join("bare.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full);
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        sqlx::query("CREATE TABLE IF NOT EXISTS cases (id TEXT PRIMARY KEY, body TEXT NOT NULL)")
+            .execute(&pool)
+            .await?;
+        let app = Router::new()
+            .route("/api/v1/cases", post(create))
+            .route("/api/v1/cases/{id}", get(read))
+            .with_state(pool);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        eprintln!("baseline at http://{}/", listener.local_addr()?);
+        axum::serve(listener, app).await?;
+        Ok(())
+    }
+
+    async fn create(State(pool): State<SqlitePool>, Json(body): Json<serde_json::Value>) -> Result<(StatusCode, Json<serde_json::Value>), StatusCode> {
+        let id = uuid::Uuid::now_v7().to_string();
+        sqlx::query("INSERT INTO cases (id, body) VALUES ($1, $2)")
+            .bind(&id)
+            .bind(body.to_string())
+            .execute(&pool)
+            .await
+            .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?;
+        Ok((StatusCode::CREATED, Json(serde_json::json!({ "case_id": id }))))
+    }
+
+    async fn read(State(pool): State<SqlitePool>, Path(id): Path<String>) -> Result<String, StatusCode> {
+        sqlx::query_scalar::<_, String>("SELECT body FROM cases WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&pool)
+            .await
+            .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?
+            .ok_or(StatusCode::NOT_FOUND)
+    }
+}

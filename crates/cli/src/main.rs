@@ -1,0 +1,397 @@
+//! `jiefen`: the thin command line over the ledger, the store and the web
+//! layer. Every subcommand parses its arguments, opens what it needs, and
+//! hands over; no rules live here.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use jiefen_domain::case::CaseId;
+use jiefen_domain::taxonomy::Taxonomy;
+use jiefen_ledger::bundle::{verify_bundle, CaseBundle, VerifyOptions};
+use jiefen_ledger::checkpoint::{DeploymentKey, PublicKey, SignedCheckpoint};
+use jiefen_store::blobs::BlobStore;
+use jiefen_store::postgres::PostgresStore;
+use jiefen_store::sqlite::SqliteStore;
+use jiefen_store::{Clock, Ledger, Store, SystemClock};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "jiefen",
+    version,
+    about = "Jiefen 解纷 — register, route, resolve and follow up disputes, petitions and requests",
+    long_about = "Jiefen 解纷 — one-stop dispute resolution and citizen appeals.\n\n\
+        Start with `jiefen serve --demo`: a server with a demo city and a few thousand cases at \
+        http://127.0.0.1:8080 (API under /api/v1, description at /openapi.json).\n\
+        Data lives in ./jiefen-data unless you pass --data DIR; pass --database postgres://... \
+        to keep cases in PostgreSQL instead of SQLite.\n\
+        Every case's history is hash-chained and entered into a signed Merkle log: \
+        `jiefen export --case ID > case.json` then `jiefen verify case.json` proves it was not edited."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct StoreArgs {
+    /// Data directory: the SQLite database, attachments and the signing key.
+    #[arg(long, env = "JIEFEN_DATA", default_value = "jiefen-data")]
+    data: PathBuf,
+    /// Keep cases in PostgreSQL instead (postgres://user@host/db). The data
+    /// directory still holds attachments and the signing key.
+    #[arg(long, env = "JIEFEN_DATABASE_URL")]
+    database: Option<String>,
+    /// A taxonomy file replacing the default categories (TOML).
+    #[arg(long)]
+    taxonomy: Option<PathBuf>,
+    /// Name of this deployment in signed checkpoints.
+    #[arg(long, env = "JIEFEN_ORIGIN", default_value = "jiefen")]
+    origin: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (JSON API, OpenAPI description, health check).
+    Serve {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Load the demo city and generated cases first (only into an empty store).
+        #[arg(long)]
+        demo: bool,
+        /// How many demo cases to generate.
+        #[arg(long, default_value_t = 3000)]
+        demo_cases: usize,
+    },
+    /// Write a case's self-contained, verifiable bundle to standard output.
+    Export {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The case id (as shown by the API).
+        #[arg(long = "case")]
+        case: String,
+        /// Include personal data (names, ID numbers, phones, addresses) with
+        /// the salts that open their commitments.
+        #[arg(long)]
+        personal: bool,
+        /// Add a consistency proof from this earlier checkpoint file.
+        #[arg(long = "since")]
+        since: Vec<PathBuf>,
+    },
+    /// Check an exported bundle offline. Exits non-zero naming the first bad event.
+    Verify {
+        /// The bundle written by `jiefen export`.
+        bundle: PathBuf,
+        /// The deployment's public key (ed25519:...), to pin who signed.
+        #[arg(long)]
+        key: Option<String>,
+        /// A checkpoint taken earlier (JSON file): the history must be consistent with it.
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+    },
+    /// Rebuild case projections from the events and check every hash chain.
+    Rebuild {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Only compare; change nothing. Exits non-zero on any difference.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Sign a checkpoint of the Merkle log now and print it.
+    Checkpoint {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Print the deployment's public key, for `verify --key`.
+    Key {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Manage the jurisdiction tree.
+    Jurisdictions {
+        #[command(subcommand)]
+        command: JurisdictionsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum JurisdictionsCommand {
+    /// Import jurisdictions (and bodies) from a TOML or CSV file; all or nothing.
+    Import {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// `.toml` with [[jurisdiction]] and [[body]] tables, or `.csv` with code,name,level,parent.
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Serve {
+            store,
+            listen,
+            demo,
+            demo_cases,
+        } => serve(store, &listen, demo, demo_cases).await,
+        Command::Export {
+            store,
+            case,
+            personal,
+            since,
+        } => {
+            let id = CaseId::parse(&case).with_context(|| format!("{case:?} is not a case id"))?;
+            let mut earlier = Vec::new();
+            for path in since {
+                earlier.push(read_checkpoint(&path)?);
+            }
+            let ledger = open(&store, Arc::new(SystemClock)).await?;
+            let bundle = match ledger.export(id, personal, &earlier).await {
+                Err(jiefen_store::ledger::ProofFailure::Store(jiefen_store::StoreError::NotFound)) => {
+                    bail!("no case {id}")
+                }
+                other => other?,
+            };
+            println!("{}", serde_json::to_string_pretty(&bundle)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify {
+            bundle,
+            key,
+            checkpoint,
+        } => verify(&bundle, key.as_deref(), checkpoint.as_deref()),
+        Command::Rebuild { store, check } => {
+            let ledger = open(&store, Arc::new(SystemClock)).await?;
+            let report = ledger.rebuild(!check).await?;
+            println!(
+                "{} cases, {} events; {} projections differed{}; {} broken chains",
+                report.cases,
+                report.events,
+                report.mismatched.len(),
+                if check || report.mismatched.is_empty() { "" } else { " (rebuilt)" },
+                report.broken_chains.len()
+            );
+            for id in &report.mismatched {
+                println!("projection differs: case {id}");
+            }
+            for (id, seq) in &report.broken_chains {
+                println!("hash chain broken: case {id} at event {seq}");
+            }
+            let failed = !report.broken_chains.is_empty() || (check && !report.mismatched.is_empty());
+            Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }
+        Command::Checkpoint { store } => {
+            let ledger = open(&store, Arc::new(SystemClock)).await?;
+            let c = ledger.checkpoint().await?;
+            println!("{}", serde_json::to_string_pretty(&c)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Key { store } => {
+            let key = load_or_create_key(&store.data)?;
+            println!("{}", key.public());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Jurisdictions {
+            command: JurisdictionsCommand::Import { store, file },
+        } => {
+            let src = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let (jurisdictions, bodies) = match file.extension().and_then(|e| e.to_str()) {
+                Some("toml") => jiefen_domain::jurisdiction::import::from_toml(&src),
+                Some("csv") => jiefen_domain::jurisdiction::import::from_csv(&src).map(|j| (j, Vec::new())),
+                _ => bail!("{}: expected a .toml or .csv file", file.display()),
+            }
+            .with_context(|| format!("{}", file.display()))?;
+            let ledger = open(&store, Arc::new(SystemClock)).await?;
+            let (j, b) = ledger
+                .import_reference(jurisdictions, bodies)
+                .await
+                .with_context(|| format!("{}: nothing imported", file.display()))?;
+            println!("imported {j} jurisdictions and {b} bodies");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn read_checkpoint(path: &Path) -> Result<SignedCheckpoint> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not a signed checkpoint", path.display()))
+}
+
+fn verify(bundle_path: &Path, key: Option<&str>, checkpoint: Option<&Path>) -> Result<ExitCode> {
+    let text = std::fs::read_to_string(bundle_path)
+        .with_context(|| format!("cannot read {}", bundle_path.display()))?;
+    let bundle: CaseBundle = match serde_json::from_str(&text) {
+        Ok(b) => b,
+        Err(e) => {
+            println!("FAILED: {} is not a case bundle: {e}", bundle_path.display());
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let pinned_key = key
+        .map(|k| k.parse::<PublicKey>())
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--key: {e}"))?;
+    let earlier_checkpoint = checkpoint.map(read_checkpoint).transpose()?;
+    let opts = VerifyOptions {
+        pinned_key,
+        earlier_checkpoint,
+    };
+    match verify_bundle(&bundle, &opts) {
+        Ok(report) => {
+            println!(
+                "OK: case {} — {} events, chain intact, all in the log of {} entries signed by key {}{}{}",
+                report.case_id,
+                report.events,
+                report.checkpoint.tree_size,
+                report.key_id,
+                if report.key_pinned { " (pinned)" } else { " (not pinned: pass --key to check who signed)" },
+                if report.earlier_checkpoint_checked { "; consistent with the earlier checkpoint" } else { "" },
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            match e.event_seq() {
+                Some(seq) => println!("FAILED at event {seq}: {e}"),
+                None => println!("FAILED: {e}"),
+            }
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// The deployment key lives in the data directory, created once with the
+/// operating system's randomness and readable only by its owner.
+fn load_or_create_key(data: &Path) -> Result<DeploymentKey> {
+    let path = data.join("signing.key");
+    if path.exists() {
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        return DeploymentKey::parse_seed_file(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));
+    }
+    std::fs::create_dir_all(data).with_context(|| format!("cannot create {}", data.display()))?;
+    let key = DeploymentKey::from_seed(rand::random());
+    let tmp = data.join(".signing.key.tmp");
+    std::fs::write(&tmp, key.to_seed_file_string())?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
+    }
+    std::fs::rename(&tmp, &path)?;
+    tracing::info!(path = %path.display(), public_key = %key.public(), "created the deployment signing key");
+    Ok(key)
+}
+
+async fn open_store(args: &StoreArgs) -> Result<Arc<dyn Store>> {
+    std::fs::create_dir_all(&args.data).with_context(|| format!("cannot create {}", args.data.display()))?;
+    Ok(match &args.database {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Arc::new(
+            PostgresStore::connect(url, None)
+                .await
+                .context("cannot open the PostgreSQL database")?,
+        ),
+        Some(other) => bail!("--database must be a postgres:// URL, not {other:?}"),
+        None => {
+            let path = args.data.join("jiefen.db");
+            Arc::new(
+                SqliteStore::open(&path)
+                    .await
+                    .with_context(|| format!("cannot open {}", path.display()))?,
+            )
+        }
+    })
+}
+
+fn taxonomy(args: &StoreArgs) -> Result<Taxonomy> {
+    match &args.taxonomy {
+        None => Ok(Taxonomy::default_taxonomy()),
+        Some(path) => {
+            let src = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            Taxonomy::from_toml(&src).with_context(|| format!("{}", path.display()))
+        }
+    }
+}
+
+async fn open_with(args: &StoreArgs, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<Ledger> {
+    let key = load_or_create_key(&args.data)?;
+    Ok(Ledger::open(store, taxonomy(args)?, clock, key, args.origin.clone()).await?)
+}
+
+async fn open(args: &StoreArgs, clock: Arc<dyn Clock>) -> Result<Ledger> {
+    let store = open_store(args).await?;
+    open_with(args, store, clock).await
+}
+
+async fn serve(args: StoreArgs, listen: &str, demo: bool, demo_cases: usize) -> Result<ExitCode> {
+    let store = open_store(&args).await?;
+    if demo && store.count_cases().await? == 0 {
+        tracing::info!(cases = demo_cases, "loading the demo city and cases");
+        let key = load_or_create_key(&args.data)?;
+        let taxonomy = taxonomy(&args)?;
+        let today = SystemClock.now();
+        let demo_store = store.clone();
+        let origin = args.origin.clone();
+        let loaded = jiefen_demo::load(demo_cases, 20261122, today, move |clock| {
+            Ledger::open(demo_store, taxonomy, clock, key, origin)
+        })
+        .await?;
+        tracing::info!(cases = loaded.cases, actions = loaded.actions, "demo loaded");
+    } else if demo {
+        tracing::info!("the store already holds cases; not loading demo data again");
+    }
+    let ledger = open_with(&args, store, Arc::new(SystemClock)).await?;
+    ledger.checkpoint_if_grown().await?;
+    let checkpoints = ledger.clone();
+    tokio::spawn(async move {
+        // At least hourly, as promised to witnesses; skipped while idle.
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        every.tick().await;
+        loop {
+            every.tick().await;
+            if let Err(e) = checkpoints.checkpoint_if_grown().await {
+                tracing::error!(error = %e, "hourly checkpoint failed");
+            }
+        }
+    });
+    let blobs = BlobStore::new(args.data.join("attachments"));
+    let state = jiefen_web::AppState { ledger, blobs };
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!("serving on http://{addr} (store: {})", state.ledger.store().kind());
+    eprintln!("Jiefen is running at http://{addr}/  (API: /api/v1, OpenAPI: /openapi.json). Ctrl-C stops it.");
+    jiefen_web::serve(listener, jiefen_web::router(state), async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,200 @@
+//! The binary end to end: `serve --demo` comes up with cases, `export` and
+//! `verify` prove a history, and real tampering — of the exported file and of
+//! the database behind a checkpoint — makes `verify` fail naming the event.
+
+use jiefen_domain::case::CaseId;
+use jiefen_domain::taxonomy::Taxonomy;
+use jiefen_ledger::checkpoint::DeploymentKey;
+use jiefen_store::forgery::{rewrite_event, Raw};
+use jiefen_store::sqlite::SqliteStore;
+use jiefen_store::{Ledger, SystemClock};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+
+fn jiefen(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_jiefen"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("jiefen runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A minimal HTTP/1.1 GET, so this test needs no client library.
+fn get(addr: &str, path: &str) -> (u16, Value) {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let status: u16 = raw[9..12].parse().unwrap();
+    let body = raw.split("\r\n\r\n").nth(1).unwrap_or_default();
+    // Bodies may arrive chunked; take the JSON between the first { and last }.
+    let json = &body[body.find('{').unwrap_or(0)..=body.rfind('}').unwrap_or(0)];
+    (status, serde_json::from_str(json).unwrap_or(Value::Null))
+}
+
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve_demo(data: &Path, cases: usize) -> (Server, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jiefen"))
+        .args(["serve", "--demo", "--demo-cases", &cases.to_string(), "--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .env("RUST_LOG", "warn")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("server printed its address").unwrap();
+        if let Some(rest) = line.split("http://").nth(1) {
+            break rest.split('/').next().unwrap().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (Server(child), addr)
+}
+
+#[test]
+fn serve_demo_export_verify_and_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (server, addr) = serve_demo(&data, 120);
+    let (status, health) = get(&addr, "/healthz");
+    assert_eq!(status, 200, "{health}");
+    let (_, page) = get(&addr, "/api/v1/cases?state=archived&limit=5");
+    let items = page["items"].as_array().expect("a list of cases");
+    assert!(!items.is_empty(), "the demo has archived cases: {page}");
+    let id = items[0]["id"].as_str().unwrap().to_owned();
+    let (_, in_progress) = get(&addr, "/api/v1/cases?state=in_progress&limit=5");
+    assert!(!in_progress["items"].as_array().unwrap().is_empty());
+    drop(server);
+
+    let data_s = data.to_str().unwrap();
+    let key = stdout(&jiefen(&["key", "--data", data_s])).trim().to_owned();
+    assert!(key.starts_with("ed25519:"), "{key}");
+    let before = jiefen(&["checkpoint", "--data", data_s]);
+    assert!(before.status.success());
+    let before_path = dir.path().join("before.json");
+    std::fs::write(&before_path, &before.stdout).unwrap();
+
+    let export = jiefen(&["export", "--data", data_s, "--case", &id]);
+    assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
+    let bundle_text = stdout(&export);
+    let verify = |text: &str, extra: &[&str]| {
+        let path = dir.path().join("case.json");
+        std::fs::write(&path, text).unwrap();
+        let mut args = vec!["verify", path.to_str().unwrap(), "--key", &key];
+        args.extend_from_slice(extra);
+        let out = jiefen(&args);
+        (out.status.code(), stdout(&out))
+    };
+    let (code, out) = verify(&bundle_text, &["--checkpoint", before_path.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.starts_with("OK"), "{out}");
+
+    let bundle: Value = serde_json::from_str(&bundle_text).unwrap();
+    let events = bundle["events"].as_array().unwrap();
+    assert!(events.len() >= 5, "an archived case has a long history");
+
+    // One character of one event changed.
+    let mut changed = bundle.clone();
+    let actor = changed["events"][2]["body"]["actor"].as_str().unwrap().to_owned();
+    changed["events"][2]["body"]["actor"] = Value::String(format!("{actor}x"));
+    let (code, out) = verify(&changed.to_string(), &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("event 3"), "{out}");
+
+    // An event removed.
+    let mut removed = bundle.clone();
+    removed["events"].as_array_mut().unwrap().remove(3);
+    let (code, out) = verify(&removed.to_string(), &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("event 4"), "{out}");
+
+    // Two events swapped.
+    let mut swapped = bundle.clone();
+    swapped["events"].as_array_mut().unwrap().swap(1, 2);
+    let (code, out) = verify(&swapped.to_string(), &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("FAILED"), "{out}");
+
+    // A different signing key.
+    let other = DeploymentKey::from_seed([1; 32]).public().to_string();
+    let path = dir.path().join("case.json");
+    std::fs::write(&path, &bundle_text).unwrap();
+    let out = jiefen(&["verify", path.to_str().unwrap(), "--key", &other]);
+    assert_eq!(out.status.code(), Some(1));
+
+    // Projections equal a rebuild from events.
+    let check = jiefen(&["rebuild", "--check", "--data", data_s]);
+    assert!(check.status.success(), "{}", stdout(&check));
+    assert!(stdout(&check).contains("0 projections differed"), "{}", stdout(&check));
+
+    // The consistent rewrite in the database, after `before` was taken: the
+    // forger recomputes the case's chain and the whole log, and even has the
+    // server sign the result. Only the earlier checkpoint exposes it.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = Arc::new(SqliteStore::open(&data.join("jiefen.db")).await.unwrap());
+        let seed = std::fs::read_to_string(data.join("signing.key")).unwrap();
+        let ledger = Ledger::open(
+            store.clone(),
+            Taxonomy::default_taxonomy(),
+            Arc::new(SystemClock),
+            DeploymentKey::parse_seed_file(&seed).unwrap(),
+            "jiefen".into(),
+        )
+        .await
+        .unwrap();
+        let id = CaseId::parse(&id).unwrap();
+        rewrite_event(Raw::Sqlite(store.pool()), &ledger, id, 1, |body| {
+            body.replace("\"people_involved\":", "\"people_involved\":1")
+        })
+        .await
+        .unwrap();
+    });
+    // Have the server sign a fresh checkpoint over the forged log.
+    assert!(jiefen(&["checkpoint", "--data", data_s]).status.success());
+    let forged = stdout(&jiefen(&["export", "--data", data_s, "--case", &id]));
+    let (code, out) = verify(&forged, &[]);
+    assert_eq!(code, Some(0), "internally consistent on its own: {out}");
+    let (code, out) = verify(&forged, &["--checkpoint", before_path.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("FAILED"), "{out}");
+    let check = jiefen(&["rebuild", "--check", "--data", data_s]);
+    assert!(!check.status.success(), "the rewritten event no longer matches the projection");
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = jiefen(&["export", "--data", dir.path().to_str().unwrap(), "--case", "not-an-id"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a case id"));
+    let missing = dir.path().join("nope.json");
+    let out = jiefen(&["verify", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[[jurisdiction]]\ncode='341721'\nname='东至县'\nlevel='county'\nparent='999999'\n").unwrap();
+    let out = jiefen(&["jurisdictions", "import", "--data", dir.path().to_str().unwrap(), bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("999999"), "{}", String::from_utf8_lossy(&out.stderr));
+    let csv = dir.path().join("tree.csv");
+    std::fs::write(&csv, "code,name,level,parent\n341700,池州市,city,\n341721,东至县,county,341700\n").unwrap();
+    let out = jiefen(&["jurisdictions", "import", "--data", dir.path().to_str().unwrap(), csv.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout(&out).contains("imported 2 jurisdictions"));
+}

@@ -1,0 +1,298 @@
+//! The one error type of the HTTP API.
+//!
+//! Every refusal, whoever raises it (an extractor, a handler, the ledger,
+//! axum's routing), leaves as the same JSON shape
+//! `{"error":{"code","message","field"}}`: clients branch on `code`, show
+//! `message` to people and highlight `field`. Internal failures are logged
+//! with their cause and leave as a bare `internal`, because their details
+//! (SQL, paths) help attackers more than users.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use jiefen_domain::lifecycle::TransitionError;
+use jiefen_ledger::merkle::TreeRangeError;
+use jiefen_store::blobs::BlobError;
+use jiefen_store::ledger::ProofFailure;
+use jiefen_store::writer::WriteError;
+use jiefen_store::StoreError;
+use serde::Serialize;
+use std::borrow::Cow;
+use std::error::Error as StdError;
+use std::fmt::Write as _;
+use utoipa::ToSchema;
+
+/// The body of every error response.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Machine-readable, snake_case; stable across releases.
+    #[schema(value_type = String, example = "invalid_request")]
+    pub code: Cow<'static, str>,
+    /// For people, in English.
+    pub message: String,
+    /// The JSON path (`case.parties[0].id_number`), query parameter or
+    /// header the error is about, when there is one.
+    pub field: Option<String>,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{status} {code}: {message}")]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", what)
+    }
+
+    pub fn invalid_query(field: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", message).with_field(field)
+    }
+
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the request body is larger than {limit} bytes"),
+        )
+    }
+
+    pub fn unsupported_media_type(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            message,
+        )
+    }
+
+    pub fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the service is temporarily unavailable; try again shortly",
+        )
+    }
+
+    /// Logs the cause chain and hides it from the client.
+    pub fn internal(cause: &(dyn StdError + 'static)) -> Self {
+        tracing::error!(error = %chain(cause), "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "an internal error occurred",
+        )
+    }
+
+    /// A refusal from the ledger's writer. `root` is the request member the
+    /// command came in (`case` or `action`), so that domain field names
+    /// become paths into the request body like deserialisation errors.
+    pub fn from_write(e: WriteError, root: Option<&str>) -> Self {
+        match e {
+            WriteError::Transition(t) => Self::from_transition(t, root),
+            WriteError::NotFound(id) => Self::not_found(format!("case {id} not found")),
+            WriteError::IdempotencyConflict(key) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                format!("idempotency key {key:?} was already used for a different request"),
+            )
+            .with_field("Idempotency-Key"),
+            WriteError::Store(s) => s.into(),
+            WriteError::Stopped => {
+                tracing::error!("the ledger's writer has stopped");
+                Self::unavailable()
+            }
+        }
+    }
+
+    pub fn from_transition(e: TransitionError, root: Option<&str>) -> Self {
+        let path = |f: &str| match root {
+            Some(r) => format!("{r}.{f}"),
+            None => f.to_owned(),
+        };
+        let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+        let message = e.to_string();
+        match e {
+            TransitionError::IllegalTransition { .. } => {
+                Self::new(StatusCode::CONFLICT, "illegal_transition", message)
+            }
+            TransitionError::Invalid { field, message } => {
+                Self::new(unprocessable, "invalid", message).with_field(path(field))
+            }
+            TransitionError::UnknownJurisdiction(_) => {
+                Self::new(unprocessable, "unknown_jurisdiction", message)
+                    .with_field(path("jurisdiction"))
+            }
+            TransitionError::UnknownBody(_) => {
+                Self::new(unprocessable, "unknown_body", message).with_field(path("body"))
+            }
+            TransitionError::UnknownCategory(_) => {
+                Self::new(unprocessable, "unknown_category", message).with_field(path("category"))
+            }
+        }
+    }
+
+    fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: Cow::Borrowed(self.code),
+                message: self.message.clone(),
+                field: self.field.clone(),
+            },
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut res = (self.status, axum::Json(self.body())).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        res
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match &e {
+            StoreError::NotFound => Self::not_found("not found"),
+            StoreError::Conflict(_) => Self::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "the request conflicts with stored data",
+            ),
+            StoreError::Database(db) if is_unavailable(db) => {
+                tracing::warn!(error = %chain(&e), "database unavailable");
+                Self::unavailable()
+            }
+            _ => Self::internal(&e),
+        }
+    }
+}
+
+/// The database could not be reached or is overloaded: worth retrying,
+/// unlike a failed statement.
+fn is_unavailable(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::WorkerCrashed
+    )
+}
+
+impl From<ProofFailure> for ApiError {
+    fn from(e: ProofFailure) -> Self {
+        match e {
+            ProofFailure::Store(s) => s.into(),
+            ProofFailure::Range(r) => r.into(),
+        }
+    }
+}
+
+impl From<TreeRangeError> for ApiError {
+    fn from(e: TreeRangeError) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_range", e.to_string())
+    }
+}
+
+impl From<BlobError> for ApiError {
+    fn from(e: BlobError) -> Self {
+        let message = e.to_string();
+        match e {
+            BlobError::Empty => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "empty_attachment", message)
+            }
+            BlobError::TooLarge(limit) => Self::payload_too_large(limit),
+            BlobError::Type(_) => Self::unsupported_media_type(message),
+            BlobError::Mismatch(_) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "content_mismatch", message)
+            }
+            BlobError::Io(_) => Self::internal(&e),
+        }
+    }
+}
+
+impl From<tokio::task::JoinError> for ApiError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        Self::internal(&e)
+    }
+}
+
+/// `outer: inner: innermost`, so one log line carries the whole story.
+fn chain(e: &(dyn StdError + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let _ = write!(out, ": {s}");
+        cur = s.source();
+    }
+    out
+}
+
+/// Axum's own 404 for paths no route matches, in the shape.
+pub async fn no_route() -> ApiError {
+    ApiError::not_found("no such endpoint")
+}
+
+/// Axum's own 405 for a known path with a method it does not take.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not accept that method",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transition_fields_become_request_paths() {
+        let e = ApiError::from_transition(
+            TransitionError::UnknownJurisdiction("1".into()),
+            Some("case"),
+        );
+        assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e.code, "unknown_jurisdiction");
+        assert_eq!(e.field.as_deref(), Some("case.jurisdiction"));
+        let e = ApiError::from_transition(TransitionError::invalid("due_at", "x"), Some("action"));
+        assert_eq!(e.field.as_deref(), Some("action.due_at"));
+    }
+
+    #[test]
+    fn unreachable_database_is_503_other_failures_500() {
+        let e: ApiError = StoreError::Database(sqlx::Error::PoolTimedOut).into();
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(e.code, "unavailable");
+        let e: ApiError = StoreError::Database(sqlx::Error::RowNotFound).into();
+        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(e.code, "internal");
+        assert_eq!(e.message, "an internal error occurred");
+    }
+}

@@ -1,0 +1,810 @@
+//! The HTTP API end to end: a real server on 127.0.0.1:0, a real store
+//! (SQLite in a temporary directory, or PostgreSQL in a schema of its own),
+//! a manual clock that tests advance instead of sleeping.
+
+use jiefen_domain::body::{Body, BodyCode, BodyKind};
+use jiefen_domain::jurisdiction::{Jurisdiction, JurisdictionCode, Level};
+use jiefen_domain::taxonomy::{CategoryCode, Taxonomy};
+use jiefen_domain::Timestamp;
+use jiefen_ledger::bundle::{verify_bundle, CaseBundle, VerifyOptions};
+use jiefen_ledger::checkpoint::DeploymentKey;
+use jiefen_ledger::hash::{sha256, Hash};
+use jiefen_store::blobs::BlobStore;
+use jiefen_store::postgres::PostgresStore;
+use jiefen_store::sqlite::SqliteStore;
+use jiefen_store::{Clock, Ledger, ManualClock, Store};
+use jiefen_web::AppState;
+use reqwest::{Response, StatusCode};
+use serde_json::{json, Value};
+use std::collections::HashSet;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+const START: &str = "2026-03-02T08:00:00Z";
+const VILLAGE: &str = "341721100201";
+const TOWN_A: &str = "341721100";
+const TOWN_B: &str = "341721101";
+const TOWN_MEDIATION: &str = "yaodu-tmc";
+const LABOUR_MEDIATION: &str = "dongzhi-labour";
+const VALID_ID: &str = "11010519491231002X";
+/// Same digits as [`VALID_ID`] with a wrong GB 11643 check character.
+const BAD_CHECKSUM_ID: &str = "110105194912310021";
+
+/// A 1×1 PNG.
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53,
+    0xde, 0x00, 0x00, 0x00, 0x0c, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0x00,
+    0x00, 0x03, 0x01, 0x01, 0x00, 0xc9, 0xfe, 0x92, 0xef, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e,
+    0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+struct TestApp {
+    base: String,
+    client: reqwest::Client,
+    clock: Arc<ManualClock>,
+    ledger: Ledger,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    /// PostgreSQL store and schema to drop at the end.
+    postgres: Option<(Arc<PostgresStore>, String)>,
+    _dir: tempfile::TempDir,
+}
+
+fn code(c: &str) -> JurisdictionCode {
+    JurisdictionCode::parse(c).unwrap()
+}
+
+fn node(c: &str, name: &str, level: Level, parent: Option<&str>) -> Jurisdiction {
+    Jurisdiction {
+        code: code(c),
+        name: name.into(),
+        level,
+        parent: parent.map(code),
+    }
+}
+
+fn fixture() -> (Vec<Jurisdiction>, Vec<Body>) {
+    let jurisdictions = vec![
+        node("341700", "池州市", Level::City, None),
+        node("341721", "东至县", Level::County, Some("341700")),
+        node(TOWN_A, "尧渡镇", Level::Town, Some("341721")),
+        node(VILLAGE, "尧渡社区", Level::Village, Some(TOWN_A)),
+        node("341721100201-G01", "第一网格", Level::Grid, Some(VILLAGE)),
+        node(TOWN_B, "东流镇", Level::Town, Some("341721")),
+    ];
+    let cat = |c: &str| CategoryCode::parse(c).unwrap();
+    let bodies = vec![
+        Body {
+            code: BodyCode::parse(TOWN_MEDIATION).unwrap(),
+            name: "尧渡镇人民调解委员会".into(),
+            kind: BodyKind::PeoplesMediation,
+            jurisdiction: code(TOWN_A),
+            categories: vec![
+                cat("neighbourhood"),
+                cat("marriage_family"),
+                cat("property_mgmt"),
+            ],
+        },
+        Body {
+            code: BodyCode::parse(LABOUR_MEDIATION).unwrap(),
+            name: "东至县劳动争议调解委员会".into(),
+            kind: BodyKind::LabourMediation,
+            jurisdiction: code("341721"),
+            categories: vec![cat("labour")],
+        },
+    ];
+    (jurisdictions, bodies)
+}
+
+impl TestApp {
+    async fn sqlite() -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(&dir.path().join("jiefen.db"))
+                .await
+                .unwrap(),
+        );
+        Self::start(store, dir, None).await
+    }
+
+    /// None when no PostgreSQL is configured outside CI; in CI a missing
+    /// database is a failure, not a skip.
+    async fn postgres() -> Option<TestApp> {
+        let Ok(url) = std::env::var("JIEFEN_TEST_DATABASE_URL") else {
+            if std::env::var_os("CI").is_some() {
+                panic!("JIEFEN_TEST_DATABASE_URL is not set, and CI needs the PostgreSQL tests");
+            }
+            eprintln!(
+                "\n!!!!! SKIPPING PostgreSQL test: set JIEFEN_TEST_DATABASE_URL \
+                 (e.g. postgres://root@127.0.0.1:5432/test) to run it !!!!!\n"
+            );
+            return None;
+        };
+        let schema = format!("jiefen_web_{}", uuid::Uuid::new_v4().simple());
+        let pg = Arc::new(PostgresStore::connect(&url, Some(&schema)).await.unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        Some(Self::start(pg.clone(), dir, Some((pg, schema))).await)
+    }
+
+    async fn start(
+        store: Arc<dyn Store>,
+        dir: tempfile::TempDir,
+        postgres: Option<(Arc<PostgresStore>, String)>,
+    ) -> TestApp {
+        let clock = Arc::new(ManualClock::new(Timestamp::parse(START).unwrap()));
+        let ledger = Ledger::open(
+            store,
+            Taxonomy::default_taxonomy(),
+            clock.clone(),
+            DeploymentKey::from_seed([7; 32]),
+            "jiefen-test".into(),
+        )
+        .await
+        .unwrap();
+        let (jurisdictions, bodies) = fixture();
+        ledger
+            .import_reference(jurisdictions, bodies)
+            .await
+            .unwrap();
+        let state = AppState {
+            ledger: ledger.clone(),
+            blobs: BlobStore::new(dir.path().join("blobs")),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(jiefen_web::serve(
+            listener,
+            jiefen_web::router(state),
+            async move {
+                let _ = rx.await;
+            },
+        ));
+        TestApp {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            clock,
+            ledger,
+            shutdown: Some(tx),
+            server: Some(server),
+            postgres,
+            _dir: dir,
+        }
+    }
+
+    /// Stops the server and drops the PostgreSQL schema.
+    async fn finish(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap().unwrap();
+        }
+        if let Some((pg, schema)) = self.postgres.take() {
+            sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+                .execute(pg.pool())
+                .await
+                .unwrap();
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    fn advance(&self, d: time::Duration) {
+        self.clock.advance(d);
+    }
+
+    async fn healthz(&self) -> Response {
+        self.client.get(self.url("/healthz")).send().await.unwrap()
+    }
+
+    async fn openapi(&self) -> Response {
+        self.client.get(self.url("/openapi.json")).send().await.unwrap()
+    }
+
+    async fn create_case(&self, body: &Value, key: Option<&str>) -> Response {
+        let mut req = self.client.post(self.url("/api/v1/cases")).json(body);
+        if let Some(k) = key {
+            req = req.header("Idempotency-Key", k);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// A create with an arbitrary body and content type, for bad input.
+    async fn create_raw(&self, body: impl Into<reqwest::Body>, content_type: Option<&str>) -> Response {
+        let mut req = self.client.post(self.url("/api/v1/cases")).body(body);
+        if let Some(ct) = content_type {
+            req = req.header("Content-Type", ct);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// Registers `case` and returns its id.
+    async fn register(&self, case: Value) -> String {
+        let res = self
+            .create_case(&json!({"actor": "clerk-01", "case": case}), None)
+            .await;
+        let (status, body) = json_of(res).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["case_id"].as_str().unwrap().to_owned()
+    }
+
+    async fn get_case(&self, id: &str) -> Response {
+        self.client
+            .get(self.url(&format!("/api/v1/cases/{id}")))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn list_cases(&self, query: &str) -> Response {
+        self.client
+            .get(self.url(&format!("/api/v1/cases?{query}")))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn act(&self, id: &str, action: Value, key: Option<&str>) -> Response {
+        let mut req = self
+            .client
+            .post(self.url(&format!("/api/v1/cases/{id}/actions")))
+            .json(&json!({"actor": "clerk-01", "action": action}));
+        if let Some(k) = key {
+            req = req.header("Idempotency-Key", k);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// Acts and insists it worked.
+    async fn act_ok(&self, id: &str, action: Value) -> Value {
+        let (status, body) = json_of(self.act(id, action.clone(), None).await).await;
+        assert_eq!(status, StatusCode::OK, "{action} → {body}");
+        body
+    }
+
+    async fn history(&self, id: &str) -> Response {
+        self.client
+            .get(self.url(&format!("/api/v1/cases/{id}/history")))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn parties(&self, id: &str) -> Response {
+        self.client
+            .get(self.url(&format!("/api/v1/cases/{id}/parties")))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn export(&self, id: &str, personal: bool) -> Response {
+        self.client
+            .get(self.url(&format!("/api/v1/cases/{id}/export?personal={personal}")))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn upload(
+        &self,
+        id: &str,
+        filename: &str,
+        content_type: Option<&str>,
+        actor: Option<&str>,
+        bytes: Vec<u8>,
+    ) -> Response {
+        let mut req = self
+            .client
+            .post(self.url(&format!("/api/v1/cases/{id}/attachments")))
+            .query(&[("filename", filename)])
+            .body(bytes);
+        if let Some(ct) = content_type {
+            req = req.header("Content-Type", ct);
+        }
+        if let Some(a) = actor {
+            req = req.header("X-Actor", a);
+        }
+        req.send().await.unwrap()
+    }
+
+    async fn download(&self, id: &str, sha: &str) -> Response {
+        self.client
+            .get(self.url(&format!("/api/v1/cases/{id}/attachments/{sha}")))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn log(&self) -> Response {
+        self.client.get(self.url("/api/v1/log")).send().await.unwrap()
+    }
+
+    async fn sign_checkpoint(&self) -> Response {
+        self.client
+            .post(self.url("/api/v1/checkpoints"))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn latest_checkpoint(&self) -> Response {
+        self.client
+            .get(self.url("/api/v1/checkpoints/latest"))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn consistency(&self, query: &str) -> Response {
+        self.client
+            .get(self.url(&format!("/api/v1/log/consistency?{query}")))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn reference(&self, what: &str) -> Response {
+        self.client
+            .get(self.url(&format!("/api/v1/{what}")))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn log_size(&self) -> u64 {
+        let (status, body) = json_of(self.log().await).await;
+        assert_eq!(status, StatusCode::OK);
+        body["tree_size"].as_u64().unwrap()
+    }
+
+    /// Log size, the case's history length and the number of cases: what
+    /// a refused request must leave unchanged.
+    async fn snapshot(&self, case: &str) -> (u64, usize, usize) {
+        let (_, history) = json_of(self.history(case).await).await;
+        let (_, list) = json_of(self.list_cases("limit=200").await).await;
+        (
+            self.log_size().await,
+            history["events"].as_array().unwrap().len(),
+            list["items"].as_array().unwrap().len(),
+        )
+    }
+}
+
+async fn json_of(res: Response) -> (StatusCode, Value) {
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    let body = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{status}: not JSON ({e}): {text}"));
+    (status, body)
+}
+
+/// Asserts the one error shape and returns the error object.
+async fn expect_error(res: Response, status: StatusCode, code: &str, field: Option<&str>) -> Value {
+    let (got, body) = json_of(res).await;
+    assert_eq!(got, status, "{body}");
+    let err = &body["error"];
+    assert_eq!(err["code"], code, "{body}");
+    assert!(
+        err["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    assert_eq!(err["field"].as_str(), field, "{body}");
+    assert_eq!(body.as_object().unwrap().len(), 1, "{body}");
+    assert_eq!(err.as_object().unwrap().len(), 3, "{body}");
+    err.clone()
+}
+
+fn dispute() -> Value {
+    json!({
+        "kind": "dispute",
+        "channel": "walk_in",
+        "category": "neighbourhood.boundary",
+        "title": "宅基地边界纠纷",
+        "description": "两户因院墙位置发生争执。",
+        "jurisdiction": VILLAGE,
+        "people_involved": 2,
+        "parties": [
+            {"role": "applicant", "kind": "person", "name": "张三",
+             "id_number": VALID_ID, "phone": "13812345678", "address": "尧渡镇建设路1号"},
+            {"role": "respondent", "kind": "person", "name": "李四"}
+        ]
+    })
+}
+
+fn request_case(jurisdiction: &str) -> Value {
+    json!({
+        "kind": "request",
+        "channel": "phone",
+        "category": "property_mgmt.parking",
+        "title": "小区停车难",
+        "description": "希望增设停车位。",
+        "jurisdiction": jurisdiction
+    })
+}
+
+fn labour_dispute(jurisdiction: &str) -> Value {
+    json!({
+        "kind": "dispute",
+        "channel": "web",
+        "category": "labour.wage_arrears",
+        "title": "拖欠工资",
+        "description": "工地拖欠三个月工资。",
+        "jurisdiction": jurisdiction,
+        "parties": [{"role": "applicant", "kind": "person", "name": "王五"}]
+    })
+}
+
+fn days(n: i64) -> time::Duration {
+    time::Duration::days(n)
+}
+
+/// The whole life of a case, run on every backend.
+async fn acceptance_story(app: &TestApp) {
+    let res = app
+        .create_case(&json!({"actor": "clerk-01", "case": dispute()}), None)
+        .await;
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let (status, created) = json_of(res).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["case_id"].as_str().unwrap().to_owned();
+    assert_eq!(location, format!("/api/v1/cases/{id}"));
+    assert_eq!(created["seq"], 1);
+    assert_eq!(created["event"], "registered");
+    assert!(created.get("replayed").is_none());
+
+    let (status, case) = json_of(app.get_case(&id).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(case["state"], "registered");
+    assert_eq!(case["deadline_signal"], Value::Null);
+    assert_eq!(case["level"], "village");
+    let text = case.to_string();
+    for secret in ["张三", VALID_ID, "13812345678", "建设路"] {
+        assert!(!text.contains(secret), "{secret} leaked: {text}");
+    }
+
+    app.act_ok(&id, json!({"type": "accept", "note": "属人民调解范围"})).await;
+    let due = app.now().plus(days(7));
+    let out = app
+        .act_ok(
+            &id,
+            json!({"type": "assign", "body": TOWN_MEDIATION, "due_at": due.to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(out["event"], "assigned");
+    let (_, case) = json_of(app.get_case(&id).await).await;
+    assert_eq!(case["state"], "assigned");
+    assert_eq!(case["deadline_signal"], "on_track");
+
+    app.act_ok(&id, json!({"type": "sign_for"})).await;
+    app.act_ok(
+        &id,
+        json!({"type": "mediation_session", "held_at": app.now().to_rfc3339(),
+               "mediators": ["陈调解员"], "place": "尧渡镇调解室", "summary": "双方陈述意见"}),
+    )
+    .await;
+    app.act_ok(&id, json!({"type": "pause", "reason": "等待土地确权鉴定"}))
+        .await;
+    let (_, case) = json_of(app.get_case(&id).await).await;
+    assert_eq!(case["state"], "paused");
+    app.advance(days(2));
+    app.act_ok(&id, json!({"type": "resume"})).await;
+    let (_, case) = json_of(app.get_case(&id).await).await;
+    assert_eq!(case["state"], "in_progress");
+    let moved = Timestamp::parse(case["stage"]["assignment"]["due_at"].as_str().unwrap()).unwrap();
+    assert_eq!(moved, due.plus(days(2)), "the pause must move the deadline");
+
+    app.act_ok(
+        &id,
+        json!({"type": "conclude", "outcome": "mediated", "summary": "达成协议",
+               "agreement": {"text": "院墙按原址重建，费用各半。"}}),
+    )
+    .await;
+    app.act_ok(&id, json!({"type": "follow_up", "satisfaction": "satisfied"}))
+        .await;
+    let out = app.act_ok(&id, json!({"type": "archive"})).await;
+    assert_eq!(out["seq"], 10);
+
+    let (status, history) = json_of(app.history(&id).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(history["case_id"], id.as_str());
+    let events = history["events"].as_array().unwrap();
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "registered",
+            "accepted",
+            "assigned",
+            "signed_for",
+            "mediation_session_held",
+            "paused",
+            "resumed",
+            "concluded",
+            "followed_up",
+            "archived"
+        ]
+    );
+    let mut prev = Hash::ZERO.to_string();
+    let mut last_leaf = None;
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e["seq"], i as u64 + 1);
+        assert_eq!(e["prev_hash"], prev.as_str(), "event {}", i + 1);
+        assert_eq!(e["body"]["seq"], i as u64 + 1);
+        assert_eq!(e["body"]["case_id"], id.as_str());
+        assert_eq!(e["actor"], "clerk-01");
+        let leaf = e["leaf_index"].as_u64().unwrap();
+        assert!(last_leaf.is_none_or(|l| leaf > l));
+        last_leaf = Some(leaf);
+        prev = e["hash"].as_str().unwrap().to_owned();
+    }
+    assert_eq!(events[0]["at"], START.replace('Z', ".000Z").as_str());
+
+    let (status, parties) = json_of(app.parties(&id).await).await;
+    assert_eq!(status, StatusCode::OK);
+    let applicant = &parties["parties"][0];
+    assert_eq!(applicant["role"], "applicant");
+    let masked: Vec<&str> = applicant["personal"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["masked"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        masked,
+        ["张*", "110105********002X", "138****5678", "尧渡镇建设路****"]
+    );
+    let text = parties.to_string();
+    for secret in ["张三", VALID_ID, "13812345678"] {
+        assert!(!text.contains(secret), "{secret} leaked: {text}");
+    }
+
+    let pinned = VerifyOptions {
+        pinned_key: Some(DeploymentKey::from_seed([7; 32]).public()),
+        earlier_checkpoint: None,
+    };
+    for personal in [false, true] {
+        let (status, bundle) = json_of(app.export(&id, personal).await).await;
+        assert_eq!(status, StatusCode::OK, "{bundle}");
+        let bundle: CaseBundle = serde_json::from_value(bundle).unwrap();
+        let report = verify_bundle(&bundle, &pinned).unwrap();
+        assert_eq!(report.events, 10);
+        assert_eq!(report.head_hash.to_string(), prev);
+        assert_eq!(bundle.personal_data.len(), if personal { 5 } else { 0 });
+    }
+
+    let (_, case) = json_of(app.get_case(&id).await).await;
+    assert_eq!(case["state"], "archived");
+    assert_eq!(case["deadline_signal"], Value::Null);
+    assert_eq!(case["conclusion"]["on_time"], true);
+
+    let (status, health) = json_of(app.healthz().await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["log_size"], 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acceptance_story_on_sqlite() {
+    let app = TestApp::sqlite().await;
+    acceptance_story(&app).await;
+    let (_, health) = json_of(app.healthz().await).await;
+    assert_eq!(health["store"], "sqlite");
+    app.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acceptance_story_on_postgres() {
+    let Some(app) = TestApp::postgres().await else {
+        return;
+    };
+    acceptance_story(&app).await;
+    let (_, health) = json_of(app.healthz().await).await;
+    assert_eq!(health["store"], "postgres");
+    app.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_refused_in_one_shape_and_writes_nothing() {
+    let app = TestApp::sqlite().await;
+    let id = app.register(dispute()).await;
+    let accepted = app.register(dispute()).await;
+    app.act_ok(&accepted, json!({"type": "accept"})).await;
+    let before = app.snapshot(&accepted).await;
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+
+    let with_case = |edit: &dyn Fn(&mut Value)| {
+        let mut case = dispute();
+        edit(&mut case);
+        json!({"actor": "clerk-01", "case": case})
+    };
+
+    // Malformed JSON, and bodies that are JSON but not what is asked.
+    expect_error(
+        app.create_raw(r#"{"actor": "clerk-01", "case": "#, Some("application/json")).await,
+        StatusCode::BAD_REQUEST,
+        "malformed_json",
+        None,
+    )
+    .await;
+    expect_error(
+        app.create_raw("", Some("application/json")).await,
+        StatusCode::BAD_REQUEST,
+        "malformed_json",
+        None,
+    )
+    .await;
+    let body = with_case(&|c| c["bogus"] = json!(1));
+    expect_error(app.create_case(&body, None).await, unprocessable, "invalid_request", Some("case.bogus")).await;
+    let body = with_case(&|c| c["people_involved"] = json!("many"));
+    expect_error(app.create_case(&body, None).await, unprocessable, "invalid_request", Some("case.people_involved")).await;
+    let body = with_case(&|c| c["parties"][0]["id_number"] = json!(BAD_CHECKSUM_ID));
+    let err = expect_error(app.create_case(&body, None).await, unprocessable, "invalid_request", Some("case.parties[0].id_number")).await;
+    assert!(err["message"].as_str().unwrap().contains("GB 11643"), "{err}");
+    let body = with_case(&|c| c["parties"][0]["phone"] = json!("12345"));
+    expect_error(app.create_case(&body, None).await, unprocessable, "invalid_request", Some("case.parties[0].phone")).await;
+    let body = with_case(&|c| c["title"] = json!("   "));
+    expect_error(app.create_case(&body, None).await, unprocessable, "invalid_request", Some("case.title")).await;
+    let body = with_case(&|c| {
+        c.as_object_mut().unwrap().remove("title");
+    });
+    expect_error(app.create_case(&body, None).await, unprocessable, "invalid_request", Some("case.title")).await;
+    let body = with_case(&|c| c["kind"] = json!("complaint"));
+    expect_error(app.create_case(&body, None).await, unprocessable, "invalid_request", Some("case.kind")).await;
+    expect_error(
+        app.create_case(&json!({"actor": "", "case": dispute()}), None).await,
+        unprocessable,
+        "invalid_request",
+        Some("actor"),
+    )
+    .await;
+
+    // Domain refusals.
+    let body = with_case(&|c| c["jurisdiction"] = json!("341799"));
+    expect_error(app.create_case(&body, None).await, unprocessable, "unknown_jurisdiction", Some("case.jurisdiction")).await;
+    let body = with_case(&|c| c["category"] = json!("labour.nonexistent"));
+    expect_error(app.create_case(&body, None).await, unprocessable, "unknown_category", Some("case.category")).await;
+    let body = with_case(&|c| c["parties"] = json!([]));
+    expect_error(app.create_case(&body, None).await, unprocessable, "invalid", Some("case.parties")).await;
+    expect_error(
+        app.act(&accepted, json!({"type": "assign", "body": "nope", "due_at": app.now().plus(days(3)).to_rfc3339()}), None).await,
+        unprocessable,
+        "unknown_body",
+        Some("action.body"),
+    )
+    .await;
+    expect_error(
+        app.act(&accepted, json!({"type": "assign", "body": TOWN_MEDIATION, "due_at": app.now().plus(days(-1)).to_rfc3339()}), None).await,
+        unprocessable,
+        "invalid",
+        Some("action.due_at"),
+    )
+    .await;
+    expect_error(
+        app.act(&accepted, json!({"type": "assign", "body": LABOUR_MEDIATION, "due_at": app.now().plus(days(3)).to_rfc3339()}), None).await,
+        unprocessable,
+        "invalid",
+        Some("action.body"),
+    )
+    .await;
+    expect_error(
+        app.act(&id, json!({"type": "sign_for"}), None).await,
+        StatusCode::CONFLICT,
+        "illegal_transition",
+        None,
+    )
+    .await;
+    expect_error(
+        app.act(&id, json!({"type": "teleport"}), None).await,
+        unprocessable,
+        "invalid_request",
+        Some("action"),
+    )
+    .await;
+    // The upload path's own command is not for clients to send.
+    expect_error(
+        app.act(&id, json!({"type": "add_attachment", "sha256": Hash::ZERO, "size": 1, "media_type": "image/png", "filename": "x.png"}), None).await,
+        unprocessable,
+        "invalid_request",
+        Some("action"),
+    )
+    .await;
+
+    // Content type and size.
+    let valid = serde_json::to_vec(&json!({"actor": "clerk-01", "case": dispute()})).unwrap();
+    expect_error(app.create_raw(valid.clone(), None).await, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", None).await;
+    expect_error(app.create_raw(valid.clone(), Some("text/plain")).await, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", None).await;
+    let huge = with_case(&|c| c["description"] = json!("纠".repeat(400_000)));
+    expect_error(app.create_case(&huge, None).await, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", None).await;
+    // Without a declared length, axum's own limit refuses it, in the shape.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        vec![Ok(b"{\"actor\":\"clerk-01\",\"case\":\"".to_vec()), Ok(vec![b'x'; 2 * 1024 * 1024])];
+    let streamed = reqwest::Body::wrap_stream(futures_stream(chunks));
+    expect_error(app.create_raw(streamed, Some("application/json")).await, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", None).await;
+
+    // Ids, routes, methods.
+    let unknown = uuid::Uuid::now_v7().to_string();
+    expect_error(app.get_case(&unknown).await, StatusCode::NOT_FOUND, "not_found", None).await;
+    expect_error(app.get_case("not-a-uuid").await, StatusCode::NOT_FOUND, "not_found", None).await;
+    expect_error(app.act(&unknown, json!({"type": "accept"}), None).await, StatusCode::NOT_FOUND, "not_found", None).await;
+    expect_error(app.history(&unknown).await, StatusCode::NOT_FOUND, "not_found", None).await;
+    expect_error(app.parties(&unknown).await, StatusCode::NOT_FOUND, "not_found", None).await;
+    expect_error(app.export(&unknown, false).await, StatusCode::NOT_FOUND, "not_found", None).await;
+    expect_error(app.reference("nothing-here").await, StatusCode::NOT_FOUND, "not_found", None).await;
+    let res = app.client.delete(app.url("/api/v1/cases")).send().await.unwrap();
+    expect_error(res, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", None).await;
+
+    // Idempotency keys.
+    let body = json!({"actor": "clerk-01", "case": dispute()});
+    for bad in ["", &"k".repeat(201), "has space", "中文"] {
+        let res = app
+            .client
+            .post(app.url("/api/v1/cases"))
+            .header("Idempotency-Key", reqwest::header::HeaderValue::from_bytes(bad.as_bytes()).unwrap())
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        expect_error(res, StatusCode::BAD_REQUEST, "invalid_idempotency_key", Some("Idempotency-Key")).await;
+    }
+
+    // Query parameters.
+    expect_error(app.list_cases("kind=complaint").await, unprocessable, "invalid_query", Some("kind")).await;
+    expect_error(app.list_cases("state=open").await, unprocessable, "invalid_query", Some("state")).await;
+    expect_error(app.list_cases("risk=green").await, unprocessable, "invalid_query", Some("risk")).await;
+    expect_error(app.list_cases("signal=late").await, unprocessable, "invalid_query", Some("signal")).await;
+    expect_error(app.list_cases("limit=0").await, unprocessable, "invalid_query", Some("limit")).await;
+    expect_error(app.list_cases("limit=201").await, unprocessable, "invalid_query", Some("limit")).await;
+    expect_error(app.list_cases("cursor=x").await, unprocessable, "invalid_query", Some("cursor")).await;
+    expect_error(app.list_cases("created_from=yesterday").await, unprocessable, "invalid_query", Some("created_from")).await;
+    expect_error(app.list_cases("colour=red").await, unprocessable, "invalid_query", Some("colour")).await;
+    expect_error(app.list_cases("jurisdiction=341799").await, unprocessable, "unknown_jurisdiction", Some("jurisdiction")).await;
+    expect_error(app.list_cases("category=nope").await, unprocessable, "unknown_category", Some("category")).await;
+    expect_error(app.list_cases("body=nope").await, unprocessable, "unknown_body", Some("body")).await;
+    expect_error(app.export(&id, false).await.url().as_str().replace("personal=false", "personal=maybe").as_str().pipe(|u| async move { app.client.get(u).send().await.unwrap() }).await, unprocessable, "invalid_query", Some("personal")).await;
+
+    assert_eq!(app.snapshot(&accepted).await, before, "a refused request wrote something");
+
+    // A reused key with a different request is refused and writes nothing.
+    let res = app.act(&accepted, json!({"type": "note", "text": "第一次"}), Some("note-1")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let before = app.snapshot(&accepted).await;
+    expect_error(
+        app.act(&accepted, json!({"type": "note", "text": "第二次"}), Some("note-1")).await,
+        unprocessable,
+        "idempotency_key_reused",
+        Some("Idempotency-Key"),
+    )
+    .await;
+    expect_error(
+        app.create_case(&body, Some("note-1")).await,
+        unprocessable,
+        "idempotency_key_reused",
+        Some("Idempotency-Key"),
+    )
+    .await;
+    assert_eq!(app.snapshot(&accepted).await, before);
+    app.finish().await;
+}
+
+/// `Value::pipe`-style chaining for one awkward line above.
+trait Pipe: Sized {
+    fn pipe<R>(self, f: impl FnOnce(Self) -> R) -> R {
+        f(self)
+    }
+}
+impl Pipe for &str {}
+
+fn futures_stream(
+    chunks: Vec<Result<Vec<u8>, std::io::Error>>,
+) -> impl futures_core::Stream<Item = Result<Vec<u8>, std::io::Error>> + Send + Sync + 'static {
+    tokio_stream::iter(chunks)
+}
