@@ -74,7 +74,9 @@ struct Server {
 
 impl Server {
     async fn start(mut cmd: tokio::process::Command, dir: tempfile::TempDir) -> Result<Self> {
-        cmd.stderr(Stdio::piped()).stdout(Stdio::null()).kill_on_drop(true);
+        cmd.stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .kill_on_drop(true);
         let mut child = cmd.spawn().context("cannot start server")?;
         let stderr = child.stderr.take().expect("piped");
         let mut lines = BufReader::new(stderr).lines();
@@ -90,7 +92,11 @@ impl Server {
         .await
         .context("server did not start in time")??;
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Ok(Self { child, addr, _dir: dir })
+        Ok(Self {
+            child,
+            addr,
+            _dir: dir,
+        })
     }
 }
 
@@ -115,9 +121,17 @@ async fn http(jiefen: PathBuf, clients: usize, seconds: u64, runs: usize) -> Res
             let mut cmd;
             if target == "jiefen" {
                 cmd = tokio::process::Command::new(&jiefen);
-                cmd.args(["serve", "--demo", "--demo-cases", "0", "--listen", "127.0.0.1:0", "--data"])
-                    .arg(dir.path())
-                    .env("RUST_LOG", "warn");
+                cmd.args([
+                    "serve",
+                    "--demo",
+                    "--demo-cases",
+                    "0",
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--data",
+                ])
+                .arg(dir.path())
+                .env("RUST_LOG", "warn");
             } else {
                 cmd = tokio::process::Command::new(std::env::current_exe()?);
                 cmd.args(["bare-server", "--data"]).arg(dir.path());
@@ -160,9 +174,15 @@ fn median(mut v: Vec<Phase>) -> Phase {
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
     format!("{cpu}, {cores} cores")
 }
 
@@ -172,7 +192,12 @@ enum Op {
     Get(Arc<Vec<String>>),
 }
 
-async fn load(addr: SocketAddr, clients: usize, seconds: u64, op: Op) -> Result<(Phase, Vec<String>)> {
+async fn load(
+    addr: SocketAddr,
+    clients: usize,
+    seconds: u64,
+    op: Op,
+) -> Result<(Phase, Vec<String>)> {
     let warmup = Duration::from_secs(1);
     let start = Instant::now();
     let measure_from = start + warmup;
@@ -183,7 +208,8 @@ async fn load(addr: SocketAddr, clients: usize, seconds: u64, op: Op) -> Result<
         tasks.spawn(async move {
             let stream = TcpStream::connect(addr).await?;
             stream.set_nodelay(true)?;
-            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+            let (mut sender, conn) =
+                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
             tokio::spawn(conn);
             let mut latencies = Vec::new();
             let mut errors = 0usize;
@@ -220,7 +246,11 @@ async fn load(addr: SocketAddr, clients: usize, seconds: u64, op: Op) -> Result<
                 }
                 if matches!(op, Op::Create) && status.is_success() {
                     let v: serde_json::Value = serde_json::from_slice(&body)?;
-                    if let Some(id) = v.get("case_id").or_else(|| v.get("id")).and_then(|x| x.as_str()) {
+                    if let Some(id) = v
+                        .get("case_id")
+                        .or_else(|| v.get("id"))
+                        .and_then(|x| x.as_str())
+                    {
                         ids.push(id.to_owned());
                     }
                 }
@@ -261,7 +291,9 @@ mod bare {
     use axum::http::StatusCode;
     use axum::routing::{get, post};
     use axum::{Json, Router};
-    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+    use sqlx::sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+    };
     use sqlx::SqlitePool;
     use std::path::PathBuf;
 
@@ -271,7 +303,10 @@ mod bare {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full);
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
         sqlx::query("CREATE TABLE IF NOT EXISTS cases (id TEXT PRIMARY KEY, body TEXT NOT NULL)")
             .execute(&pool)
             .await?;
@@ -285,7 +320,10 @@ mod bare {
         Ok(())
     }
 
-    async fn create(State(pool): State<SqlitePool>, Json(body): Json<serde_json::Value>) -> Result<(StatusCode, Json<serde_json::Value>), StatusCode> {
+    async fn create(
+        State(pool): State<SqlitePool>,
+        Json(body): Json<serde_json::Value>,
+    ) -> Result<(StatusCode, Json<serde_json::Value>), StatusCode> {
         let id = uuid::Uuid::now_v7().to_string();
         sqlx::query("INSERT INTO cases (id, body) VALUES ($1, $2)")
             .bind(&id)
@@ -293,10 +331,16 @@ mod bare {
             .execute(&pool)
             .await
             .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?;
-        Ok((StatusCode::CREATED, Json(serde_json::json!({ "case_id": id }))))
+        Ok((
+            StatusCode::CREATED,
+            Json(serde_json::json!({ "case_id": id })),
+        ))
     }
 
-    async fn read(State(pool): State<SqlitePool>, Path(id): Path<String>) -> Result<String, StatusCode> {
+    async fn read(
+        State(pool): State<SqlitePool>,
+        Path(id): Path<String>,
+    ) -> Result<String, StatusCode> {
         sqlx::query_scalar::<_, String>("SELECT body FROM cases WHERE id = $1")
             .bind(id)
             .fetch_optional(&pool)

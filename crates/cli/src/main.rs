@@ -175,7 +175,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             let ledger = open(&store, Arc::new(SystemClock)).await?;
             let bundle = match ledger.export(id, personal, &earlier).await {
-                Err(jiefen_store::ledger::ProofFailure::Store(jiefen_store::StoreError::NotFound)) => {
+                Err(jiefen_store::ledger::ProofFailure::Store(
+                    jiefen_store::StoreError::NotFound,
+                )) => {
                     bail!("no case {id}")
                 }
                 other => other?,
@@ -196,7 +198,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 report.cases,
                 report.events,
                 report.mismatched.len(),
-                if check || report.mismatched.is_empty() { "" } else { " (rebuilt)" },
+                if check || report.mismatched.is_empty() {
+                    ""
+                } else {
+                    " (rebuilt)"
+                },
                 report.broken_chains.len()
             );
             for id in &report.mismatched {
@@ -205,8 +211,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             for (id, seq) in &report.broken_chains {
                 println!("hash chain broken: case {id} at event {seq}");
             }
-            let failed = !report.broken_chains.is_empty() || (check && !report.mismatched.is_empty());
-            Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+            let failed =
+                !report.broken_chains.is_empty() || (check && !report.mismatched.is_empty());
+            Ok(if failed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::Checkpoint { store } => {
             let ledger = open(&store, Arc::new(SystemClock)).await?;
@@ -226,7 +237,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let (jurisdictions, bodies) = match file.extension().and_then(|e| e.to_str()) {
                 Some("toml") => jiefen_domain::jurisdiction::import::from_toml(&src),
-                Some("csv") => jiefen_domain::jurisdiction::import::from_csv(&src).map(|j| (j, Vec::new())),
+                Some("csv") => {
+                    jiefen_domain::jurisdiction::import::from_csv(&src).map(|j| (j, Vec::new()))
+                }
                 _ => bail!("{}: expected a .toml or .csv file", file.display()),
             }
             .with_context(|| format!("{}", file.display()))?;
@@ -242,8 +255,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn read_checkpoint(path: &Path) -> Result<SignedCheckpoint> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{} is not a signed checkpoint", path.display()))
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a signed checkpoint", path.display()))
 }
 
 fn verify(bundle_path: &Path, key: Option<&str>, checkpoint: Option<&Path>) -> Result<ExitCode> {
@@ -252,7 +267,10 @@ fn verify(bundle_path: &Path, key: Option<&str>, checkpoint: Option<&Path>) -> R
     let bundle: CaseBundle = match serde_json::from_str(&text) {
         Ok(b) => b,
         Err(e) => {
-            println!("FAILED: {} is not a case bundle: {e}", bundle_path.display());
+            println!(
+                "FAILED: {} is not a case bundle: {e}",
+                bundle_path.display()
+            );
             return Ok(ExitCode::from(2));
         }
     };
@@ -293,8 +311,10 @@ fn verify(bundle_path: &Path, key: Option<&str>, checkpoint: Option<&Path>) -> R
 fn load_or_create_key(data: &Path) -> Result<DeploymentKey> {
     let path = data.join("signing.key");
     if path.exists() {
-        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        return DeploymentKey::parse_seed_file(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        return DeploymentKey::parse_seed_file(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));
     }
     std::fs::create_dir_all(data).with_context(|| format!("cannot create {}", data.display()))?;
     let key = DeploymentKey::from_seed(rand::random());
@@ -311,13 +331,16 @@ fn load_or_create_key(data: &Path) -> Result<DeploymentKey> {
 }
 
 async fn open_store(args: &StoreArgs) -> Result<Arc<dyn Store>> {
-    std::fs::create_dir_all(&args.data).with_context(|| format!("cannot create {}", args.data.display()))?;
+    std::fs::create_dir_all(&args.data)
+        .with_context(|| format!("cannot create {}", args.data.display()))?;
     Ok(match &args.database {
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Arc::new(
-            PostgresStore::connect(url, None)
-                .await
-                .context("cannot open the PostgreSQL database")?,
-        ),
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Arc::new(
+                PostgresStore::connect(url, None)
+                    .await
+                    .context("cannot open the PostgreSQL database")?,
+            )
+        }
         Some(other) => bail!("--database must be a postgres:// URL, not {other:?}"),
         None => {
             let path = args.data.join("jiefen.db");
@@ -334,13 +357,18 @@ fn taxonomy(args: &StoreArgs) -> Result<Taxonomy> {
     match &args.taxonomy {
         None => Ok(Taxonomy::default_taxonomy()),
         Some(path) => {
-            let src = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let src = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
             Taxonomy::from_toml(&src).with_context(|| format!("{}", path.display()))
         }
     }
 }
 
-async fn open_with(args: &StoreArgs, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<Ledger> {
+async fn open_with(
+    args: &StoreArgs,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+) -> Result<Ledger> {
     let key = load_or_create_key(&args.data)?;
     Ok(Ledger::open(store, taxonomy(args)?, clock, key, args.origin.clone()).await?)
 }
@@ -363,7 +391,11 @@ async fn serve(args: StoreArgs, listen: &str, demo: bool, demo_cases: usize) -> 
             Ledger::open(demo_store, taxonomy, clock, key, origin)
         })
         .await?;
-        tracing::info!(cases = loaded.cases, actions = loaded.actions, "demo loaded");
+        tracing::info!(
+            cases = loaded.cases,
+            actions = loaded.actions,
+            "demo loaded"
+        );
     } else if demo {
         tracing::info!("the store already holds cases; not loading demo data again");
     }
@@ -387,7 +419,10 @@ async fn serve(args: StoreArgs, listen: &str, demo: bool, demo_cases: usize) -> 
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
-    tracing::info!("serving on http://{addr} (store: {})", state.ledger.store().kind());
+    tracing::info!(
+        "serving on http://{addr} (store: {})",
+        state.ledger.store().kind()
+    );
     eprintln!("Jiefen is running at http://{addr}/  (API: /api/v1, OpenAPI: /openapi.json). Ctrl-C stops it.");
     jiefen_web::serve(listener, jiefen_web::router(state), async {
         let _ = tokio::signal::ctrl_c().await;

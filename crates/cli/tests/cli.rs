@@ -29,7 +29,11 @@ fn stdout(o: &Output) -> String {
 /// A minimal HTTP/1.1 GET, so this test needs no client library.
 fn get(addr: &str, path: &str) -> (u16, Value) {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut raw = String::new();
     s.read_to_string(&mut raw).unwrap();
     let status: u16 = raw[9..12].parse().unwrap();
@@ -50,7 +54,15 @@ impl Drop for Server {
 
 fn serve_demo(data: &Path, cases: usize) -> (Server, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_jiefen"))
-        .args(["serve", "--demo", "--demo-cases", &cases.to_string(), "--listen", "127.0.0.1:0", "--data"])
+        .args([
+            "serve",
+            "--demo",
+            "--demo-cases",
+            &cases.to_string(),
+            "--listen",
+            "127.0.0.1:0",
+            "--data",
+        ])
         .arg(data)
         .env("RUST_LOG", "warn")
         .stderr(Stdio::piped())
@@ -83,7 +95,9 @@ fn serve_demo_export_verify_and_tampering() {
     drop(server);
 
     let data_s = data.to_str().unwrap();
-    let key = stdout(&jiefen(&["key", "--data", data_s])).trim().to_owned();
+    let key = stdout(&jiefen(&["key", "--data", data_s]))
+        .trim()
+        .to_owned();
     assert!(key.starts_with("ed25519:"), "{key}");
     let before = jiefen(&["checkpoint", "--data", data_s]);
     assert!(before.status.success());
@@ -91,7 +105,11 @@ fn serve_demo_export_verify_and_tampering() {
     std::fs::write(&before_path, &before.stdout).unwrap();
 
     let export = jiefen(&["export", "--data", data_s, "--case", &id]);
-    assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
     let bundle_text = stdout(&export);
     let verify = |text: &str, extra: &[&str]| {
         let path = dir.path().join("case.json");
@@ -101,7 +119,10 @@ fn serve_demo_export_verify_and_tampering() {
         let out = jiefen(&args);
         (out.status.code(), stdout(&out))
     };
-    let (code, out) = verify(&bundle_text, &["--checkpoint", before_path.to_str().unwrap()]);
+    let (code, out) = verify(
+        &bundle_text,
+        &["--checkpoint", before_path.to_str().unwrap()],
+    );
     assert_eq!(code, Some(0), "{out}");
     assert!(out.starts_with("OK"), "{out}");
 
@@ -111,7 +132,10 @@ fn serve_demo_export_verify_and_tampering() {
 
     // One character of one event changed.
     let mut changed = bundle.clone();
-    let actor = changed["events"][2]["body"]["actor"].as_str().unwrap().to_owned();
+    let actor = changed["events"][2]["body"]["actor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     changed["events"][2]["body"]["actor"] = Value::String(format!("{actor}x"));
     let (code, out) = verify(&changed.to_string(), &[]);
     assert_eq!(code, Some(1), "{out}");
@@ -141,7 +165,11 @@ fn serve_demo_export_verify_and_tampering() {
     // Projections equal a rebuild from events.
     let check = jiefen(&["rebuild", "--check", "--data", data_s]);
     assert!(check.status.success(), "{}", stdout(&check));
-    assert!(stdout(&check).contains("0 projections differed"), "{}", stdout(&check));
+    assert!(
+        stdout(&check).contains("0 projections differed"),
+        "{}",
+        stdout(&check)
+    );
 
     // The consistent rewrite in the database, after `before` was taken: the
     // forger recomputes the case's chain and the whole log, and even has the
@@ -175,26 +203,63 @@ fn serve_demo_export_verify_and_tampering() {
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("FAILED"), "{out}");
     let check = jiefen(&["rebuild", "--check", "--data", data_s]);
-    assert!(!check.status.success(), "the rewritten event no longer matches the projection");
+    assert!(
+        !check.status.success(),
+        "the rewritten event no longer matches the projection"
+    );
 }
 
 #[test]
 fn bad_input_gets_a_clear_error_and_exit_code() {
     let dir = tempfile::tempdir().unwrap();
-    let out = jiefen(&["export", "--data", dir.path().to_str().unwrap(), "--case", "not-an-id"]);
+    let out = jiefen(&[
+        "export",
+        "--data",
+        dir.path().to_str().unwrap(),
+        "--case",
+        "not-an-id",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a case id"));
     let missing = dir.path().join("nope.json");
     let out = jiefen(&["verify", missing.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let bad = dir.path().join("bad.toml");
-    std::fs::write(&bad, "[[jurisdiction]]\ncode='341721'\nname='东至县'\nlevel='county'\nparent='999999'\n").unwrap();
-    let out = jiefen(&["jurisdictions", "import", "--data", dir.path().to_str().unwrap(), bad.to_str().unwrap()]);
+    std::fs::write(
+        &bad,
+        "[[jurisdiction]]\ncode='341721'\nname='东至县'\nlevel='county'\nparent='999999'\n",
+    )
+    .unwrap();
+    let out = jiefen(&[
+        "jurisdictions",
+        "import",
+        "--data",
+        dir.path().to_str().unwrap(),
+        bad.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("999999"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("999999"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let csv = dir.path().join("tree.csv");
-    std::fs::write(&csv, "code,name,level,parent\n341700,池州市,city,\n341721,东至县,county,341700\n").unwrap();
-    let out = jiefen(&["jurisdictions", "import", "--data", dir.path().to_str().unwrap(), csv.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::write(
+        &csv,
+        "code,name,level,parent\n341700,池州市,city,\n341721,东至县,county,341700\n",
+    )
+    .unwrap();
+    let out = jiefen(&[
+        "jurisdictions",
+        "import",
+        "--data",
+        dir.path().to_str().unwrap(),
+        csv.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout(&out).contains("imported 2 jurisdictions"));
 }

@@ -94,6 +94,7 @@ pub enum BodyKind {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct Body {
     pub code: BodyCode,
     pub name: String,

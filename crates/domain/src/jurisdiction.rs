@@ -168,6 +168,7 @@ impl fmt::Display for JurisdictionCode {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct Jurisdiction {
     pub code: JurisdictionCode,
     pub name: String,

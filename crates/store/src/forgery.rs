@@ -46,7 +46,11 @@ pub async fn rewrite_event(
     let mut prev = Hash::ZERO;
     let mut sql = String::new();
     for e in &events {
-        let body = if e.seq == seq { edit(&e.body) } else { e.body.clone() };
+        let body = if e.seq == seq {
+            edit(&e.body)
+        } else {
+            e.body.clone()
+        };
         let hash = event_hash(&prev, body.as_bytes());
         if e.seq >= seq {
             sql.push_str(&format!(
@@ -65,7 +69,13 @@ pub async fn rewrite_event(
         let Some(last) = ids.last() else { break };
         after = Some(*last);
         for c in ids {
-            leaves.extend(ledger.history(c).await?.into_iter().map(|e| (e.leaf_index, e.hash)));
+            leaves.extend(
+                ledger
+                    .history(c)
+                    .await?
+                    .into_iter()
+                    .map(|e| (e.leaf_index, e.hash)),
+            );
         }
     }
     leaves.sort();

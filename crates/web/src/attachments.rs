@@ -3,7 +3,9 @@
 
 use crate::cases::written;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{case_id, media_type, read_body, ActorHeader, ApiPath, IdempotencyKey, QueryParams};
+use crate::extract::{
+    case_id, media_type, read_body, ActorHeader, ApiPath, IdempotencyKey, QueryParams,
+};
 use crate::AppState;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -33,7 +35,9 @@ fn filename(q: &QueryParams) -> Result<String, ApiError> {
     let name = raw.trim();
     let ok = !name.is_empty()
         && name.chars().count() <= 255
-        && !name.chars().any(|c| c.is_control() || c == '/' || c == '\\');
+        && !name
+            .chars()
+            .any(|c| c.is_control() || c == '/' || c == '\\');
     if !ok {
         return Err(ApiError::invalid_query(
             "filename",
@@ -46,6 +50,7 @@ fn filename(q: &QueryParams) -> Result<String, ApiError> {
 #[utoipa::path(
     post,
     path = "/api/v1/cases/{id}/attachments",
+    operation_id = "upload_attachment",
     tag = "attachments",
     request_body(
         description = "The file, at most 20 MiB; its first bytes must match its type",
@@ -96,7 +101,7 @@ pub async fn upload(
     if app.ledger.get(id).await?.is_none() {
         return Err(ApiError::not_found(format!("case {id} not found")));
     }
-    let bytes = read_body(req, &(), MAX_ATTACHMENT_BYTES).await?;
+    let bytes = read_body(req, MAX_ATTACHMENT_BYTES).await?;
     let size = bytes.len() as u64;
     let blobs = app.blobs.clone();
     let mt = media_type.clone();
@@ -127,6 +132,7 @@ pub async fn upload(
 #[utoipa::path(
     get,
     path = "/api/v1/cases/{id}/attachments/{sha256}",
+    operation_id = "download_attachment",
     tag = "attachments",
     params(
         ("id" = String, Path, description = "Case id (UUID)"),

@@ -1,18 +1,14 @@
 //! Cases: register, read, list, act on, their parties and their export.
 
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{
-    case_id, ApiJson, ApiPath, IdempotencyKey, QueryParams, IDEMPOTENT_REPLAYED,
-};
+use crate::extract::{case_id, ApiJson, ApiPath, IdempotencyKey, QueryParams, IDEMPOTENT_REPLAYED};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use jiefen_domain::body::BodyCode;
-use jiefen_domain::case::{
-    Case, CaseId, CaseKind, CaseState, DeadlineSignal, RiskLevel,
-};
+use jiefen_domain::case::{Case, CaseId, CaseKind, CaseState, DeadlineSignal, RiskLevel};
 use jiefen_domain::jurisdiction::JurisdictionCode;
 use jiefen_domain::lifecycle::{Actor, Command, NewCase};
 use jiefen_domain::party::{PartyKind, PartyRole, PersonalFieldKind};
@@ -125,6 +121,7 @@ pub(crate) fn written<B: Serialize>(
 #[utoipa::path(
     post,
     path = "/api/v1/cases",
+    operation_id = "create_case",
     tag = "cases",
     request_body = CreateCaseRequest,
     params(
@@ -165,6 +162,7 @@ pub async fn create(
 #[utoipa::path(
     get,
     path = "/api/v1/cases/{id}",
+    operation_id = "get_case",
     tag = "cases",
     params(("id" = String, Path, description = "Case id (UUID)")),
     responses(
@@ -208,6 +206,7 @@ fn one_of<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> String {
 #[utoipa::path(
     get,
     path = "/api/v1/cases",
+    operation_id = "list_cases",
     tag = "cases",
     params(
         ("jurisdiction" = Option<String>, Query, description = "A jurisdiction code; matches its whole subtree"),
@@ -250,7 +249,11 @@ pub async fn list(
             })?;
         filter.jpath_prefix = Some(refs.path(&code));
     }
-    filter.kind = q.parse_with("kind", &one_of(CaseKind::ALL, CaseKind::as_str), CaseKind::parse)?;
+    filter.kind = q.parse_with(
+        "kind",
+        &one_of(CaseKind::ALL, CaseKind::as_str),
+        CaseKind::parse,
+    )?;
     filter.state = q.parse_with(
         "state",
         &one_of(CaseState::ALL, CaseState::as_str),
@@ -266,9 +269,11 @@ pub async fn list(
         &one_of(DeadlineSignal::ALL, DeadlineSignal::as_str),
         DeadlineSignal::parse,
     )?;
-    if let Some(c) = q.parse_with("category", "a category code such as labour.wage_arrears", |s| {
-        CategoryCode::parse(s).ok()
-    })? {
+    if let Some(c) = q.parse_with(
+        "category",
+        "a category code such as labour.wage_arrears",
+        |s| CategoryCode::parse(s).ok(),
+    )? {
         if refs.taxonomy.get(&c).is_none() {
             return Err(ApiError::new(
                 unprocessable,
@@ -293,10 +298,16 @@ pub async fn list(
     let rfc3339 = "an RFC 3339 timestamp such as 2026-03-02T08:00:00Z";
     filter.created_from = q.parse_with("created_from", rfc3339, |s| Timestamp::parse(s).ok())?;
     filter.created_to = q.parse_with("created_to", rfc3339, |s| Timestamp::parse(s).ok())?;
-    let after = q.parse_with("cursor", "the next_cursor of a previous page", CaseId::parse)?;
+    let after = q.parse_with(
+        "cursor",
+        "the next_cursor of a previous page",
+        CaseId::parse,
+    )?;
     let limit = q
         .parse_with("limit", "a whole number from 1 to 200", |s| {
-            s.parse::<u32>().ok().filter(|n| (1..=MAX_LIMIT).contains(n))
+            s.parse::<u32>()
+                .ok()
+                .filter(|n| (1..=MAX_LIMIT).contains(n))
         })?
         .unwrap_or(DEFAULT_LIMIT);
     let now = app.ledger.clock().now();
@@ -319,6 +330,7 @@ pub async fn list(
 #[utoipa::path(
     post,
     path = "/api/v1/cases/{id}/actions",
+    operation_id = "act_on_case",
     tag = "cases",
     request_body = ActionRequest,
     params(
@@ -354,6 +366,7 @@ pub async fn act(
 #[utoipa::path(
     get,
     path = "/api/v1/cases/{id}/parties",
+    operation_id = "case_parties",
     tag = "cases",
     params(("id" = String, Path, description = "Case id (UUID)")),
     responses(
@@ -400,6 +413,7 @@ pub async fn parties(
 #[utoipa::path(
     get,
     path = "/api/v1/cases/{id}/export",
+    operation_id = "export_case",
     tag = "cases",
     params(
         ("id" = String, Path, description = "Case id (UUID)"),
@@ -421,16 +435,16 @@ pub async fn export(
     let personal = q
         .parse_with("personal", "true or false", |s| s.parse::<bool>().ok())?
         .unwrap_or(false);
-    let bundle = app
-        .ledger
-        .export(id, personal, &[])
-        .await
-        .map_err(|e| match ApiError::from(e) {
-            e if e.status == StatusCode::NOT_FOUND => {
-                ApiError::not_found(format!("case {id} not found"))
-            }
-            e => e,
-        })?;
+    let bundle =
+        app.ledger
+            .export(id, personal, &[])
+            .await
+            .map_err(|e| match ApiError::from(e) {
+                e if e.status == StatusCode::NOT_FOUND => {
+                    ApiError::not_found(format!("case {id} not found"))
+                }
+                e => e,
+            })?;
     if personal {
         // Every full view of personal data is to be traceable.
         tracing::info!(case_id = %id, values = bundle.personal_data.len(), "personal data disclosed in an export");

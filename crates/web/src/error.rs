@@ -216,7 +216,11 @@ impl From<ProofFailure> for ApiError {
 
 impl From<TreeRangeError> for ApiError {
     fn from(e: TreeRangeError) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_range", e.to_string())
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_range",
+            e.to_string(),
+        )
     }
 }
 
@@ -224,14 +228,18 @@ impl From<BlobError> for ApiError {
     fn from(e: BlobError) -> Self {
         let message = e.to_string();
         match e {
-            BlobError::Empty => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "empty_attachment", message)
-            }
+            BlobError::Empty => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "empty_attachment",
+                message,
+            ),
             BlobError::TooLarge(limit) => Self::payload_too_large(limit),
             BlobError::Type(_) => Self::unsupported_media_type(message),
-            BlobError::Mismatch(_) => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "content_mismatch", message)
-            }
+            BlobError::Mismatch(_) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "content_mismatch",
+                message,
+            ),
             BlobError::Io(_) => Self::internal(&e),
         }
     }
@@ -254,6 +262,46 @@ fn chain(e: &(dyn StdError + 'static)) -> String {
     out
 }
 
+/// Rewrites any error response that left without the shape (a rejection
+/// from one of axum's own extractors, a layer's refusal) into it, so a
+/// client never needs a second way to read errors.
+pub async fn shape_plain_errors(res: Response) -> Response {
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return res;
+    }
+    let code = match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid_request",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let message = status
+        .canonical_reason()
+        .unwrap_or("the request was refused");
+    let (parts, _) = res.into_parts();
+    let mut shaped = ApiError::new(status, code, message).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            shaped.headers_mut().insert(name, value.clone());
+        }
+    }
+    shaped
+}
+
 /// Axum's own 404 for paths no route matches, in the shape.
 pub async fn no_route() -> ApiError {
     ApiError::not_found("no such endpoint")
@@ -271,6 +319,30 @@ pub async fn method_not_allowed() -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::body::{Body, Bytes};
+    use axum::extract::DefaultBodyLimit;
+    use axum::routing::post;
+    use axum::Router;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn axum_rejections_leave_in_the_shape() {
+        let app = Router::new()
+            .route("/", post(|b: Bytes| async move { b.len().to_string() }))
+            .layer(DefaultBodyLimit::max(10))
+            .layer(axum::middleware::map_response(shape_plain_errors));
+        let req = axum::http::Request::post("/")
+            .body(Body::from(vec![b'x'; 11]))
+            .unwrap();
+        let res = app.oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let body = axum::body::to_bytes(res.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["error"]["code"], "payload_too_large");
+        assert_eq!(v["error"]["field"], serde_json::Value::Null);
+    }
 
     #[test]
     fn transition_fields_become_request_paths() {

@@ -2,14 +2,15 @@
 //! the field at fault, instead of axum's plain-text rejections.
 
 use crate::error::ApiError;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
+use http_body_util::BodyExt;
 use jiefen_domain::case::CaseId;
 use jiefen_domain::lifecycle::Actor;
 use serde::de::DeserializeOwned;
+use std::time::Duration;
 
 /// Largest JSON body accepted: a case with 200 parties and a long
 /// description fits many times over.
@@ -27,42 +28,66 @@ where
 {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
         if !is_json(req.headers()) {
             return Err(ApiError::unsupported_media_type(
                 "the request body must be JSON with Content-Type: application/json",
             ));
         }
-        let bytes = read_body(req, state, JSON_LIMIT).await?;
+        let bytes = read_body(req, JSON_LIMIT).await?;
         decode(&bytes).map(ApiJson)
     }
 }
 
-/// Reads a whole body, refusing it early when its declared length is over
-/// `limit`. The route's `DefaultBodyLimit` bounds what is actually read.
-pub async fn read_body<S: Send + Sync>(
-    req: Request,
-    state: &S,
-    limit: usize,
-) -> Result<Bytes, ApiError> {
-    if content_length(req.headers()).is_some_and(|n| n > limit as u64) {
+/// Bodies over their limit are still read and thrown away up to this
+/// size: refusing without reading makes many clients fail on the write
+/// (connection reset) before they see the 413. Beyond it the connection is
+/// simply closed, which is all an abusive upload deserves.
+const DRAIN_MAX: u64 = 64 * 1024 * 1024;
+const DRAIN_TIME: Duration = Duration::from_secs(10);
+
+/// Reads a whole body of at most `limit` bytes.
+pub async fn read_body(req: Request, limit: usize) -> Result<Bytes, ApiError> {
+    let declared = content_length(req.headers());
+    let mut body = req.into_body();
+    if declared.is_some_and(|n| n > limit as u64) {
+        if declared.is_some_and(|n| n <= DRAIN_MAX) {
+            drain(body).await;
+        }
         return Err(ApiError::payload_too_large(limit));
     }
-    Bytes::from_request(req, state)
-        .await
-        .map_err(|e| body_rejection(e, limit))
+    let mut buf = Vec::with_capacity(declared.map_or(0, |n| n as usize));
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "unreadable_body",
+                "the request body could not be read",
+            )
+        })?;
+        if let Ok(data) = frame.into_data() {
+            if buf.len() + data.len() > limit {
+                drain(body).await;
+                return Err(ApiError::payload_too_large(limit));
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(Bytes::from(buf))
 }
 
-fn body_rejection(e: BytesRejection, limit: usize) -> ApiError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::payload_too_large(limit)
-    } else {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "unreadable_body",
-            "the request body could not be read",
-        )
-    }
+async fn drain(mut body: Body) {
+    let mut left = DRAIN_MAX;
+    let discard = async {
+        while let Some(Ok(frame)) = body.frame().await {
+            let n = frame.data_ref().map_or(0, |d| d.len() as u64);
+            match left.checked_sub(n) {
+                Some(l) => left = l,
+                None => break,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, discard).await;
 }
 
 fn content_length(headers: &HeaderMap) -> Option<u64> {
@@ -324,7 +349,13 @@ mod tests {
 
     #[test]
     fn syntax_errors_are_malformed_json() {
-        for bad in ["{", "{\"name\": }", "", "{} trailing", "[1,]"] {
+        for bad in [
+            "{",
+            "{\"name\": }",
+            "",
+            r#"{"name":"a","inner":[]} x"#,
+            r#"{"name":"a",}"#,
+        ] {
             let e = err(bad);
             assert_eq!(e.status, StatusCode::BAD_REQUEST, "{bad}");
             assert_eq!(e.code, "malformed_json", "{bad}");
@@ -336,7 +367,11 @@ mod tests {
         let e = err(r#"{"name":"a","inner":[{"n":"x"}]}"#);
         assert_eq!(
             (e.status, e.code, e.field.as_deref()),
-            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", Some("inner[0].n"))
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_request",
+                Some("inner[0].n")
+            )
         );
         assert!(!e.message.contains("line"), "{}", e.message);
         let e = err(r#"{"name":"a","inner":[{"n":1,"extra":2}]}"#);

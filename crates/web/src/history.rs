@@ -40,6 +40,7 @@ pub struct History {
 #[utoipa::path(
     get,
     path = "/api/v1/cases/{id}/history",
+    operation_id = "case_history",
     tag = "cases",
     params(("id" = String, Path, description = "Case id (UUID)")),
     responses(
@@ -72,5 +73,8 @@ pub async fn history(
             })
         })
         .collect::<Result<_, ApiError>>()?;
-    Ok(Json(History { case_id: id, events }))
+    Ok(Json(History {
+        case_id: id,
+        events,
+    }))
 }

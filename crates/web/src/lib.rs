@@ -38,7 +38,7 @@ pub use error::ApiError;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use jiefen_store::blobs::{BlobStore, MAX_ATTACHMENT_BYTES};
+use jiefen_store::blobs::BlobStore;
 use jiefen_store::Ledger;
 use serde::Serialize;
 use std::future::Future;
@@ -63,11 +63,8 @@ pub fn router(state: AppState) -> Router {
         .route("/cases/{id}/history", get(history::history))
         .route("/cases/{id}/parties", get(cases::parties))
         .route("/cases/{id}/export", get(cases::export))
-        .route(
-            "/cases/{id}/attachments",
-            // Only uploads may be large; everything else stays at 1 MiB.
-            post(attachments::upload).layer(DefaultBodyLimit::max(MAX_ATTACHMENT_BYTES)),
-        )
+        // Uploads read their body with their own 20 MiB limit.
+        .route("/cases/{id}/attachments", post(attachments::upload))
         .route(
             "/cases/{id}/attachments/{sha256}",
             get(attachments::download),
@@ -85,7 +82,10 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::method_not_allowed)
+        // For any of axum's own body extractors; ours take their limit
+        // explicitly.
         .layer(DefaultBodyLimit::max(extract::JSON_LIMIT))
+        .layer(axum::middleware::map_response(error::shape_plain_errors))
         .layer(TraceLayer::new_for_http())
         .with_state(Arc::new(state))
 }
@@ -114,6 +114,7 @@ pub struct Health {
 #[utoipa::path(
     get,
     path = "/healthz",
+    operation_id = "healthz",
     tag = "health",
     responses(
         (status = 200, body = Health),

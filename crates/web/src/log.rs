@@ -30,6 +30,7 @@ pub struct Consistency {
 #[utoipa::path(
     get,
     path = "/api/v1/log",
+    operation_id = "log_head",
     tag = "log",
     responses(
         (status = 200, description = "The current size and root of the log", body = TreeHead),
@@ -44,6 +45,7 @@ pub async fn head(State(app): State<Arc<AppState>>) -> Result<Json<TreeHead>, Ap
 #[utoipa::path(
     post,
     path = "/api/v1/checkpoints",
+    operation_id = "sign_checkpoint",
     tag = "log",
     responses(
         (status = 201, description = "The current tree head, signed now with the deployment key", body = SignedCheckpoint),
@@ -60,15 +62,14 @@ pub async fn sign(
 #[utoipa::path(
     get,
     path = "/api/v1/checkpoints/latest",
+    operation_id = "latest_checkpoint",
     tag = "log",
     responses(
         (status = 200, body = SignedCheckpoint),
         (status = 404, description = "`not_found`: nothing signed yet", body = ErrorBody),
     )
 )]
-pub async fn latest(
-    State(app): State<Arc<AppState>>,
-) -> Result<Json<SignedCheckpoint>, ApiError> {
+pub async fn latest(State(app): State<Arc<AppState>>) -> Result<Json<SignedCheckpoint>, ApiError> {
     app.ledger
         .store()
         .latest_checkpoint()
@@ -80,6 +81,7 @@ pub async fn latest(
 #[utoipa::path(
     get,
     path = "/api/v1/log/consistency",
+    operation_id = "log_consistency",
     tag = "log",
     params(
         ("old_size" = u64, Query),

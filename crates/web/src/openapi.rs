@@ -60,3 +60,15 @@ pub fn document() -> &'static str {
 pub async fn spec() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], document())
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn document_is_openapi_3_1() {
+        let doc: serde_json::Value = serde_json::from_str(super::document()).unwrap();
+        assert_eq!(doc["openapi"], "3.1.0");
+        if let Ok(path) = std::env::var("JIEFEN_DUMP_OPENAPI") {
+            std::fs::write(path, super::document()).unwrap();
+        }
+    }
+}

@@ -32,6 +32,7 @@ pub struct CategoryList {
 #[utoipa::path(
     get,
     path = "/api/v1/jurisdictions",
+    operation_id = "list_jurisdictions",
     tag = "reference",
     responses((status = 200, body = JurisdictionList))
 )]
@@ -45,6 +46,7 @@ pub async fn jurisdictions(State(app): State<Arc<AppState>>) -> Json<Jurisdictio
 #[utoipa::path(
     get,
     path = "/api/v1/bodies",
+    operation_id = "list_bodies",
     tag = "reference",
     responses((status = 200, body = BodyList))
 )]
@@ -58,6 +60,7 @@ pub async fn bodies(State(app): State<Arc<AppState>>) -> Json<BodyList> {
 #[utoipa::path(
     get,
     path = "/api/v1/categories",
+    operation_id = "list_categories",
     tag = "reference",
     responses((status = 200, body = CategoryList))
 )]
