@@ -27,7 +27,19 @@ impl Hash {
 
     /// The 64-character lowercase hex form (same as `Display`).
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+        self.hex_ascii().iter().map(|&b| char::from(b)).collect()
+    }
+
+    /// Lowercase hex without allocating: hashes are formatted several
+    /// times per stored event, on the write path.
+    fn hex_ascii(&self) -> [u8; 64] {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 64];
+        for (i, b) in self.0.iter().enumerate() {
+            out[2 * i] = DIGITS[usize::from(b >> 4)];
+            out[2 * i + 1] = DIGITS[usize::from(b & 0x0f)];
+        }
+        out
     }
 }
 
@@ -45,7 +57,8 @@ pub fn sha256(parts: &[&[u8]]) -> Hash {
 
 impl fmt::Display for Hash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
+        let ascii = self.hex_ascii();
+        f.write_str(std::str::from_utf8(&ascii).expect("hex digits are ASCII"))
     }
 }
 

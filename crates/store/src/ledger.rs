@@ -2,7 +2,7 @@
 
 use crate::clock::Clock;
 use crate::refdata::RefData;
-use crate::rows::{CaseQuery, CaseRow, EventRow};
+use crate::rows::{CaseDocument, CaseQuery, CaseRow, EventRow};
 use crate::writer::{Idempotency, Request, WriteError, WriteOutcome, Writer};
 use crate::{Store, StoreError};
 use jiefen_domain::body::Body;
@@ -161,6 +161,12 @@ impl Ledger {
 
     pub async fn get(&self, id: CaseId) -> Result<Option<Case>, StoreError> {
         self.store.get_case(id).await
+    }
+
+    /// The case as the API sends it, without decoding it (see
+    /// [`CaseDocument`]).
+    pub async fn document(&self, id: CaseId) -> Result<Option<CaseDocument>, StoreError> {
+        self.store.case_document(id).await
     }
 
     pub async fn list(&self, query: &CaseQuery) -> Result<Vec<Case>, StoreError> {

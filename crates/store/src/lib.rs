@@ -90,6 +90,7 @@ pub trait Store: Send + Sync + 'static {
     async fn begin(&self) -> Result<Box<dyn BatchTx>>;
 
     async fn get_case(&self, id: CaseId) -> Result<Option<Case>>;
+    async fn case_document(&self, id: CaseId) -> Result<Option<CaseDocument>>;
     async fn list_cases(&self, query: &CaseQuery) -> Result<Vec<Case>>;
     async fn count_cases(&self) -> Result<u64>;
     async fn case_ids(&self, after: Option<CaseId>, limit: u32) -> Result<Vec<CaseId>>;

@@ -9,6 +9,8 @@ use std::str::FromStr;
 
 pub struct PostgresStore {
     pool: PgPool,
+    /// The same pool: PostgreSQL connections share one buffer cache.
+    write_pool: PgPool,
 }
 
 impl PostgresStore {
@@ -32,7 +34,10 @@ impl PostgresStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            write_pool: pool.clone(),
+            pool,
+        })
     }
 
     pub fn pool(&self) -> &PgPool {

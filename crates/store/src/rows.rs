@@ -138,3 +138,50 @@ pub struct CaseQuery {
     /// Deadline signals are relative to now.
     pub now: Timestamp,
 }
+
+/// A case as stored, ready to send: the projection's JSON plus the columns
+/// the deadline signal is computed from. Reading a case by id is the hottest
+/// path; this keeps it to one indexed read and no JSON parsing.
+#[derive(Debug, Clone)]
+pub struct CaseDocument {
+    pub json: String,
+    pub state: String,
+    pub due_at_ms: Option<i64>,
+    pub due_soon_at_ms: Option<i64>,
+    pub paused_signal: Option<String>,
+}
+
+impl CaseDocument {
+    /// The same rule the list filter applies to the same columns.
+    pub fn signal(&self, now: Timestamp) -> Option<DeadlineSignal> {
+        if let Some(frozen) = &self.paused_signal {
+            return DeadlineSignal::parse(frozen);
+        }
+        let (due, soon) = (self.due_at_ms?, self.due_soon_at_ms?);
+        let now = now.unix_millis();
+        Some(if now > due {
+            DeadlineSignal::Overdue
+        } else if now >= soon {
+            DeadlineSignal::DueSoon
+        } else {
+            DeadlineSignal::OnTrack
+        })
+    }
+
+    /// The case JSON with `state` and `deadline_signal` added: the same
+    /// document `CaseView` serialises, spliced rather than re-encoded.
+    pub fn into_view_json(self, now: Timestamp) -> String {
+        let signal = match self.signal(now) {
+            Some(s) => format!("\"{}\"", s.as_str()),
+            None => "null".to_owned(),
+        };
+        let mut json = self.json;
+        let trimmed = json.trim_end().len();
+        json.truncate(trimmed.saturating_sub(1));
+        json.push_str(&format!(
+            ",\"state\":\"{}\",\"deadline_signal\":{signal}}}",
+            self.state
+        ));
+        json
+    }
+}

@@ -389,7 +389,7 @@ macro_rules! sql_store {
 
             async fn begin(&self) -> Result<Box<dyn BatchTx>> {
                 Ok(Box::new($tx {
-                    tx: self.pool.begin().await?,
+                    tx: self.write_pool.begin().await?,
                 }))
             }
 
@@ -400,6 +400,25 @@ macro_rules! sql_store {
                         .fetch_optional(&self.pool)
                         .await?;
                 json.map(|j| case_from_json(&j)).transpose()
+            }
+
+            async fn case_document(&self, id: CaseId) -> Result<Option<CaseDocument>> {
+                let row = sqlx::query(
+                    "SELECT state_json, state, due_at_ms, due_soon_at_ms, paused_signal FROM cases WHERE id = $1",
+                )
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(|r| {
+                    Ok(CaseDocument {
+                        json: r.try_get("state_json")?,
+                        state: r.try_get("state")?,
+                        due_at_ms: r.try_get("due_at_ms")?,
+                        due_soon_at_ms: r.try_get("due_soon_at_ms")?,
+                        paused_signal: r.try_get("paused_signal")?,
+                    })
+                })
+                .transpose()
             }
 
             async fn list_cases(&self, query: &CaseQuery) -> Result<Vec<Case>> {

@@ -378,6 +378,27 @@ async fn story(db: Db) {
         0
     );
 
+    // The spliced document read by id says what the decoded case says.
+    for (advance, expected) in [(0, "overdue"), (-3, "due_soon"), (-6, "on_track")] {
+        clock.advance(Duration::days(advance));
+        let doc = ledger.document(open).await.unwrap().unwrap();
+        let view: serde_json::Value =
+            serde_json::from_str(&doc.into_view_json(clock.now())).unwrap();
+        let case = ledger.get(open).await.unwrap().unwrap();
+        assert_eq!(view["deadline_signal"], expected);
+        assert_eq!(
+            view["deadline_signal"].as_str(),
+            case.deadline_signal(clock.now(), jiefen_store::DUE_SOON_FRACTION)
+                .map(|s| s.as_str())
+        );
+        assert_eq!(view["state"], case.state().as_str());
+        let mut without = view.clone();
+        without.as_object_mut().unwrap().remove("state");
+        without.as_object_mut().unwrap().remove("deadline_signal");
+        assert_eq!(without, serde_json::to_value(&case).unwrap());
+    }
+    clock.advance(Duration::days(9));
+
     // Merge a repeat into the original: both histories record it.
     let repeat = ledger
         .create(dispute("341721100201"), actor(), None)

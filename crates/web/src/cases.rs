@@ -174,14 +174,19 @@ pub async fn create(
 pub async fn get(
     State(app): State<Arc<AppState>>,
     ApiPath(id): ApiPath<String>,
-) -> Result<Json<CaseView>, ApiError> {
+) -> Result<Response, ApiError> {
     let id = case_id(&id)?;
-    let case = app
+    let doc = app
         .ledger
-        .get(id)
+        .document(id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("case {id} not found")))?;
-    Ok(Json(CaseView::new(case, app.ledger.clock().now())))
+    let body = doc.into_view_json(app.ledger.clock().now());
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
 }
 
 const LIST_PARAMS: &[&str] = &[

@@ -48,16 +48,16 @@ CREATE INDEX cases_due ON cases (due_at_ms);
 
 -- The append-only history. `body` is the exact canonical JSON that was hashed.
 CREATE TABLE events (
+    leaf_index BIGINT PRIMARY KEY,
     case_id    TEXT NOT NULL,
     seq        BIGINT NOT NULL,
-    leaf_index BIGINT NOT NULL UNIQUE,
     at_ms      BIGINT NOT NULL,
     actor      TEXT NOT NULL,
     type       TEXT NOT NULL,
     body       TEXT NOT NULL,
     prev_hash  TEXT NOT NULL,
     hash       TEXT NOT NULL,
-    PRIMARY KEY (case_id, seq)
+    UNIQUE (case_id, seq)
 );
 
 -- Complete aligned subtrees of the deployment-wide Merkle log (level 0 = leaves).

@@ -47,18 +47,20 @@ CREATE INDEX cases_body ON cases (body, id);
 CREATE INDEX cases_due ON cases (due_at_ms);
 
 -- The append-only history. `body` is the exact canonical JSON that was hashed.
+-- Keyed by leaf index: dense and append-only, so every insert lands at the
+-- end of the table's B-tree (large bodies do not suit a WITHOUT ROWID table).
 CREATE TABLE events (
+    leaf_index INTEGER PRIMARY KEY,
     case_id    TEXT NOT NULL,
     seq        INTEGER NOT NULL,
-    leaf_index INTEGER NOT NULL UNIQUE,
     at_ms      INTEGER NOT NULL,
     actor      TEXT NOT NULL,
     type       TEXT NOT NULL,
     body       TEXT NOT NULL,
     prev_hash  TEXT NOT NULL,
     hash       TEXT NOT NULL,
-    PRIMARY KEY (case_id, seq)
-) WITHOUT ROWID;
+    UNIQUE (case_id, seq)
+);
 
 -- Complete aligned subtrees of the deployment-wide Merkle log (level 0 = leaves).
 CREATE TABLE log_nodes (
