@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# HTTP intake and read benchmark: the real server against a bare axum + SQLite
+# baseline with the same durability. Results go in BENCHMARKS.md.
+#   benches/http.sh [--clients 64] [--seconds 8] [--runs 3]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release -p jiefen -p jiefen-bench
+date -u +"%Y-%m-%d %H:%M UTC"
+./target/release/jiefen-bench http --jiefen target/release/jiefen "$@"
