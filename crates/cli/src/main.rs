@@ -116,6 +116,16 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Print the working-day calendar: one `YYYY-MM-DD,work|off[,assumed]` line per day.
+    Calendar {
+        /// First day (YYYY-MM-DD).
+        from: String,
+        /// Last day (YYYY-MM-DD).
+        to: String,
+        /// A calendar file adding or correcting years ([[year]] tables).
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
     /// Manage the jurisdiction tree.
     Jurisdictions {
         #[command(subcommand)]
@@ -237,6 +247,34 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Key { store } => {
             let key = load_or_create_key(&store.data)?;
             println!("{}", key.public());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Calendar { from, to, file } => {
+            use jiefen_domain::calendar::{parse_date, WorkCalendar};
+            let calendar = match file {
+                None => WorkCalendar::builtin(),
+                Some(path) => {
+                    let src = std::fs::read_to_string(&path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    WorkCalendar::with_file(&src).with_context(|| format!("{}", path.display()))?
+                }
+            };
+            let day = |s: &str| {
+                parse_date(s).with_context(|| format!("{s:?} is not a date (YYYY-MM-DD)"))
+            };
+            let (mut d, last) = (day(&from)?, day(&to)?);
+            if last < d || (last - d).whole_days() > 366 * 50 {
+                bail!("give a range of at most 50 years, first day first");
+            }
+            let mut out = String::new();
+            while d <= last {
+                let s = calendar.day(d);
+                let kind = if s.working { "work" } else { "off" };
+                let assumed = if s.gap.is_some() { ",assumed" } else { "" };
+                out.push_str(&format!("{d},{kind}{assumed}\n"));
+                d = d.next_day().context("date out of range")?;
+            }
+            print!("{out}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Jurisdictions {

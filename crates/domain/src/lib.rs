@@ -26,11 +26,14 @@
 #![forbid(unsafe_code)]
 
 pub mod body;
+pub mod calendar;
 pub mod case;
 pub mod clock;
+pub mod deadlines;
 pub mod jurisdiction;
 pub mod lifecycle;
 pub mod party;
+pub mod policy;
 pub mod taxonomy;
 pub mod text;
 
