@@ -4,7 +4,9 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
+use jiefen_domain::calendar::WorkCalendar;
 use jiefen_domain::case::CaseId;
+use jiefen_domain::policy::{Policy, Rules};
 use jiefen_domain::taxonomy::Taxonomy;
 use jiefen_ledger::bundle::{verify_bundle, CaseBundle, VerifyOptions};
 use jiefen_ledger::checkpoint::{DeploymentKey, PublicKey, SignedCheckpoint};
@@ -51,6 +53,13 @@ struct StoreArgs {
     /// A taxonomy file replacing the default categories (TOML).
     #[arg(long)]
     taxonomy: Option<PathBuf>,
+    /// A policy file replacing the default deadlines, escalation ladder and
+    /// risk factors (TOML); checked at start-up, errors name the line.
+    #[arg(long, env = "JIEFEN_POLICY")]
+    policy: Option<PathBuf>,
+    /// A calendar file adding or correcting years of holidays ([[year]] tables).
+    #[arg(long, env = "JIEFEN_CALENDAR")]
+    calendar: Option<PathBuf>,
     /// Name of this deployment in signed checkpoints.
     #[arg(long, env = "JIEFEN_ORIGIN", default_value = "jiefen")]
     origin: String,
@@ -411,13 +420,36 @@ fn taxonomy(args: &StoreArgs) -> Result<Taxonomy> {
     }
 }
 
+/// The policy and calendar new decisions are taken under.
+fn rules(args: &StoreArgs, taxonomy: &Taxonomy) -> Result<Rules> {
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+    };
+    let policy = match &args.policy {
+        None => Policy::default_policy(taxonomy),
+        Some(path) => Policy::from_toml(&read(path)?, taxonomy)
+            .with_context(|| format!("{}", path.display()))?,
+    };
+    let calendar = match &args.calendar {
+        None => WorkCalendar::builtin(),
+        Some(path) => {
+            WorkCalendar::with_file(&read(path)?).with_context(|| format!("{}", path.display()))?
+        }
+    };
+    Ok(Rules { policy, calendar })
+}
+
 async fn open_with(
     args: &StoreArgs,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
 ) -> Result<Ledger> {
     let key = load_or_create_key(&args.data)?;
-    Ok(Ledger::open(store, taxonomy(args)?, clock, key, args.origin.clone()).await?)
+    let taxonomy = taxonomy(args)?;
+    let rules = rules(args, &taxonomy)?;
+    let ledger = Ledger::open(store, taxonomy, clock, key, args.origin.clone()).await?;
+    ledger.set_rules(rules);
+    Ok(ledger)
 }
 
 async fn open(args: &StoreArgs, clock: Arc<dyn Clock>) -> Result<Ledger> {
@@ -431,11 +463,17 @@ async fn serve(args: StoreArgs, listen: &str, demo: bool, demo_cases: usize) -> 
         tracing::info!(cases = demo_cases, "loading the demo city and cases");
         let key = load_or_create_key(&args.data)?;
         let taxonomy = taxonomy(&args)?;
+        let demo_rules = rules(&args, &taxonomy)?;
         let today = SystemClock.now();
         let demo_store = store.clone();
         let origin = args.origin.clone();
         let loaded = jiefen_demo::load(demo_cases, 20261122, today, move |clock| {
-            Ledger::open(demo_store, taxonomy, clock, key, origin)
+            let opened = Ledger::open(demo_store, taxonomy, clock, key, origin);
+            async move {
+                let ledger = opened.await?;
+                ledger.set_rules(demo_rules);
+                Ok(ledger)
+            }
         })
         .await?;
         tracing::info!(

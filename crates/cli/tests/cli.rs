@@ -243,6 +243,28 @@ fn bad_input_gets_a_clear_error_and_exit_code() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // A policy file with a mistake stops the server before it listens.
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        jiefen_domain::policy::DEFAULT_POLICY.replacen("days = 60", "days = 0", 1),
+    )
+    .unwrap();
+    let out = jiefen(&[
+        "serve",
+        "--data",
+        dir.path().to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--policy",
+        policy.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("policy file line") && err.contains("days must be between 1 and 366"),
+        "{err}"
+    );
     let csv = dir.path().join("tree.csv");
     std::fs::write(
         &csv,

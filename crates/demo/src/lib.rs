@@ -14,6 +14,7 @@ use jiefen_domain::case::{Agreement, CaseId, Channel, Outcome, RiskLevel, Satisf
 use jiefen_domain::jurisdiction::JurisdictionCode;
 use jiefen_domain::lifecycle::{Actor, Command, NewCase};
 use jiefen_domain::party::{IdNumber, NewParty, PartyKind, PartyRole, PhoneNumber};
+use jiefen_domain::policy::Complexity;
 use jiefen_domain::taxonomy::CategoryCode;
 use jiefen_domain::{Text, Timestamp};
 use jiefen_store::{Clock, Ledger, LedgerError, ManualClock};
@@ -203,15 +204,9 @@ pub fn scripts(count: usize, seed: u64) -> Vec<Script> {
             .choose(&mut rng)
             .expect("non-empty"),
         };
-        let risk = if n >= 5 || tpl.description.contains("扬言") {
-            Some(if rng.gen_bool(0.3) {
-                RiskLevel::Red
-            } else {
-                RiskLevel::Yellow
-            })
-        } else {
-            None
-        };
+        // The rules compute the risk; now and then the clerk judges it
+        // higher, which the case keeps as an override beside the reasons.
+        let risk = rng.gen_bool(0.05).then_some(RiskLevel::Yellow);
         let new = NewCase {
             kind: tpl.kind,
             channel,
@@ -322,15 +317,25 @@ fn life(
     if fate == Fate::Accepted {
         return steps;
     }
-    // Deadlines of 7, 15 or 30 days: older open cases become overdue.
+    // Half the deadlines come from the policy (explained), half are set by
+    // hand to 7 or 15 days: older open cases become overdue.
     let assign_day = next(rng, 2);
-    let allowed = *[7i64, 15, 30].choose(rng).expect("non-empty");
+    let allowed = *[0i64, 0, 7, 15].choose(rng).expect("non-empty");
     steps.push((
         assign_day,
         Step::Do(C::Assign {
             body: jiefen_domain::body::BodyCode::parse(body).expect("valid"),
-            // Placeholder instant: the loader sets it relative to the day.
-            due_at: Timestamp::from_unix_millis(allowed),
+            // Placeholder: the loader makes it relative to the day.
+            due_at: (allowed > 0).then(|| Timestamp::from_unix_millis(allowed)),
+            complexity: Some(
+                *[
+                    Complexity::Simple,
+                    Complexity::Ordinary,
+                    Complexity::Complex,
+                ]
+                .choose(rng)
+                .expect("non-empty"),
+            ),
         }),
     ));
     if rng.gen_bool(0.1) {
@@ -548,9 +553,15 @@ where
                                     },
                                     None => continue,
                                 },
-                                Step::Do(Command::Assign { body, due_at }) => Command::Assign {
+                                Step::Do(Command::Assign {
                                     body,
-                                    due_at: at.plus(Duration::days(due_at.unix_millis())),
+                                    due_at,
+                                    complexity,
+                                }) => Command::Assign {
+                                    body,
+                                    due_at: due_at
+                                        .map(|d| at.plus(Duration::days(d.unix_millis()))),
+                                    complexity,
                                 },
                                 Step::Do(Command::MediationSession {
                                     mediators,

@@ -36,6 +36,7 @@ pub const CORRECTIONS: &[((i32, u8, u8), bool, &str)] = &[
 ];
 
 /// Said whenever a computation used a date no data covers.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct CalendarGap {
     pub year: i32,

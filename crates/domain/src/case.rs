@@ -166,6 +166,9 @@ pub struct Assignment {
     pub body: BodyCode,
     pub assigned_at: Timestamp,
     pub due_at: Timestamp,
+    /// How the policy arrived at `due_at`; absent when staff set it by hand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<crate::deadlines::Explanation>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -299,6 +302,9 @@ pub struct Case {
     pub people_involved: u32,
     pub parties: Vec<PartyRecord>,
     pub risk: RiskLevel,
+    /// Why the risk level is what it is (computed factors, and any override).
+    #[serde(default)]
+    pub risk_reasons: Vec<crate::risk::RiskReason>,
     /// The level whose centre owns the case now: starts at the location's
     /// level and only moves up (escalation, review).
     pub level: Level,

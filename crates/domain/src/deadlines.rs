@@ -6,7 +6,7 @@
 use crate::calendar::{CalendarGap, WorkCalendar};
 use crate::clock::Timestamp;
 use crate::policy::{DayCount, DeadlineRule, DeadlineStage};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::{Date, Duration, OffsetDateTime, Time, UtcOffset};
 
 /// China Standard Time: UTC+8 all year (no daylight saving since 1991).
@@ -34,16 +34,19 @@ pub struct PauseSpan {
     pub until: Timestamp,
 }
 
-/// Why a deadline is what it is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Why a deadline is what it is. Stored with the event that set it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Explanation {
     pub stage: DeadlineStage,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub from: Date,
     pub days: u32,
     pub count: DayCount,
     /// Days the clock stood still (in the rule's own kind of days).
     pub paused_days: u32,
     pub extended_days: u32,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub due: Date,
     pub basis: String,
     pub policy_version: String,

@@ -34,6 +34,7 @@ pub mod jurisdiction;
 pub mod lifecycle;
 pub mod party;
 pub mod policy;
+pub mod risk;
 pub mod taxonomy;
 pub mod text;
 

@@ -61,6 +61,7 @@ pub trait Reference {
     fn jurisdiction(&self, code: &JurisdictionCode) -> Option<&Jurisdiction>;
     fn body(&self, code: &BodyCode) -> Option<&Body>;
     fn taxonomy(&self) -> &Taxonomy;
+    fn rules(&self) -> &crate::policy::Rules;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
@@ -125,7 +126,8 @@ pub struct NewCase {
     pub people_involved: u32,
     #[serde(default)]
     pub parties: Vec<NewParty>,
-    /// Until risk rules exist the clerk's judgement is taken; blue otherwise.
+    /// The clerk's judgement, when it differs from the computed level: it
+    /// wins, and the computed reasons are kept beside it.
     #[serde(default)]
     pub risk: Option<RiskLevel>,
 }
@@ -156,7 +158,12 @@ pub enum Command {
     },
     Assign {
         body: BodyCode,
-        due_at: Timestamp,
+        /// Set by hand; when absent the policy's deadline table decides.
+        #[serde(default)]
+        due_at: Option<Timestamp>,
+        /// Picks the deadline rule where the policy distinguishes it.
+        #[serde(default)]
+        complexity: Option<crate::policy::Complexity>,
     },
     SignFor {},
     Return {
@@ -287,6 +294,12 @@ pub struct Registration {
     pub people_involved: u32,
     pub parties: Vec<PartyRecord>,
     pub risk: RiskLevel,
+    /// The factors behind `risk` (and the clerk's judgement, if it differs).
+    #[serde(default)]
+    pub risk_reasons: Vec<crate::risk::RiskReason>,
+    /// Policy version the risk was computed under.
+    #[serde(default)]
+    pub policy_version: String,
     pub level: Level,
 }
 
@@ -306,6 +319,8 @@ pub enum EventKind {
     Assigned {
         body: BodyCode,
         due_at: Timestamp,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deadline: Option<crate::deadlines::Explanation>,
     },
     SignedFor,
     Returned {
@@ -497,6 +512,41 @@ pub fn register(
         parties.push(record);
         personal.extend(values);
     }
+    let rules = refs.rules();
+    let birth_dates: Vec<time::Date> = new
+        .parties
+        .iter()
+        .filter_map(|p| p.id_number.as_ref().map(|id| id.birth_date()))
+        .collect();
+    let text = format!("{}\n{}", new.title, new.description);
+    let assessment = crate::risk::assess(
+        &rules.policy.risk,
+        &crate::risk::RiskFacts {
+            category: &new.category,
+            text: &text,
+            people_involved: new.people_involved,
+            birth_dates: &birth_dates,
+            repeats: 0,
+            escalations: 0,
+            today: crate::deadlines::local_date(now),
+        },
+    );
+    let mut risk_reasons = assessment.reasons;
+    let risk = match new.risk {
+        Some(judged) if judged != assessment.level => {
+            risk_reasons.push(crate::risk::RiskReason {
+                factor: crate::risk::RiskFactor::Override,
+                weight: 0,
+                detail: format!(
+                    "登记人员判定为{}（按规则计算为{}）",
+                    judged.zh(),
+                    assessment.level.zh()
+                ),
+            });
+            judged
+        }
+        _ => assessment.level,
+    };
     let registration = Registration {
         number: minted.number,
         receipt_code: minted.receipt_code,
@@ -512,7 +562,9 @@ pub fn register(
         },
         people_involved: new.people_involved,
         parties,
-        risk: new.risk.unwrap_or(RiskLevel::Blue),
+        risk,
+        risk_reasons,
+        policy_version: rules.policy.version.clone(),
         level: jurisdiction.level.handling(),
     };
     let event = Event {
@@ -577,7 +629,11 @@ pub fn decide(
                 reason: reason.clone(),
             }
         }
-        Command::Assign { body, due_at } => {
+        Command::Assign {
+            body,
+            due_at,
+            complexity,
+        } => {
             only(&[S::Accepted])?;
             let b = refs
                 .body(body)
@@ -588,10 +644,37 @@ pub fn decide(
                     format!("{} does not take category {}", b.name, case.category),
                 ));
             }
-            require_future("due_at", *due_at, now)?;
+            let (due_at, deadline) = match due_at {
+                Some(due) => {
+                    require_future("due_at", *due, now)?;
+                    (*due, None)
+                }
+                None => {
+                    let rules = refs.rules();
+                    let rule = rules
+                        .policy
+                        .deadline_rule(case.kind, crate::policy::DeadlineStage::Handling, &case.category, *complexity)
+                        .ok_or_else(|| {
+                            TransitionError::invalid(
+                                "due_at",
+                                "no deadline rule of the policy applies (give a complexity or a due_at)",
+                            )
+                        })?;
+                    let d = crate::deadlines::compute(
+                        rule,
+                        &rules.policy.version,
+                        &rules.calendar,
+                        now,
+                        &[],
+                        0,
+                    );
+                    (d.due_at, Some(d.explanation))
+                }
+            };
             EventKind::Assigned {
                 body: body.clone(),
-                due_at: *due_at,
+                due_at,
+                deadline,
             }
         }
         Command::SignFor {} => {
@@ -914,6 +997,7 @@ pub fn apply(case: Option<Case>, event: &Event) -> Result<Case, ReplayError> {
                 people_involved: r.people_involved,
                 parties: r.parties,
                 risk: r.risk,
+                risk_reasons: r.risk_reasons,
                 level: r.level,
                 stage: Stage::Registered,
                 conclusion: None,
@@ -959,11 +1043,16 @@ pub fn apply(case: Option<Case>, event: &Event) -> Result<Case, ReplayError> {
                 reason: reason.clone(),
             }
         }
-        EventKind::Assigned { body, due_at } => {
+        EventKind::Assigned {
+            body,
+            due_at,
+            deadline,
+        } => {
             case.stage = Stage::Assigned(Assignment {
                 body: body.clone(),
                 assigned_at: at,
                 due_at: *due_at,
+                deadline: deadline.clone(),
             })
         }
         EventKind::SignedFor => {
@@ -1071,7 +1160,18 @@ pub fn apply(case: Option<Case>, event: &Event) -> Result<Case, ReplayError> {
             }
         }
         EventKind::Archived { .. } => case.stage = Stage::Archived,
-        EventKind::RiskSet { level, .. } => case.risk = *level,
+        EventKind::RiskSet { level, reason } => {
+            case.risk = *level;
+            // An override is kept beside the computed reasons, replacing
+            // only an earlier override.
+            case.risk_reasons
+                .retain(|r| r.factor != crate::risk::RiskFactor::Override);
+            case.risk_reasons.push(crate::risk::RiskReason {
+                factor: crate::risk::RiskFactor::Override,
+                weight: 0,
+                detail: format!("人工调整为{}：{reason}", level.zh()),
+            });
+        }
         EventKind::AttachmentAdded(a) => case.attachments.push(a.clone()),
     }
     case.version = seq;

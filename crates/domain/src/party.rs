@@ -74,6 +74,14 @@ impl IdNumber {
         &self.0
     }
 
+    /// The birth date digits 7–14 carry (checked real at parse time).
+    pub fn birth_date(&self) -> time::Date {
+        let n = |r: std::ops::Range<usize>| self.0[r].parse::<u32>().unwrap_or(1);
+        let month = time::Month::try_from(n(10..12) as u8).unwrap_or(time::Month::January);
+        time::Date::from_calendar_date(n(6..10) as i32, month, n(12..14) as u8)
+            .unwrap_or(time::Date::MIN)
+    }
+
     /// 110105********1234: region kept, birth date hidden.
     pub fn masked(&self) -> String {
         format!("{}********{}", &self.0[..6], &self.0[14..])

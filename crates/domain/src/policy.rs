@@ -2,6 +2,7 @@
 //! loaded from TOML and validated at start-up with errors that name the line.
 
 use crate::case::CaseKind;
+use crate::risk::RiskPolicy;
 use crate::taxonomy::{CategoryCode, Taxonomy};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -9,6 +10,7 @@ use std::fmt;
 pub const DEFAULT_POLICY: &str = include_str!("../data/policy.toml");
 
 /// Which clock of a case a deadline governs.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeadlineStage {
@@ -22,6 +24,7 @@ pub enum DeadlineStage {
     Review,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Complexity {
@@ -30,6 +33,7 @@ pub enum Complexity {
     Complex,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DayCount {
@@ -101,6 +105,25 @@ pub struct Policy {
     pub due_soon_fraction: f64,
     pub deadlines: Vec<DeadlineRule>,
     pub escalation: EscalationLadder,
+    pub risk: RiskPolicy,
+}
+
+/// The rules decisions are taken under: the policy and the calendar it
+/// counts working days on.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub policy: Policy,
+    pub calendar: crate::calendar::WorkCalendar,
+}
+
+impl Rules {
+    /// The shipped policy on the built-in calendar.
+    pub fn defaults(taxonomy: &Taxonomy) -> Self {
+        Self {
+            policy: Policy::default_policy(taxonomy),
+            calendar: crate::calendar::WorkCalendar::builtin(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -119,6 +142,7 @@ struct File {
     due_soon_fraction: toml::Spanned<f64>,
     deadline: Vec<toml::Spanned<FileRule>>,
     escalation: toml::Spanned<EscalationLadder>,
+    risk: toml::Spanned<RiskPolicy>,
 }
 
 #[derive(Deserialize)]
@@ -168,6 +192,10 @@ impl Policy {
                 "repeat_every_days must be at least 1".into(),
             ));
         }
+        file.risk
+            .get_ref()
+            .check(taxonomy)
+            .map_err(|m| at(file.risk.span(), m))?;
         let mut rules: Vec<DeadlineRule> = Vec::new();
         for spanned in &file.deadline {
             let span = spanned.span();
@@ -231,6 +259,7 @@ impl Policy {
             due_soon_fraction: fraction,
             deadlines: rules,
             escalation: file.escalation.into_inner(),
+            risk: file.risk.into_inner(),
         })
     }
 
@@ -346,6 +375,17 @@ mod tests {
         let syntax = DEFAULT_POLICY.replacen("count = \"calendar\"", "count = \"lunar\"", 1);
         let err = Policy::from_toml(&syntax, &tax()).unwrap_err().to_string();
         assert!(err.contains("line") && err.contains("lunar"), "{err}");
+        let bad_risk = DEFAULT_POLICY.replacen("yellow_at = 30", "yellow_at = 70", 1);
+        let risk_line = DEFAULT_POLICY.lines().position(|l| l == "[risk]").unwrap() + 1;
+        let err = Policy::from_toml(&bad_risk, &tax())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(&format!(
+                "policy file line {risk_line}: risk: yellow_at (70)"
+            )),
+            "{err}"
+        );
         let dup = format!("{DEFAULT_POLICY}\n[[deadline]]\nkind = \"petition\"\nstage = \"acceptance\"\ndays = 10\ncount = \"calendar\"\nbasis = \"x\"\n");
         let err = Policy::from_toml(&dup, &tax()).unwrap_err().to_string();
         assert!(err.contains("comes earlier"), "{err}");

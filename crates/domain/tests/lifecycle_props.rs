@@ -12,6 +12,7 @@ use proptest::prelude::*;
 
 struct Refs {
     tax: Taxonomy,
+    rules: jiefen_domain::policy::Rules,
     town: Jurisdiction,
     body: Body,
 }
@@ -26,12 +27,17 @@ impl Reference for Refs {
     fn taxonomy(&self) -> &Taxonomy {
         &self.tax
     }
+    fn rules(&self) -> &jiefen_domain::policy::Rules {
+        &self.rules
+    }
 }
 
 fn refs() -> Refs {
     let town = JurisdictionCode::parse("341721100").unwrap();
+    let tax = Taxonomy::default_taxonomy();
     Refs {
-        tax: Taxonomy::default_taxonomy(),
+        rules: jiefen_domain::policy::Rules::defaults(&tax),
+        tax,
         town: Jurisdiction {
             code: town.clone(),
             name: "尧渡镇".into(),
@@ -108,10 +114,12 @@ fn arb_command() -> impl Strategy<Value = (Command, i64)> {
         Just(Command::Decline {
             reason: t("不属于受理范围")
         }),
-        (1i64..40).prop_map(|d| Command::Assign {
+        (0i64..40).prop_map(|d| Command::Assign {
             body: BodyCode::parse("yaodu-tiaojie").unwrap(),
-            // Relative days are resolved against the clock in the test loop.
-            due_at: Timestamp::from_unix_millis(d),
+            // Relative days are resolved against the clock in the test loop;
+            // 0 leaves the deadline to the policy.
+            due_at: (d > 0).then(|| Timestamp::from_unix_millis(d)),
+            complexity: None,
         }),
         Just(Command::SignFor {}),
         Just(Command::Return {
@@ -210,9 +218,10 @@ proptest! {
         for (command, hours) in commands {
             now = now.plus(time::Duration::hours(hours));
             let command = match command {
-                Command::Assign { body, due_at } => Command::Assign {
+                Command::Assign { body, due_at, complexity } => Command::Assign {
                     body,
-                    due_at: now.plus(time::Duration::days(due_at.unix_millis())),
+                    due_at: due_at.map(|d| now.plus(time::Duration::days(d.unix_millis()))),
+                    complexity,
                 },
                 other => other,
             };
@@ -252,7 +261,8 @@ fn the_full_mediated_life_of_a_case() {
         &mut case,
         Command::Assign {
             body: BodyCode::parse("yaodu-tiaojie").unwrap(),
-            due_at: start().plus(time::Duration::days(30)),
+            due_at: None,
+            complexity: None,
         },
     );
     step(&mut case, Command::SignFor {});
@@ -273,11 +283,21 @@ fn the_full_mediated_life_of_a_case() {
     );
     assert_eq!(case.state(), CaseState::Paused);
     step(&mut case, Command::Resume { note: None });
-    let due = case.stage.assignment().unwrap().due_at;
+    // Assigned at 11:00 Beijing time on 2 March: the policy gives a
+    // dispute 30 days, to the end of 1 April; the hour's pause moves it.
+    let assignment = case.stage.assignment().unwrap();
+    let explained = assignment
+        .deadline
+        .as_ref()
+        .expect("the policy set the deadline");
     assert_eq!(
-        due,
-        start().plus(time::Duration::days(30) + time::Duration::hours(1)),
-        "an hour's pause moves the deadline by an hour"
+        explained.text_zh(),
+        "自2026-03-02受理起30日，至2026-04-01届满"
+    );
+    assert_eq!(
+        assignment.due_at,
+        Timestamp::parse("2026-04-01T16:59:59.999Z").unwrap(),
+        "end of 1 April in Beijing, plus the hour's pause"
     );
     step(
         &mut case,

@@ -67,7 +67,10 @@ impl Ledger {
         let tree = JurisdictionTree::build(jurisdictions, [])
             .map_err(|e| StoreError::Corrupt(format!("stored jurisdictions: {e}")))?;
         let bodies = store.bodies().await?;
-        let refs = Arc::new(RwLock::new(Arc::new(RefData::new(tree, bodies, taxonomy))));
+        let rules = Arc::new(jiefen_domain::policy::Rules::defaults(&taxonomy));
+        let refs = Arc::new(RwLock::new(Arc::new(RefData::new(
+            tree, bodies, taxonomy, rules,
+        ))));
         let (tx, rx) = mpsc::channel(4096);
         let writer = Writer::new(store.clone(), refs.clone(), clock.clone());
         tokio::spawn(writer.run(rx));
@@ -219,9 +222,24 @@ impl Ledger {
         all_bodies.retain(|b| !bodies.iter().any(|n| n.code == b.code));
         all_bodies.extend(bodies.iter().cloned());
         let counts = (jurisdictions.len(), bodies.len());
-        *self.refs.write().expect("refdata lock poisoned") =
-            Arc::new(RefData::new(tree, all_bodies, current.taxonomy.clone()));
+        *self.refs.write().expect("refdata lock poisoned") = Arc::new(RefData::new(
+            tree,
+            all_bodies,
+            current.taxonomy.clone(),
+            current.rules.clone(),
+        ));
         Ok(counts)
+    }
+
+    /// Replaces the policy and calendar new decisions are taken under. Each
+    /// decision records the policy version it used.
+    pub fn set_rules(&self, rules: jiefen_domain::policy::Rules) {
+        let mut guard = self.refs.write().expect("refdata lock poisoned");
+        let current = guard.as_ref().clone();
+        *guard = Arc::new(RefData {
+            rules: Arc::new(rules),
+            ..current
+        });
     }
 
     /// The current tree head of the Merkle log.

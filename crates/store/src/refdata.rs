@@ -3,6 +3,7 @@
 use jiefen_domain::body::{Body, BodyCode};
 use jiefen_domain::jurisdiction::{Jurisdiction, JurisdictionCode, JurisdictionTree};
 use jiefen_domain::lifecycle::Reference;
+use jiefen_domain::policy::Rules;
 use jiefen_domain::taxonomy::Taxonomy;
 use std::collections::HashMap;
 
@@ -13,14 +14,21 @@ pub struct RefData {
     pub tree: JurisdictionTree,
     pub bodies: HashMap<BodyCode, Body>,
     pub taxonomy: Taxonomy,
+    pub rules: std::sync::Arc<Rules>,
 }
 
 impl RefData {
-    pub fn new(tree: JurisdictionTree, bodies: Vec<Body>, taxonomy: Taxonomy) -> Self {
+    pub fn new(
+        tree: JurisdictionTree,
+        bodies: Vec<Body>,
+        taxonomy: Taxonomy,
+        rules: std::sync::Arc<Rules>,
+    ) -> Self {
         Self {
             tree,
             bodies: bodies.into_iter().map(|b| (b.code.clone(), b)).collect(),
             taxonomy,
+            rules,
         }
     }
 
@@ -38,5 +46,8 @@ impl Reference for RefData {
     }
     fn taxonomy(&self) -> &Taxonomy {
         &self.taxonomy
+    }
+    fn rules(&self) -> &Rules {
+        &self.rules
     }
 }

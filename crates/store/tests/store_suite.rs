@@ -159,7 +159,8 @@ async fn story(db: Db) {
         Command::Accept { note: None },
         Command::Assign {
             body: BodyCode::parse("yaodu").unwrap(),
-            due_at: start().plus(Duration::days(30)),
+            due_at: Some(start().plus(Duration::days(30))),
+            complexity: None,
         },
         Command::SignFor {},
         Command::MediationSession {
@@ -189,6 +190,27 @@ async fn story(db: Db) {
         case.stage.assignment().unwrap().due_at,
         start().plus(Duration::days(33))
     );
+
+    // Risk is computed at registration, with its reasons.
+    let mut threat = dispute("341721100201");
+    threat.description = t("申请人称多次协商无果，扬言要去跳河，另有8户邻居参与。");
+    threat.people_involved = 8;
+    let risky = ledger.create(threat, actor(), None).await.unwrap().case_id;
+    let risky = ledger.get(risky).await.unwrap().unwrap();
+    assert_eq!(risky.risk, RiskLevel::Red);
+    assert!(
+        risky
+            .risk_reasons
+            .iter()
+            .any(|r| r.detail.contains("扬言") && r.detail.contains("跳河")),
+        "{:?}",
+        risky.risk_reasons
+    );
+    // The first applicant, born 1949, counts as elderly: a reason, still blue.
+    let plain = ledger.get(id).await.unwrap().unwrap();
+    assert_eq!(plain.risk, RiskLevel::Blue);
+    assert_eq!(plain.risk_reasons.len(), 1, "{:?}", plain.risk_reasons);
+    assert!(plain.risk_reasons[0].detail.contains("岁老人"));
 
     // Illegal transitions are refused and write nothing.
     let before = ledger.history(id).await.unwrap().len();
@@ -248,7 +270,7 @@ async fn story(db: Db) {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 100);
-    assert_eq!(ledger.tree_head().await.unwrap().0, 110);
+    assert_eq!(ledger.tree_head().await.unwrap().0, 111);
 
     // Idempotency: one case for two identical creates; a reused key with a
     // different request is refused.
@@ -267,7 +289,7 @@ async fn story(db: Db) {
         .await
         .unwrap_err();
     assert!(matches!(err, LedgerError::IdempotencyConflict(_)));
-    assert_eq!(ledger.store().count_cases().await.unwrap(), 102);
+    assert_eq!(ledger.store().count_cases().await.unwrap(), 103);
 
     // Filters and cursor pagination.
     let refs = ledger.refs();
@@ -293,8 +315,8 @@ async fn story(db: Db) {
     }
     assert_eq!(
         seen.len(),
-        51,
-        "50 concurrent + the archived case lie under 尧渡镇"
+        52,
+        "50 concurrent, the archived and the risky case lie under 尧渡镇"
     );
     let archived = CaseFilter {
         state: Some(CaseState::Archived),
@@ -314,7 +336,7 @@ async fn story(db: Db) {
             .await
             .unwrap()
             .len(),
-        102
+        103
     );
 
     // Deadline signals in the list.
@@ -332,7 +354,8 @@ async fn story(db: Db) {
             open,
             Command::Assign {
                 body: BodyCode::parse("yaodu").unwrap(),
-                due_at: clock.now().plus(Duration::days(10)),
+                due_at: Some(clock.now().plus(Duration::days(10))),
+                complexity: None,
             },
             actor(),
             None,
@@ -428,7 +451,7 @@ async fn story(db: Db) {
         report.mismatched.is_empty() && report.broken_chains.is_empty(),
         "{report:?}"
     );
-    assert_eq!(report.cases, 104);
+    assert_eq!(report.cases, 105);
 
     // Export verifies; personal data opens its commitments.
     let bundle = ledger.export(id, true, &[]).await.unwrap();
