@@ -35,6 +35,7 @@ pub mod lifecycle;
 pub mod party;
 pub mod policy;
 pub mod risk;
+pub mod routing;
 pub mod taxonomy;
 pub mod text;
 

@@ -456,3 +456,40 @@ pub async fn export(
     }
     Ok(Json(bundle))
 }
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases/{id}/routing",
+    operation_id = "propose_routing",
+    tag = "cases",
+    params(("id" = String, Path, description = "Case id (UUID)")),
+    responses(
+        (status = 200, description = "The proposed body and level, with reasons; the clerk accepts it by assigning, or chooses another", body = jiefen_domain::routing::Proposal),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 422, description = "`no_body`: no body in the case's jurisdiction or above takes its category", body = ErrorBody),
+    )
+)]
+pub async fn routing(
+    State(app): State<Arc<AppState>>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<jiefen_domain::routing::Proposal>, ApiError> {
+    let id = case_id(&id)?;
+    let case = app
+        .ledger
+        .get(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("case {id} not found")))?;
+    let refs = app.ledger.refs();
+    jiefen_domain::routing::propose(&case, &refs.tree, refs.bodies.values())
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "no_body",
+                format!(
+                    "no body in {} or above takes category {}",
+                    case.location.jurisdiction, case.category
+                ),
+            )
+        })
+}

@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route("/cases/{id}/actions", post(cases::act))
         .route("/cases/{id}/history", get(history::history))
         .route("/cases/{id}/parties", get(cases::parties))
+        .route("/cases/{id}/routing", get(cases::routing))
         .route("/cases/{id}/export", get(cases::export))
         // Uploads read their body with their own 20 MiB limit.
         .route("/cases/{id}/attachments", post(attachments::upload))

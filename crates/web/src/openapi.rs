@@ -24,6 +24,7 @@ use utoipa::OpenApi;
         cases::get,
         cases::act,
         cases::parties,
+        cases::routing,
         cases::export,
         history::history,
         attachments::upload,

@@ -1749,3 +1749,39 @@ async fn reference_data_health_and_openapi() {
         .contains("add_attachment"));
     app.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routing_proposes_a_body_that_takes_the_category_with_reasons() {
+    let app = TestApp::sqlite().await;
+    let id = app.register(dispute()).await;
+    let res = app
+        .client
+        .get(app.url(&format!("/api/v1/cases/{id}/routing")))
+        .send()
+        .await
+        .unwrap();
+    let (status, proposal) = json_of(res).await;
+    assert_eq!(status, StatusCode::OK, "{proposal}");
+    // The village has no body of its own: the town's committee, one level up.
+    assert_eq!(proposal["body"]["code"], TOWN_MEDIATION);
+    assert_eq!(proposal["level"], "town");
+    let reasons = proposal["reasons"].as_array().unwrap();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.as_str().unwrap().contains("上移一级")),
+        "{proposal}"
+    );
+
+    let mut traffic = dispute();
+    traffic["category"] = json!("traffic.compensation");
+    let id = app.register(traffic).await;
+    let res = app
+        .client
+        .get(app.url(&format!("/api/v1/cases/{id}/routing")))
+        .send()
+        .await
+        .unwrap();
+    expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "no_body", None).await;
+    app.finish().await;
+}
