@@ -13,7 +13,7 @@ use jiefen_domain::body::Body;
 use jiefen_domain::case::{Agreement, CaseId, Channel, Outcome, RiskLevel, Satisfaction};
 use jiefen_domain::jurisdiction::JurisdictionCode;
 use jiefen_domain::lifecycle::{Actor, Command, NewCase};
-use jiefen_domain::party::{IdNumber, NewParty, PartyKind, PartyRole, PhoneNumber};
+use jiefen_domain::party::{gb11643_check, IdNumber, NewParty, PartyKind, PartyRole, PhoneNumber};
 use jiefen_domain::policy::Complexity;
 use jiefen_domain::taxonomy::CategoryCode;
 use jiefen_domain::{Text, Timestamp};
@@ -64,13 +64,7 @@ pub fn id_number(rng: &mut StdRng, region: &str) -> IdNumber {
     let day = rng.gen_range(1..=28);
     let serial = rng.gen_range(0..1000);
     let body = format!("{region}{year:04}{month:02}{day:02}{serial:03}");
-    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = body
-        .bytes()
-        .zip(W)
-        .map(|(d, w)| u32::from(d - b'0') * w)
-        .sum();
-    let check = b"10X98765432"[(sum % 11) as usize] as char;
+    let check = gb11643_check(&body).expect("17 digits");
     IdNumber::parse(&format!("{body}{check}")).expect("generated ID numbers are valid")
 }
 

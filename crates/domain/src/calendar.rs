@@ -115,12 +115,11 @@ impl WorkCalendar {
             workdays: Vec<toml::Spanned<String>>,
         }
         let file: File = toml::from_str(src).map_err(|e| CalendarError::Syntax(e.to_string()))?;
-        let line_of = |offset: usize| src[..offset.min(src.len())].matches('\n').count() + 1;
         let mut years = BTreeMap::new();
         for y in file.year {
             let year = *y.year.get_ref();
             let at = |span: std::ops::Range<usize>, message: String| CalendarError::At {
-                line: line_of(span.start),
+                line: crate::text::line_at(src, span.start),
                 message,
             };
             if !(1949..=2200).contains(&year) {

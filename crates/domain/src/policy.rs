@@ -170,9 +170,8 @@ impl Policy {
 
     pub fn from_toml(src: &str, taxonomy: &Taxonomy) -> Result<Self, PolicyError> {
         let file: File = toml::from_str(src).map_err(|e| PolicyError::Syntax(e.to_string()))?;
-        let line_of = |offset: usize| src[..offset.min(src.len())].matches('\n').count() + 1;
         let at = |span: std::ops::Range<usize>, message: String| PolicyError::At {
-            line: line_of(span.start),
+            line: crate::text::line_at(src, span.start),
             message,
         };
         if file.version.get_ref().trim().is_empty() {

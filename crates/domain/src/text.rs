@@ -70,6 +70,11 @@ impl fmt::Debug for Text {
     }
 }
 
+/// The 1-based line of a byte offset in `src`: file errors name the line.
+pub fn line_at(src: &str, offset: usize) -> usize {
+    src[..offset.min(src.len())].matches('\n').count() + 1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -417,7 +417,8 @@ impl Batch<'_> {
 
     fn touch(&mut self, case: Case, head: Hash) {
         let id = case.id;
-        if self.cases.insert(id, (case, head)).is_none() || !self.dirty.contains(&id) {
+        self.cases.insert(id, (case, head));
+        if !self.dirty.contains(&id) {
             self.dirty.push(id);
         }
     }
@@ -433,11 +434,7 @@ impl Batch<'_> {
             mut plan,
             ..
         } = self;
-        let mut seen = std::collections::HashSet::new();
         for id in dirty {
-            if !seen.insert(id) {
-                continue;
-            }
             let (case, head) = &cases[&id];
             plan.cases.push(CaseRow::from_case(
                 case,

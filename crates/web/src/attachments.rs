@@ -99,7 +99,7 @@ pub async fn upload(
     // Checked before the body is read and stored, so a wrong id costs
     // neither 20 MiB of transfer nor an orphan file.
     if app.ledger.get(id).await?.is_none() {
-        return Err(ApiError::not_found(format!("case {id} not found")));
+        return Err(ApiError::no_case(id));
     }
     let bytes = read_body(req, MAX_ATTACHMENT_BYTES).await?;
     let size = bytes.len() as u64;
@@ -158,7 +158,7 @@ pub async fn download(
         .ledger
         .get(id)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("case {id} not found")))?;
+        .ok_or_else(|| ApiError::no_case(id))?;
     // Only files the case lists: knowing a hash must not open another
     // case's attachment.
     let Some(att) = case.attachments.iter().find(|a| a.sha256 == hash) else {

@@ -180,7 +180,7 @@ pub async fn get(
         .ledger
         .document(id)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("case {id} not found")))?;
+        .ok_or_else(|| ApiError::no_case(id))?;
     let body = doc.into_view_json(app.ledger.clock().now());
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/json")],
@@ -385,7 +385,7 @@ pub async fn parties(
 ) -> Result<Json<PartiesView>, ApiError> {
     let id = case_id(&id)?;
     let (case, values) = tokio::join!(app.ledger.get(id), app.ledger.personal_values(id));
-    let case = case?.ok_or_else(|| ApiError::not_found(format!("case {id} not found")))?;
+    let case = case?.ok_or_else(|| ApiError::no_case(id))?;
     let values = values?;
     let parties = case
         .parties
@@ -445,9 +445,7 @@ pub async fn export(
             .export(id, personal, &[])
             .await
             .map_err(|e| match ApiError::from(e) {
-                e if e.status == StatusCode::NOT_FOUND => {
-                    ApiError::not_found(format!("case {id} not found"))
-                }
+                e if e.status == StatusCode::NOT_FOUND => ApiError::no_case(id),
                 e => e,
             })?;
     if personal {
@@ -478,7 +476,7 @@ pub async fn routing(
         .ledger
         .get(id)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("case {id} not found")))?;
+        .ok_or_else(|| ApiError::no_case(id))?;
     let refs = app.ledger.refs();
     jiefen_domain::routing::propose(&case, &refs.tree, refs.bodies.values())
         .map(Json)

@@ -67,6 +67,11 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", what)
     }
 
+    /// The one message for a case that does not exist (or an id that is none).
+    pub fn no_case(id: impl std::fmt::Display) -> Self {
+        Self::not_found(format!("case {id} not found"))
+    }
+
     pub fn invalid_query(field: &str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", message).with_field(field)
     }
@@ -111,7 +116,7 @@ impl ApiError {
     pub fn from_write(e: WriteError, root: Option<&str>) -> Self {
         match e {
             WriteError::Transition(t) => Self::from_transition(t, root),
-            WriteError::NotFound(id) => Self::not_found(format!("case {id} not found")),
+            WriteError::NotFound(id) => Self::no_case(id),
             WriteError::IdempotencyConflict(key) => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency_key_reused",

@@ -189,7 +189,7 @@ where
 }
 
 pub fn case_id(raw: &str) -> Result<CaseId, ApiError> {
-    CaseId::parse(raw).ok_or_else(|| ApiError::not_found(format!("case {raw} not found")))
+    CaseId::parse(raw).ok_or_else(|| ApiError::no_case(raw))
 }
 
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";

@@ -55,7 +55,7 @@ pub async fn history(
     let id = case_id(&id)?;
     let rows = app.ledger.history(id).await?;
     if rows.is_empty() {
-        return Err(ApiError::not_found(format!("case {id} not found")));
+        return Err(ApiError::no_case(id));
     }
     let events = rows
         .into_iter()
