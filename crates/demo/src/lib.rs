@@ -330,6 +330,7 @@ fn life(
                 .choose(rng)
                 .expect("non-empty"),
             ),
+            reason: None,
         }),
     ));
     if rng.gen_bool(0.1) {
@@ -551,11 +552,13 @@ where
                                     body,
                                     due_at,
                                     complexity,
+                                    reason,
                                 }) => Command::Assign {
                                     body,
                                     due_at: due_at
                                         .map(|d| at.plus(Duration::days(d.unix_millis()))),
                                     complexity,
+                                    reason,
                                 },
                                 Step::Do(Command::MediationSession {
                                     mediators,

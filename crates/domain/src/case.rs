@@ -169,6 +169,46 @@ pub struct Assignment {
     /// How the policy arrived at `due_at`; absent when staff set it by hand.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline: Option<crate::deadlines::Explanation>,
+    /// The policy's "due soon" share when the case was assigned, in
+    /// thousandths (an integer: hashed events hold no floats). Absent on
+    /// assignments recorded before the policy carried it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_soon_permille: Option<u16>,
+}
+
+/// The share used for assignments that did not record their own.
+pub const DEFAULT_DUE_SOON_PERMILLE: u16 = 200;
+
+impl Assignment {
+    /// The instant from which the case is "due soon" (临期): when no more
+    /// than the recorded share of the allowed time is left.
+    pub fn due_soon_at(&self) -> Timestamp {
+        let permille = i64::from(self.due_soon_permille.unwrap_or(DEFAULT_DUE_SOON_PERMILLE));
+        let total = self.due_at.unix_millis() - self.assigned_at.unix_millis();
+        Timestamp::from_unix_millis(self.due_at.unix_millis() - total.max(0) * permille / 1000)
+    }
+
+    /// 正常 / 临期 / 超期 at `now`.
+    pub fn signal_at(&self, now: Timestamp) -> DeadlineSignal {
+        if now > self.due_at {
+            DeadlineSignal::Overdue
+        } else if now >= self.due_soon_at() {
+            DeadlineSignal::DueSoon
+        } else {
+            DeadlineSignal::OnTrack
+        }
+    }
+}
+
+/// What the deadline engine last recorded about the current deadline: the
+/// signal and how many steps of the escalation ladder were taken. Set by
+/// events only, so a restart or a second engine never fires twice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SignalWatch {
+    pub due_at: Timestamp,
+    pub signal: DeadlineSignal,
+    pub escalations: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -192,6 +232,9 @@ pub struct ExtensionRequest {
 pub struct Handling {
     pub assignment: Assignment,
     pub signed_at: Timestamp,
+    /// Who signed for it: the handler whose inbox hears about it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_by: Option<String>,
     pub paused: Option<Pause>,
     pub pending_extension: Option<ExtensionRequest>,
 }
@@ -316,6 +359,13 @@ pub struct Case {
     pub supervision: Supervision,
     pub leader: Option<Text>,
     pub repeats: Vec<CaseId>,
+    /// Earlier cases this one may repeat, found at registration by keyed
+    /// identity hashes; the clerk links (merges) or leaves them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub possible_repeats: Vec<crate::repeats::PossibleRepeat>,
+    /// The deadline engine's record of the current deadline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch: Option<SignalWatch>,
     pub attachments: Vec<AttachmentRef>,
     pub mediation_sessions: u32,
     pub escalations: u32,
@@ -331,13 +381,8 @@ impl Case {
         self.stage.state()
     }
 
-    /// 正常 / 临期 / 超期 for the current assignment. `due_soon_fraction`
-    /// is the share of the allowed time below which a case is due soon.
-    pub fn deadline_signal(
-        &self,
-        now: Timestamp,
-        due_soon_fraction: f64,
-    ) -> Option<DeadlineSignal> {
+    /// 正常 / 临期 / 超期 for the current assignment, as of `now`.
+    pub fn deadline_signal(&self, now: Timestamp) -> Option<DeadlineSignal> {
         let a = self.stage.assignment()?;
         // A paused clock does not run: the signal stays as it was at the pause.
         let at = match &self.stage {
@@ -346,7 +391,7 @@ impl Case {
             }) => p.since,
             _ => now,
         };
-        Some(signal_at(a, at, due_soon_fraction))
+        Some(a.signal_at(at))
     }
 
     /// Checks the relations between fields that the types alone cannot
@@ -380,18 +425,5 @@ impl Case {
             return Err("updated before registered".into());
         }
         Ok(())
-    }
-}
-
-fn signal_at(a: &Assignment, now: Timestamp, due_soon_fraction: f64) -> DeadlineSignal {
-    if now > a.due_at {
-        return DeadlineSignal::Overdue;
-    }
-    let total = a.due_at.minus(&a.assigned_at).whole_milliseconds() as f64;
-    let left = a.due_at.minus(&now).whole_milliseconds() as f64;
-    if total <= 0.0 || left <= total * due_soon_fraction {
-        DeadlineSignal::DueSoon
-    } else {
-        DeadlineSignal::OnTrack
     }
 }

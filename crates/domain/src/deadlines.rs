@@ -52,9 +52,43 @@ pub struct Explanation {
     pub policy_version: String,
     /// Years whose holidays were not known and were assumed to be weekends only.
     pub calendar_gaps: Vec<CalendarGap>,
+    /// The rule's limits on extensions (absent on explanations recorded
+    /// before they were carried).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_extensions: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_extension_days: Option<u32>,
 }
 
 impl Explanation {
+    /// The same deadline with more paused and extended days counted in,
+    /// in the rule's own kind of days.
+    pub fn adjusted(
+        &self,
+        calendar: &WorkCalendar,
+        more_paused: u32,
+        more_extended: u32,
+    ) -> Deadline {
+        let paused = self.paused_days + more_paused;
+        let extended = self.extended_days + more_extended;
+        let (due, gaps) = due_date(
+            calendar,
+            self.count,
+            self.from,
+            self.days + paused + extended,
+        );
+        Deadline {
+            due_at: end_of_local_day(due),
+            explanation: Explanation {
+                paused_days: paused,
+                extended_days: extended,
+                due,
+                calendar_gaps: gaps,
+                ..self.clone()
+            },
+        }
+    }
+
     fn stage_words(&self) -> (&'static str, &'static str) {
         match self.stage {
             DeadlineStage::Acceptance => ("registration", "登记"),
@@ -135,7 +169,7 @@ fn add_days(
 
 /// Days lost to a pause, in the rule's kind of days: whole local days from
 /// the day after the pause began to the day it ended.
-fn paused_days(calendar: &WorkCalendar, count: DayCount, pause: &PauseSpan) -> u32 {
+pub fn paused_days(calendar: &WorkCalendar, count: DayCount, pause: &PauseSpan) -> u32 {
     let (a, b) = (local_date(pause.since), local_date(pause.until));
     match count {
         DayCount::Calendar => (b - a).whole_days().max(0) as u32,
@@ -159,9 +193,7 @@ pub fn compute(
         .map(|p| paused_days(calendar, rule.count, p))
         .sum();
     let total = rule.days + paused + extended_days;
-    let (due, mut gaps) = add_days(calendar, rule.count, from, total);
-    gaps.sort();
-    gaps.dedup();
+    let (due, gaps) = due_date(calendar, rule.count, from, total);
     Deadline {
         due_at: end_of_local_day(due),
         explanation: Explanation {
@@ -175,8 +207,22 @@ pub fn compute(
             basis: rule.basis.clone(),
             policy_version: policy_version.to_owned(),
             calendar_gaps: gaps,
+            max_extensions: Some(rule.max_extensions),
+            max_extension_days: Some(rule.max_extension_days),
         },
     }
+}
+
+fn due_date(
+    calendar: &WorkCalendar,
+    count: DayCount,
+    from: Date,
+    total: u32,
+) -> (Date, Vec<CalendarGap>) {
+    let (due, mut gaps) = add_days(calendar, count, from, total);
+    gaps.sort();
+    gaps.dedup();
+    (due, gaps)
 }
 
 #[cfg(test)]

@@ -12,6 +12,12 @@
 //!   and the split between public facts and personal data.
 //! - [`case`]: the case as the projection sees it, with its [`case::Stage`].
 //! - [`lifecycle`]: commands, events, `decide` and `apply` — the state machine.
+//! - [`calendar`], [`policy`], [`deadlines`]: the working-day calendar, the
+//!   rules as data, and statutory deadlines with their explanations.
+//! - [`risk`], [`routing`], [`repeats`]: red/yellow/blue risk, where a case
+//!   should go, and earlier cases from the same person or place.
+//! - [`escalation`]: what the deadline engine does to one case at one
+//!   instant; [`inbox`]: who hears about each event.
 //!
 //! # Invariants
 //!
@@ -30,10 +36,13 @@ pub mod calendar;
 pub mod case;
 pub mod clock;
 pub mod deadlines;
+pub mod escalation;
+pub mod inbox;
 pub mod jurisdiction;
 pub mod lifecycle;
 pub mod party;
 pub mod policy;
+pub mod repeats;
 pub mod risk;
 pub mod routing;
 pub mod taxonomy;

@@ -62,6 +62,8 @@ pub trait Reference {
     fn body(&self, code: &BodyCode) -> Option<&Body>;
     fn taxonomy(&self) -> &Taxonomy;
     fn rules(&self) -> &crate::policy::Rules;
+    /// The routing proposal for a case (see [`crate::routing::propose`]).
+    fn propose_route(&self, case: &Case) -> Option<crate::routing::Proposal>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
@@ -164,6 +166,9 @@ pub enum Command {
         /// Picks the deadline rule where the policy distinguishes it.
         #[serde(default)]
         complexity: Option<crate::policy::Complexity>,
+        /// Why the clerk chose another body than the routing proposal.
+        #[serde(default)]
+        reason: Option<Text>,
     },
     SignFor {},
     Return {
@@ -301,6 +306,25 @@ pub struct Registration {
     #[serde(default)]
     pub policy_version: String,
     pub level: Level,
+    /// Earlier cases found by identity (same person, or same respondent and
+    /// place) within the policy's window.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub possible_repeats: Vec<crate::repeats::PossibleRepeat>,
+}
+
+/// What routing proposed when a case was assigned, and whether the clerk
+/// followed it: a choice against the proposal is recorded, never hidden.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutingRecord {
+    /// None when no body of the case's jurisdiction or above takes its category.
+    pub proposed_body: Option<BodyCode>,
+    pub proposed_level: Option<Level>,
+    pub followed: bool,
+    pub reasons: Vec<String>,
+    /// The clerk's reason for choosing another body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub override_reason: Option<Text>,
 }
 
 /// What happened. Serialised with a `type` tag; this JSON (inside [`Event`])
@@ -321,6 +345,12 @@ pub enum EventKind {
         due_at: Timestamp,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         deadline: Option<crate::deadlines::Explanation>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        due_soon_permille: Option<u16>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        routing: Option<RoutingRecord>,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        policy_version: String,
     },
     SignedFor,
     Returned {
@@ -342,6 +372,9 @@ pub enum EventKind {
         note: Option<Text>,
         paused_ms: i64,
         new_due_at: Timestamp,
+        /// The policy deadline's explanation with the pause counted in.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deadline: Option<crate::deadlines::Explanation>,
     },
     ExtensionRequested {
         days: u32,
@@ -351,6 +384,9 @@ pub enum EventKind {
         days: u32,
         new_due_at: Timestamp,
         note: Option<Text>,
+        /// The policy deadline's explanation with the extension counted in.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deadline: Option<crate::deadlines::Explanation>,
     },
     ExtensionRejected {
         reason: Text,
@@ -402,6 +438,30 @@ pub enum EventKind {
         reason: Text,
     },
     AttachmentAdded(AttachmentRef),
+    /// The deadline engine saw the signal of the deadline `due_at` change.
+    SignalChanged {
+        from: DeadlineSignal,
+        to: DeadlineSignal,
+        due_at: Timestamp,
+        policy_version: String,
+    },
+    /// Raised a level by the rules, not by a person: the escalation ladder
+    /// of an overdue case (with 督办), or a red risk level.
+    AutoEscalated {
+        from_level: Level,
+        to_level: Level,
+        #[serde(flatten)]
+        cause: crate::escalation::EscalationCause,
+        policy_version: String,
+    },
+    /// New facts (linked repeats, escalations) changed the computed risk.
+    /// A staff override stays in force and among the reasons.
+    RiskRecomputed {
+        level: RiskLevel,
+        score: u32,
+        reasons: Vec<crate::risk::RiskReason>,
+        policy_version: String,
+    },
 }
 
 impl EventKind {
@@ -432,6 +492,9 @@ impl EventKind {
             EventKind::Archived { .. } => "archived",
             EventKind::RiskSet { .. } => "risk_set",
             EventKind::AttachmentAdded(_) => "attachment_added",
+            EventKind::SignalChanged { .. } => "signal_changed",
+            EventKind::AutoEscalated { .. } => "auto_escalated",
+            EventKind::RiskRecomputed { .. } => "risk_recomputed",
         }
     }
 }
@@ -457,6 +520,7 @@ pub fn register(
     now: Timestamp,
     refs: &dyn Reference,
     salt: &mut dyn FnMut() -> [u8; 16],
+    possible_repeats: Vec<crate::repeats::PossibleRepeat>,
 ) -> Result<(Event, Vec<PersonalValue>), TransitionError> {
     let jurisdiction = refs
         .jurisdiction(&new.jurisdiction)
@@ -566,6 +630,7 @@ pub fn register(
         risk_reasons,
         policy_version: rules.policy.version.clone(),
         level: jurisdiction.level.handling(),
+        possible_repeats,
     };
     let event = Event {
         case_id: minted.id,
@@ -633,6 +698,7 @@ pub fn decide(
             body,
             due_at,
             complexity,
+            reason,
         } => {
             only(&[S::Accepted])?;
             let b = refs
@@ -651,9 +717,26 @@ pub fn decide(
                 }
                 None => {
                     let rules = refs.rules();
+                    // A case under review 复查/复核 runs on the review rule
+                    // where the policy has one.
+                    let stage = if case.review.is_some()
+                        && rules
+                            .policy
+                            .deadline_rule(
+                                case.kind,
+                                crate::policy::DeadlineStage::Review,
+                                &case.category,
+                                *complexity,
+                            )
+                            .is_some()
+                    {
+                        crate::policy::DeadlineStage::Review
+                    } else {
+                        crate::policy::DeadlineStage::Handling
+                    };
                     let rule = rules
                         .policy
-                        .deadline_rule(case.kind, crate::policy::DeadlineStage::Handling, &case.category, *complexity)
+                        .deadline_rule(case.kind, stage, &case.category, *complexity)
                         .ok_or_else(|| {
                             TransitionError::invalid(
                                 "due_at",
@@ -671,10 +754,23 @@ pub fn decide(
                     (d.due_at, Some(d.explanation))
                 }
             };
+            let proposal = refs.propose_route(case);
+            let followed = proposal.as_ref().is_some_and(|p| &p.body.code == body);
+            let routing = RoutingRecord {
+                proposed_body: proposal.as_ref().map(|p| p.body.code.clone()),
+                proposed_level: proposal.as_ref().map(|p| p.level),
+                followed,
+                reasons: proposal.map(|p| p.reasons).unwrap_or_default(),
+                override_reason: if followed { None } else { reason.clone() },
+            };
+            let rules = refs.rules();
             EventKind::Assigned {
                 body: body.clone(),
                 due_at,
                 deadline,
+                due_soon_permille: Some(rules.policy.due_soon_permille()),
+                routing: Some(routing),
+                policy_version: rules.policy.version.clone(),
             }
         }
         Command::SignFor {} => {
@@ -734,10 +830,27 @@ pub fn decide(
                 return Err(TransitionError::illegal(name, case));
             };
             let paused = now.minus(&p.since).max(Duration::ZERO);
+            // A policy deadline counts the pause in its own kind of days
+            // (working days stay working days); a hand-set one moves by
+            // the time the clock stood still.
+            let (new_due_at, deadline) = match &assignment.deadline {
+                Some(expl) => {
+                    let span = crate::deadlines::PauseSpan {
+                        since: p.since,
+                        until: now,
+                    };
+                    let cal = &refs.rules().calendar;
+                    let days = crate::deadlines::paused_days(cal, expl.count, &span);
+                    let d = expl.adjusted(cal, days, 0);
+                    (d.due_at, Some(d.explanation))
+                }
+                None => (assignment.due_at.plus(paused), None),
+            };
             EventKind::Resumed {
                 note: note.clone(),
                 paused_ms: paused.whole_milliseconds() as i64,
-                new_due_at: assignment.due_at.plus(paused),
+                new_due_at,
+                deadline,
             }
         }
         Command::RequestExtension { days, reason } => {
@@ -756,6 +869,28 @@ pub fn decide(
                     format!("must be between 1 and {MAX_EXTENSION_DAYS}"),
                 ));
             }
+            // A policy deadline carries its rule's limits (信访: once, by
+            // up to 30 days).
+            if let Some(expl) = case.stage.assignment().and_then(|a| a.deadline.as_ref()) {
+                if let Some(limit) = expl.max_extensions {
+                    if case.extensions_granted >= limit {
+                        return Err(TransitionError::invalid(
+                            "extension",
+                            format!(
+                                "the deadline rule allows {limit} extension(s), already granted"
+                            ),
+                        ));
+                    }
+                }
+                if let Some(max_days) = expl.max_extension_days {
+                    if *days > max_days {
+                        return Err(TransitionError::invalid(
+                            "days",
+                            format!("the deadline rule allows at most {max_days} days"),
+                        ));
+                    }
+                }
+            }
             EventKind::ExtensionRequested {
                 days: *days,
                 reason: reason.clone(),
@@ -767,13 +902,23 @@ pub fn decide(
                 .pending_extension
                 .as_ref()
                 .expect("checked by pending_extension");
+            let (new_due_at, deadline) = match &h.assignment.deadline {
+                Some(expl) => {
+                    let d = expl.adjusted(&refs.rules().calendar, 0, ext.days);
+                    (d.due_at, Some(d.explanation))
+                }
+                None => (
+                    h.assignment
+                        .due_at
+                        .plus(Duration::days(i64::from(ext.days))),
+                    None,
+                ),
+            };
             EventKind::ExtensionApproved {
                 days: ext.days,
-                new_due_at: h
-                    .assignment
-                    .due_at
-                    .plus(Duration::days(i64::from(ext.days))),
+                new_due_at,
                 note: note.clone(),
+                deadline,
             }
         }
         Command::RejectExtension { reason } => {
@@ -833,6 +978,35 @@ pub fn decide(
             let to_level = case.level.up().ok_or_else(|| {
                 TransitionError::invalid("review", "the case is already at the city level")
             })?;
+            // The person may ask within the policy's window after the answer.
+            if let (Some(rule), Some(c)) = (
+                refs.rules().policy.deadline_rule(
+                    case.kind,
+                    crate::policy::DeadlineStage::ReviewRequest,
+                    &case.category,
+                    None,
+                ),
+                &case.conclusion,
+            ) {
+                let rules = refs.rules();
+                let window = crate::deadlines::compute(
+                    rule,
+                    &rules.policy.version,
+                    &rules.calendar,
+                    c.concluded_at,
+                    &[],
+                    0,
+                );
+                if now > window.due_at {
+                    return Err(TransitionError::invalid(
+                        "review",
+                        format!(
+                            "the window for asking a review closed: {}",
+                            window.explanation.text_zh()
+                        ),
+                    ));
+                }
+            }
             EventKind::ReviewRequested {
                 stage,
                 reason: reason.clone(),
@@ -1007,6 +1181,8 @@ pub fn apply(case: Option<Case>, event: &Event) -> Result<Case, ReplayError> {
                 supervision: Supervision::default(),
                 leader: None,
                 repeats: Vec::new(),
+                possible_repeats: r.possible_repeats,
+                watch: None,
                 attachments: Vec::new(),
                 mediation_sessions: 0,
                 escalations: 0,
@@ -1047,13 +1223,18 @@ pub fn apply(case: Option<Case>, event: &Event) -> Result<Case, ReplayError> {
             body,
             due_at,
             deadline,
+            due_soon_permille,
+            ..
         } => {
-            case.stage = Stage::Assigned(Assignment {
+            let a = Assignment {
                 body: body.clone(),
                 assigned_at: at,
                 due_at: *due_at,
                 deadline: deadline.clone(),
-            })
+                due_soon_permille: *due_soon_permille,
+            };
+            case.watch = Some(fresh_watch(&a, at));
+            case.stage = Stage::Assigned(a);
         }
         EventKind::SignedFor => {
             let Stage::Assigned(a) = &case.stage else {
@@ -1062,6 +1243,7 @@ pub fn apply(case: Option<Case>, event: &Event) -> Result<Case, ReplayError> {
             case.stage = Stage::InProgress(Handling {
                 assignment: a.clone(),
                 signed_at: at,
+                signed_by: Some(event.actor.to_string()),
                 paused: None,
                 pending_extension: None,
             });
@@ -1078,12 +1260,20 @@ pub fn apply(case: Option<Case>, event: &Event) -> Result<Case, ReplayError> {
                 reason: reason.clone(),
             });
         }
-        EventKind::Resumed { new_due_at, .. } => {
+        EventKind::Resumed {
+            new_due_at,
+            deadline,
+            ..
+        } => {
             let Stage::InProgress(h) = &mut case.stage else {
                 return Err(inapplicable(&case));
             };
             h.paused = None;
             h.assignment.due_at = *new_due_at;
+            if deadline.is_some() {
+                h.assignment.deadline = deadline.clone();
+            }
+            case.watch = Some(fresh_watch(&h.assignment, at));
         }
         EventKind::ExtensionRequested { days, reason } => {
             let Stage::InProgress(h) = &mut case.stage else {
@@ -1095,12 +1285,20 @@ pub fn apply(case: Option<Case>, event: &Event) -> Result<Case, ReplayError> {
                 requested_at: at,
             });
         }
-        EventKind::ExtensionApproved { new_due_at, .. } => {
+        EventKind::ExtensionApproved {
+            new_due_at,
+            deadline,
+            ..
+        } => {
             let Stage::InProgress(h) = &mut case.stage else {
                 return Err(inapplicable(&case));
             };
             h.pending_extension = None;
             h.assignment.due_at = *new_due_at;
+            if deadline.is_some() {
+                h.assignment.deadline = deadline.clone();
+            }
+            case.watch = Some(fresh_watch(&h.assignment, at));
             case.extensions_granted += 1;
         }
         EventKind::ExtensionRejected { .. } => {
@@ -1173,10 +1371,81 @@ pub fn apply(case: Option<Case>, event: &Event) -> Result<Case, ReplayError> {
             });
         }
         EventKind::AttachmentAdded(a) => case.attachments.push(a.clone()),
+        EventKind::SignalChanged { to, due_at, .. } => {
+            let escalations = match &case.watch {
+                Some(w) if w.due_at == *due_at => w.escalations,
+                _ => 0,
+            };
+            case.watch = Some(SignalWatch {
+                due_at: *due_at,
+                signal: *to,
+                escalations,
+            });
+        }
+        EventKind::AutoEscalated {
+            to_level, cause, ..
+        } => {
+            case.level = *to_level;
+            if let crate::escalation::EscalationCause::Overdue { due_at, step, .. } = cause {
+                case.escalations += 1;
+                case.supervision.count += 1;
+                case.watch = Some(SignalWatch {
+                    due_at: *due_at,
+                    signal: DeadlineSignal::Overdue,
+                    escalations: *step,
+                });
+            }
+        }
+        EventKind::RiskRecomputed { level, reasons, .. } => {
+            case.risk = *level;
+            case.risk_reasons = reasons.clone();
+        }
     }
     case.version = seq;
     case.updated_at = at.max(case.updated_at);
     Ok(case)
+}
+
+/// What the rules do by themselves after `last` was recorded on `case`: the
+/// risk is recomputed when the facts it counts change, and a red case below
+/// the county is raised to it. Returns one event at a time; the caller
+/// applies it and asks again (a bounded number of times: each step moves
+/// the case to a state where it no longer applies).
+pub fn consequence(
+    case: &Case,
+    last: &EventKind,
+    rules: &crate::policy::Rules,
+) -> Option<EventKind> {
+    let new_facts = matches!(
+        last,
+        EventKind::RepeatLinked { .. }
+            | EventKind::Escalated { .. }
+            | EventKind::AutoEscalated {
+                cause: crate::escalation::EscalationCause::Overdue { .. },
+                ..
+            }
+    );
+    if new_facts && case.state().is_open() {
+        if let Some(a) = crate::risk::recompute(case, &rules.policy.risk) {
+            return Some(EventKind::RiskRecomputed {
+                level: a.level,
+                score: a.score,
+                reasons: a.reasons,
+                policy_version: rules.policy.version.clone(),
+            });
+        }
+    }
+    crate::escalation::red_escalation(case, rules)
+}
+
+/// The engine's record as of a new or moved deadline: whatever the signal
+/// is at that moment, with no ladder step taken yet.
+fn fresh_watch(a: &Assignment, at: Timestamp) -> SignalWatch {
+    SignalWatch {
+        due_at: a.due_at,
+        signal: a.signal_at(at),
+        escalations: 0,
+    }
 }
 
 /// Rebuilds a case from its whole history.

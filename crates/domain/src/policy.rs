@@ -106,6 +106,22 @@ pub struct Policy {
     pub deadlines: Vec<DeadlineRule>,
     pub escalation: EscalationLadder,
     pub risk: RiskPolicy,
+    pub repeats: RepeatPolicy,
+}
+
+/// The `[repeats]` section: how far back a new case looks for earlier ones
+/// from the same person or about the same respondent and place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepeatPolicy {
+    pub window_days: u32,
+}
+
+impl Policy {
+    /// The due-soon share in thousandths, as assignments record it.
+    pub fn due_soon_permille(&self) -> u16 {
+        (self.due_soon_fraction * 1000.0).round() as u16
+    }
 }
 
 /// The rules decisions are taken under: the policy and the calendar it
@@ -143,6 +159,7 @@ struct File {
     deadline: Vec<toml::Spanned<FileRule>>,
     escalation: toml::Spanned<EscalationLadder>,
     risk: toml::Spanned<RiskPolicy>,
+    repeats: toml::Spanned<RepeatPolicy>,
 }
 
 #[derive(Deserialize)]
@@ -189,6 +206,13 @@ impl Policy {
             return Err(at(
                 file.escalation.span(),
                 "repeat_every_days must be at least 1".into(),
+            ));
+        }
+        let window = file.repeats.get_ref().window_days;
+        if window == 0 || window > 3660 {
+            return Err(at(
+                file.repeats.span(),
+                format!("repeats: window_days must be between 1 and 3660, not {window}"),
             ));
         }
         file.risk
@@ -259,6 +283,7 @@ impl Policy {
             deadlines: rules,
             escalation: file.escalation.into_inner(),
             risk: file.risk.into_inner(),
+            repeats: file.repeats.into_inner(),
         })
     }
 

@@ -39,6 +39,16 @@ pub struct RiskPolicy {
 }
 
 impl RiskPolicy {
+    pub fn level_for(&self, score: u32) -> RiskLevel {
+        if score >= self.red_at {
+            RiskLevel::Red
+        } else if score >= self.yellow_at {
+            RiskLevel::Yellow
+        } else {
+            RiskLevel::Blue
+        }
+    }
+
     /// What the policy loader reports (it adds the line).
     pub fn check(&self, taxonomy: &Taxonomy) -> Result<(), String> {
         if self.yellow_at == 0 || self.yellow_at >= self.red_at {
@@ -228,20 +238,6 @@ pub fn assess(policy: &RiskPolicy, facts: &RiskFacts<'_>) -> RiskAssessment {
             "涉及拖欠工资".into(),
         );
     }
-    if facts.repeats > 0 {
-        add(
-            RiskFactor::Repeats,
-            (facts.repeats * policy.per_repeat).min(policy.repeat_cap),
-            format!("重复反映{}次", facts.repeats),
-        );
-    }
-    if facts.escalations > 0 {
-        add(
-            RiskFactor::Escalations,
-            facts.escalations * policy.per_escalation,
-            format!("已提级{}次", facts.escalations),
-        );
-    }
     if let Some(c) = policy
         .category_base
         .iter()
@@ -254,19 +250,82 @@ pub fn assess(policy: &RiskPolicy, facts: &RiskFacts<'_>) -> RiskAssessment {
             format!("类别{}基础风险", c.category),
         );
     }
+    let history = history_reasons(policy, facts.repeats, facts.escalations);
+    // History factors come before the category's base risk, as they always read.
+    let at = reasons
+        .iter()
+        .position(|r| r.factor == RiskFactor::Category)
+        .unwrap_or(reasons.len());
+    reasons.splice(at..at, history);
     let score = reasons.iter().map(|r| r.weight).sum();
-    let level = if score >= policy.red_at {
-        RiskLevel::Red
-    } else if score >= policy.yellow_at {
-        RiskLevel::Yellow
-    } else {
-        RiskLevel::Blue
-    };
     RiskAssessment {
-        level,
+        level: policy.level_for(score),
         score,
         reasons,
     }
+}
+
+/// The factors that grow with a case's history: linked repeats and
+/// escalations.
+fn history_reasons(policy: &RiskPolicy, repeats: u32, escalations: u32) -> Vec<RiskReason> {
+    let mut out = Vec::new();
+    if repeats > 0 {
+        out.push(RiskReason {
+            factor: RiskFactor::Repeats,
+            weight: (repeats * policy.per_repeat).min(policy.repeat_cap),
+            detail: format!("重复反映{repeats}次"),
+        });
+    }
+    if escalations > 0 {
+        out.push(RiskReason {
+            factor: RiskFactor::Escalations,
+            weight: escalations * policy.per_escalation,
+            detail: format!("已提级{escalations}次"),
+        });
+    }
+    out.retain(|r| r.weight > 0);
+    out
+}
+
+/// The risk of a case after new facts (linked repeats, escalations): the
+/// factors read at registration stay as they were (the text and the ID
+/// numbers they came from are not re-read), the history factors are
+/// counted afresh. A staff override keeps its level and stays among the
+/// reasons. `None` when nothing changes.
+pub fn recompute(case: &crate::case::Case, policy: &RiskPolicy) -> Option<RiskAssessment> {
+    let is_history = |f: RiskFactor| matches!(f, RiskFactor::Repeats | RiskFactor::Escalations);
+    let mut reasons: Vec<RiskReason> = case
+        .risk_reasons
+        .iter()
+        .filter(|r| !is_history(r.factor) && r.factor != RiskFactor::Override)
+        .cloned()
+        .collect();
+    reasons.extend(history_reasons(
+        policy,
+        case.repeats.len() as u32,
+        case.escalations,
+    ));
+    let score: u32 = reasons.iter().map(|r| r.weight).sum();
+    let overrides: Vec<RiskReason> = case
+        .risk_reasons
+        .iter()
+        .filter(|r| r.factor == RiskFactor::Override)
+        .cloned()
+        .collect();
+    let level = if overrides.is_empty() {
+        policy.level_for(score)
+    } else {
+        case.risk
+    };
+    reasons.extend(overrides);
+    if level == case.risk && reasons == case.risk_reasons {
+        return None;
+    }
+    Some(RiskAssessment {
+        level,
+        score,
+        reasons,
+    })
 }
 
 #[cfg(test)]

@@ -317,6 +317,19 @@ impl DeploymentKey {
         Ok(DeploymentKey::from_seed(decode_32(rest)?))
     }
 
+    /// A secret for another purpose derived from this key (SHA-256 over a
+    /// label, the purpose and the seed), so a deployment keeps one secret
+    /// file and no derived secret reveals the signing key.
+    pub fn derive_secret(&self, purpose: &str) -> [u8; 32] {
+        crate::hash::sha256(&[
+            b"jiefen.derived-secret.v1\0",
+            purpose.as_bytes(),
+            b"\0",
+            self.0.as_bytes(),
+        ])
+        .0
+    }
+
     /// The matching public key.
     pub fn public(&self) -> PublicKey {
         PublicKey(self.0.verifying_key())

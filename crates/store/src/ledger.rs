@@ -3,7 +3,7 @@
 use crate::clock::Clock;
 use crate::refdata::RefData;
 use crate::rows::{CaseDocument, CaseQuery, CaseRow, EventRow};
-use crate::writer::{Idempotency, Request, WriteError, WriteOutcome, Writer};
+use crate::writer::{Idempotency, Request, TickReport, WriteError, WriteOutcome, Writer};
 use crate::{Store, StoreError};
 use jiefen_domain::body::Body;
 use jiefen_domain::case::{Case, CaseId};
@@ -72,7 +72,9 @@ impl Ledger {
             tree, bodies, taxonomy, rules,
         ))));
         let (tx, rx) = mpsc::channel(4096);
-        let writer = Writer::new(store.clone(), refs.clone(), clock.clone());
+        let identity_key =
+            jiefen_domain::repeats::IdentityKey::new(key.derive_secret("repeats.identity"));
+        let writer = Writer::new(store.clone(), refs.clone(), clock.clone(), identity_key);
         tokio::spawn(writer.run(rx));
         Ok(Self {
             store,
@@ -160,6 +162,84 @@ impl Ledger {
             .await
             .map_err(|_| WriteError::Stopped)?;
         rx.await.map_err(|_| WriteError::Stopped)?
+    }
+
+    /// One tick of the deadline engine at the clock's now: every case whose
+    /// watch time has come (found through the index, so the work is
+    /// proportional to the cases that change), in batches of `batch`, until
+    /// none is left. Decisions are taken by the writer against each case's
+    /// recorded state, so a tick interrupted by a crash, or run by two
+    /// servers at once, never records a step twice; one after a downtime
+    /// catches up on everything that fell due meanwhile.
+    pub async fn tick(&self, batch: u32) -> Result<TickReport, LedgerError> {
+        let mut total = TickReport::default();
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            let ids = self.due_watches(batch).await?;
+            // A case already handled in this tick and still due would mean a
+            // rule that never settles: stop rather than spin, and say so.
+            let fresh: Vec<CaseId> = ids.iter().copied().filter(|id| seen.insert(*id)).collect();
+            if fresh.len() < ids.len() {
+                tracing::error!(
+                    stuck = ids.len() - fresh.len(),
+                    "deadline engine: cases still due after their step; ending this tick"
+                );
+            }
+            if fresh.is_empty() {
+                break;
+            }
+            total.add(&self.tick_cases(fresh.clone()).await?);
+            if ids.len() < batch as usize || fresh.len() < ids.len() {
+                break;
+            }
+        }
+        Ok(total)
+    }
+
+    /// One batch of a tick: at most `limit` of the cases whose watch time
+    /// has come, in one transaction. [`Ledger::tick`] repeats it.
+    pub async fn tick_once(&self, limit: u32) -> Result<TickReport, LedgerError> {
+        let ids = self.due_watches(limit).await?;
+        if ids.is_empty() {
+            return Ok(TickReport::default());
+        }
+        self.tick_cases(ids).await
+    }
+
+    async fn due_watches(&self, limit: u32) -> Result<Vec<CaseId>, StoreError> {
+        let now = self.clock.now();
+        self.store.due_watches(now.unix_millis(), limit).await
+    }
+
+    async fn tick_cases(&self, ids: Vec<CaseId>) -> Result<TickReport, LedgerError> {
+        let (reply, rx) = oneshot::channel();
+        self.writer
+            .send(Request::Tick { ids, reply })
+            .await
+            .map_err(|_| WriteError::Stopped)?;
+        rx.await.map_err(|_| WriteError::Stopped)?
+    }
+
+    /// One page of an inbox, and its unread counts by kind.
+    pub async fn inbox(
+        &self,
+        query: &crate::rows::InboxQuery,
+    ) -> Result<(Vec<crate::rows::InboxItem>, Vec<(String, u64)>), StoreError> {
+        let items = self.store.inbox(query).await?;
+        let unread = self.store.inbox_unread(&query.recipient).await?;
+        Ok((items, unread))
+    }
+
+    /// Marks items of one inbox read (all of them with `None`).
+    pub async fn mark_read(
+        &self,
+        recipient: &jiefen_domain::inbox::Recipient,
+        ids: Option<&[i64]>,
+    ) -> Result<u64, StoreError> {
+        let now = self.clock.now();
+        self.store
+            .mark_read(recipient, ids, now.unix_millis())
+            .await
     }
 
     pub async fn get(&self, id: CaseId) -> Result<Option<Case>, StoreError> {
@@ -425,8 +505,12 @@ impl Ledger {
                 let case = lifecycle::replay(&events)
                     .map_err(|e| StoreError::Corrupt(format!("case {id}: {e}")))?
                     .ok_or_else(|| StoreError::Corrupt(format!("case {id} has no events")))?;
-                let expected =
-                    CaseRow::from_case(&case, prev, refs.path(&case.location.jurisdiction));
+                let expected = CaseRow::from_case(
+                    &case,
+                    prev,
+                    refs.path(&case.location.jurisdiction),
+                    &refs.rules.policy.escalation,
+                );
                 let stored = self.store.projection(id).await?;
                 if stored.as_ref() != Some(&expected) {
                     report.mismatched.push(id);

@@ -40,6 +40,7 @@ pub mod writer;
 use async_trait::async_trait;
 use jiefen_domain::body::Body;
 use jiefen_domain::case::{Case, CaseId};
+use jiefen_domain::inbox::Recipient;
 use jiefen_domain::jurisdiction::Jurisdiction;
 use jiefen_domain::party::PersonalValue;
 use jiefen_ledger::checkpoint::SignedCheckpoint;
@@ -93,6 +94,19 @@ pub trait Store: Send + Sync + 'static {
     async fn case_document(&self, id: CaseId) -> Result<Option<CaseDocument>>;
     async fn list_cases(&self, query: &CaseQuery) -> Result<Vec<Case>>;
     async fn count_cases(&self) -> Result<u64>;
+    /// Cases the deadline engine must look at by `now_ms`, earliest first.
+    async fn due_watches(&self, now_ms: i64, limit: u32) -> Result<Vec<CaseId>>;
+    async fn inbox(&self, query: &InboxQuery) -> Result<Vec<InboxItem>>;
+    /// Unread items of one inbox by notice kind.
+    async fn inbox_unread(&self, recipient: &Recipient) -> Result<Vec<(String, u64)>>;
+    /// Marks the given items (or all, with `None`) of one inbox read;
+    /// returns how many changed.
+    async fn mark_read(
+        &self,
+        recipient: &Recipient,
+        ids: Option<&[i64]>,
+        at_ms: i64,
+    ) -> Result<u64>;
     async fn case_ids(&self, after: Option<CaseId>, limit: u32) -> Result<Vec<CaseId>>;
     async fn events(&self, id: CaseId) -> Result<Vec<EventRow>>;
     async fn projection(&self, id: CaseId) -> Result<Option<CaseRow>>;
@@ -130,6 +144,9 @@ pub trait BatchTx: Send {
     async fn load_cases(&mut self, ids: &[CaseId]) -> Result<Vec<(Case, Hash)>>;
     async fn load_idempotency(&mut self, keys: &[String]) -> Result<Vec<IdempotencyRow>>;
     async fn load_counter(&mut self, name: &str) -> Result<i64>;
+    /// Cases registered since `since_ms` with any of these identity hashes.
+    async fn find_identities(&mut self, hashes: &[Hash], since_ms: i64)
+        -> Result<Vec<IdentityHit>>;
     async fn write(&mut self, plan: &WritePlan) -> Result<()>;
     async fn commit(self: Box<Self>) -> Result<()>;
 }

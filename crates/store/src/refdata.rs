@@ -50,4 +50,10 @@ impl Reference for RefData {
     fn rules(&self) -> &Rules {
         &self.rules
     }
+    fn propose_route(
+        &self,
+        case: &jiefen_domain::case::Case,
+    ) -> Option<jiefen_domain::routing::Proposal> {
+        jiefen_domain::routing::propose(case, &self.tree, self.bodies.values())
+    }
 }

@@ -1,14 +1,13 @@
 //! Plain data passed between the ledger and a backend.
 
 use jiefen_domain::case::{Case, CaseId, CaseKind, CaseState, DeadlineSignal, RiskLevel, Stage};
+use jiefen_domain::inbox::{Notice, NoticeKind};
 use jiefen_domain::party::PersonalValue;
+use jiefen_domain::policy::EscalationLadder;
+use jiefen_domain::repeats::IdentityHash;
 use jiefen_domain::Timestamp;
 use jiefen_ledger::hash::Hash;
 use jiefen_ledger::merkle::Subtree;
-
-/// Share of the allowed time below which an assigned case is "due soon".
-/// The rules issue makes it configurable; the projection stores the instant.
-pub const DUE_SOON_FRACTION: f64 = 0.2;
 
 /// One stored event: the hashed body and where it sits in chain and log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +44,8 @@ pub struct CaseRow {
     pub due_soon_at_ms: Option<i64>,
     /// A paused clock freezes the signal; stored so filters can use it.
     pub paused_signal: Option<&'static str>,
+    /// When the deadline engine next needs to look at the case.
+    pub watch_at_ms: Option<i64>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
     pub version: u64,
@@ -53,18 +54,22 @@ pub struct CaseRow {
 }
 
 impl CaseRow {
-    pub fn from_case(case: &Case, head_hash: Hash, jpath: String) -> Self {
+    pub fn from_case(
+        case: &Case,
+        head_hash: Hash,
+        jpath: String,
+        ladder: &EscalationLadder,
+    ) -> Self {
         let assignment = case.stage.assignment();
         let paused_signal = match &case.stage {
             Stage::InProgress(h) if h.paused.is_some() => case
-                .deadline_signal(case.updated_at, DUE_SOON_FRACTION)
+                .deadline_signal(case.updated_at)
                 .map(DeadlineSignal::as_str),
             _ => None,
         };
-        let due_soon_at_ms = assignment.map(|a| {
-            let total = a.due_at.unix_millis() - a.assigned_at.unix_millis();
-            a.due_at.unix_millis() - (total as f64 * DUE_SOON_FRACTION) as i64
-        });
+        let due_soon_at_ms = assignment.map(|a| a.due_soon_at().unix_millis());
+        let watch_at_ms =
+            jiefen_domain::escalation::next_check(case, ladder).map(|t| t.unix_millis());
         Self {
             id: case.id,
             number: case.number.clone(),
@@ -82,6 +87,7 @@ impl CaseRow {
             due_at_ms: assignment.map(|a| a.due_at.unix_millis()),
             due_soon_at_ms,
             paused_signal,
+            watch_at_ms,
             created_at_ms: case.registered_at.unix_millis(),
             updated_at_ms: case.updated_at.unix_millis(),
             version: case.version,
@@ -110,6 +116,42 @@ pub struct WritePlan {
     pub idempotency: Vec<IdempotencyRow>,
     pub counters: Vec<(String, i64)>,
     pub log_size: u64,
+    /// Inbox notices derived from this batch's events.
+    pub notices: Vec<Notice>,
+    /// Keyed identities of the cases this batch registers.
+    pub identities: Vec<(CaseId, IdentityHash, i64)>,
+}
+
+/// One inbox item as stored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InboxItem {
+    pub id: i64,
+    pub case_id: CaseId,
+    /// The event that caused it.
+    pub seq: u64,
+    pub kind: NoticeKind,
+    pub at: Timestamp,
+    pub text: String,
+    pub read_at: Option<Timestamp>,
+}
+
+/// A page of one inbox, newest first.
+#[derive(Debug, Clone)]
+pub struct InboxQuery {
+    pub recipient: jiefen_domain::inbox::Recipient,
+    pub unread_only: bool,
+    pub kind: Option<NoticeKind>,
+    /// The smallest id of the previous page.
+    pub before: Option<i64>,
+    pub limit: u32,
+}
+
+/// An earlier case found in the identity index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityHit {
+    pub hash: Hash,
+    pub case_id: CaseId,
 }
 
 /// Filters of the case list; every one optional, all combined with AND.

@@ -90,6 +90,7 @@ macro_rules! sql_store {
                     Some(s) => Some(static_str(s, &signals)?),
                     None => None,
                 },
+                watch_at_ms: r.try_get("watch_at_ms")?,
                 created_at_ms: r.try_get("created_at_ms")?,
                 updated_at_ms: r.try_get("updated_at_ms")?,
                 version: r.try_get::<i64, _>("version")? as u64,
@@ -98,7 +99,7 @@ macro_rules! sql_store {
             })
         }
 
-        const CASE_COLUMNS: &str = "id, number, receipt_code, kind, channel, category, jurisdiction, jpath, state, risk, level, body, assigned_at_ms, due_at_ms, due_soon_at_ms, paused_signal, created_at_ms, updated_at_ms, version, head_hash, state_json";
+        const CASE_COLUMNS: &str = "id, number, receipt_code, kind, channel, category, jurisdiction, jpath, state, risk, level, body, assigned_at_ms, due_at_ms, due_soon_at_ms, paused_signal, watch_at_ms, created_at_ms, updated_at_ms, version, head_hash, state_json";
 
         fn push_case_upsert(rows: &[CaseRow]) -> QueryBuilder<'_, $db> {
             let mut q = QueryBuilder::new(format!("INSERT INTO cases ({CASE_COLUMNS}) "));
@@ -119,6 +120,7 @@ macro_rules! sql_store {
                     .push_bind(c.due_at_ms)
                     .push_bind(c.due_soon_at_ms)
                     .push_bind(c.paused_signal)
+                    .push_bind(c.watch_at_ms)
                     .push_bind(c.created_at_ms)
                     .push_bind(c.updated_at_ms)
                     .push_bind(c.version as i64)
@@ -129,7 +131,8 @@ macro_rules! sql_store {
                 " ON CONFLICT (id) DO UPDATE SET state = excluded.state, risk = excluded.risk, \
                  level = excluded.level, body = excluded.body, assigned_at_ms = excluded.assigned_at_ms, \
                  due_at_ms = excluded.due_at_ms, due_soon_at_ms = excluded.due_soon_at_ms, \
-                 paused_signal = excluded.paused_signal, updated_at_ms = excluded.updated_at_ms, \
+                 paused_signal = excluded.paused_signal, watch_at_ms = excluded.watch_at_ms, \
+                 updated_at_ms = excluded.updated_at_ms, \
                  version = excluded.version, head_hash = excluded.head_hash, \
                  state_json = excluded.state_json, category = excluded.category, \
                  jpath = excluded.jpath, jurisdiction = excluded.jurisdiction",
@@ -192,6 +195,28 @@ macro_rules! sql_store {
                             fingerprint: parse_hash(r.try_get("fingerprint")?)?,
                             response: r.try_get("response")?,
                             created_at_ms: r.try_get("created_at_ms")?,
+                        });
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn find_identities(&mut self, hashes: &[Hash], since_ms: i64) -> Result<Vec<IdentityHit>> {
+                let mut out = Vec::new();
+                for chunk in hashes.chunks(CHUNK_ROWS) {
+                    let mut q = QueryBuilder::<$db>::new(
+                        "SELECT hash, case_id FROM identities WHERE at_ms >= ",
+                    );
+                    q.push_bind(since_ms).push(" AND hash IN (");
+                    let mut sep = q.separated(", ");
+                    for h in chunk {
+                        sep.push_bind(h.to_string());
+                    }
+                    q.push(")");
+                    for r in q.build().fetch_all(&mut *self.tx).await? {
+                        out.push(IdentityHit {
+                            hash: parse_hash(r.try_get("hash")?)?,
+                            case_id: parse_id(r.try_get("case_id")?)?,
                         });
                     }
                 }
@@ -265,6 +290,34 @@ macro_rules! sql_store {
                             .push_bind(&r.response)
                             .push_bind(r.created_at_ms);
                     });
+                    q.build().execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
+                }
+                for chunk in plan.notices.chunks(CHUNK_ROWS) {
+                    let mut q = QueryBuilder::<$db>::new(
+                        "INSERT INTO inbox (recipient, case_id, seq, kind, at_ms, text) ",
+                    );
+                    q.push_values(chunk, |mut b, n| {
+                        b.push_bind(n.recipient.to_string())
+                            .push_bind(n.case_id.to_string())
+                            .push_bind(n.seq as i64)
+                            .push_bind(n.kind.as_str())
+                            .push_bind(n.at.unix_millis())
+                            .push_bind(&n.text);
+                    });
+                    q.push(" ON CONFLICT DO NOTHING");
+                    q.build().execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
+                }
+                for chunk in plan.identities.chunks(CHUNK_ROWS) {
+                    let mut q = QueryBuilder::<$db>::new(
+                        "INSERT INTO identities (hash, reason, case_id, at_ms) ",
+                    );
+                    q.push_values(chunk, |mut b, (id, i, at)| {
+                        b.push_bind(i.hash.to_string())
+                            .push_bind(i.reason.as_str())
+                            .push_bind(id.to_string())
+                            .push_bind(*at);
+                    });
+                    q.push(" ON CONFLICT DO NOTHING");
                     q.build().execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
                 }
                 for (name, value) in &plan.counters {
@@ -431,6 +484,92 @@ macro_rules! sql_store {
                     .iter()
                     .map(|r| case_from_json(r.try_get("state_json")?))
                     .collect()
+            }
+
+            async fn due_watches(&self, now_ms: i64, limit: u32) -> Result<Vec<CaseId>> {
+                let rows: Vec<String> = sqlx::query_scalar(
+                    "SELECT id FROM cases WHERE watch_at_ms IS NOT NULL AND watch_at_ms <= $1 \
+                     ORDER BY watch_at_ms LIMIT $2",
+                )
+                .bind(now_ms)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(|s| parse_id(s)).collect()
+            }
+
+            async fn inbox(&self, query: &InboxQuery) -> Result<Vec<InboxItem>> {
+                let mut q = QueryBuilder::<$db>::new(
+                    "SELECT id, case_id, seq, kind, at_ms, text, read_at_ms FROM inbox WHERE recipient = ",
+                );
+                q.push_bind(query.recipient.to_string());
+                if query.unread_only {
+                    q.push(" AND read_at_ms IS NULL");
+                }
+                if let Some(k) = query.kind {
+                    q.push(" AND kind = ").push_bind(k.as_str());
+                }
+                if let Some(before) = query.before {
+                    q.push(" AND id < ").push_bind(before);
+                }
+                q.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(query.limit));
+                q.build()
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        let kind: &str = r.try_get("kind")?;
+                        Ok(InboxItem {
+                            id: r.try_get("id")?,
+                            case_id: parse_id(r.try_get("case_id")?)?,
+                            seq: r.try_get::<i64, _>("seq")? as u64,
+                            kind: jiefen_domain::inbox::NoticeKind::parse(kind)
+                                .ok_or_else(|| StoreError::Corrupt(format!("inbox kind {kind:?}")))?,
+                            at: jiefen_domain::Timestamp::from_unix_millis(r.try_get("at_ms")?),
+                            text: r.try_get("text")?,
+                            read_at: r
+                                .try_get::<Option<i64>, _>("read_at_ms")?
+                                .map(jiefen_domain::Timestamp::from_unix_millis),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn inbox_unread(&self, recipient: &jiefen_domain::inbox::Recipient) -> Result<Vec<(String, u64)>> {
+                let rows = sqlx::query(
+                    "SELECT kind, COUNT(*) AS n FROM inbox WHERE recipient = $1 AND read_at_ms IS NULL \
+                     GROUP BY kind ORDER BY kind",
+                )
+                .bind(recipient.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| Ok((r.try_get("kind")?, r.try_get::<i64, _>("n")? as u64)))
+                    .collect()
+            }
+
+            async fn mark_read(
+                &self,
+                recipient: &jiefen_domain::inbox::Recipient,
+                ids: Option<&[i64]>,
+                at_ms: i64,
+            ) -> Result<u64> {
+                let mut q = QueryBuilder::<$db>::new("UPDATE inbox SET read_at_ms = ");
+                q.push_bind(at_ms)
+                    .push(" WHERE read_at_ms IS NULL AND recipient = ")
+                    .push_bind(recipient.to_string());
+                if let Some(ids) = ids {
+                    if ids.is_empty() {
+                        return Ok(0);
+                    }
+                    q.push(" AND id IN (");
+                    let mut sep = q.separated(", ");
+                    for id in ids {
+                        sep.push_bind(*id);
+                    }
+                    q.push(")");
+                }
+                Ok(q.build().execute(&self.pool).await?.rows_affected())
             }
 
             async fn count_cases(&self) -> Result<u64> {

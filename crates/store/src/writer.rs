@@ -17,7 +17,12 @@ use crate::refdata::RefData;
 use crate::rows::{CaseRow, EventRow, IdempotencyRow, WritePlan};
 use crate::{BatchTx, Store, StoreError};
 use jiefen_domain::case::{Case, CaseId};
-use jiefen_domain::lifecycle::{self, Actor, Command, Event, Minted, NewCase, TransitionError};
+use jiefen_domain::escalation;
+use jiefen_domain::inbox;
+use jiefen_domain::lifecycle::{
+    self, Actor, Command, Event, EventKind, Minted, NewCase, TransitionError,
+};
+use jiefen_domain::repeats::{self, IdentityHash, IdentityKey};
 use jiefen_domain::Timestamp;
 use jiefen_ledger::canonical::canonical_json;
 use jiefen_ledger::chain::event_hash;
@@ -71,6 +76,27 @@ pub struct WriteOutcome {
     pub replayed: bool,
 }
 
+/// What one tick of the deadline engine did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TickReport {
+    /// Cases looked at (those whose watch time had come).
+    pub examined: u64,
+    /// Events recorded: signal changes, escalations and their consequences.
+    pub events: u64,
+    pub signal_changes: u64,
+    pub escalations: u64,
+}
+
+impl TickReport {
+    pub fn add(&mut self, other: &TickReport) {
+        self.examined += other.examined;
+        self.events += other.events;
+        self.signal_changes += other.signal_changes;
+        self.escalations += other.escalations;
+    }
+}
+
 pub enum Request {
     Create {
         new: Box<NewCase>,
@@ -85,6 +111,17 @@ pub enum Request {
         idempotency: Option<Idempotency>,
         reply: oneshot::Sender<Result<WriteOutcome, WriteError>>,
     },
+    /// The deadline engine's step for these cases at the writer's now.
+    Tick {
+        ids: Vec<CaseId>,
+        reply: oneshot::Sender<Result<TickReport, WriteError>>,
+    },
+}
+
+/// What a request's handling produced, before it is sent back.
+enum Answer {
+    Written(WriteOutcome),
+    Ticked(TickReport),
 }
 
 impl Request {
@@ -93,23 +130,44 @@ impl Request {
             Request::Create { idempotency, .. } | Request::Act { idempotency, .. } => {
                 idempotency.as_ref()
             }
+            Request::Tick { .. } => None,
         }
     }
 
-    fn reply(self, result: Result<WriteOutcome, WriteError>) {
-        let tx = match self {
-            Request::Create { reply, .. } | Request::Act { reply, .. } => reply,
-        };
+    fn reply(self, result: Result<Answer, WriteError>) {
         // The caller may have gone away (client disconnected); the write
         // stands either way.
-        let _ = tx.send(result);
+        match self {
+            Request::Create { reply, .. } | Request::Act { reply, .. } => {
+                let _ = reply.send(result.map(|a| match a {
+                    Answer::Written(o) => o,
+                    Answer::Ticked(_) => unreachable!("a write answers with an outcome"),
+                }));
+            }
+            Request::Tick { reply, .. } => {
+                let _ = reply.send(result.map(|a| match a {
+                    Answer::Ticked(r) => r,
+                    Answer::Written(_) => unreachable!("a tick answers with a report"),
+                }));
+            }
+        }
     }
 }
+
+/// Actor of the events the rules record by themselves after a command
+/// (risk recomputed, red raised to the county).
+pub const RULES_ACTOR: &str = "system:rules";
+
+/// Bound on the automatic events one command or tick may cause on one case:
+/// each step moves the case past the point where it applies, so a few are
+/// ever needed; the bound only guards against a rule that never settles.
+const MAX_AUTOMATIC: usize = 16;
 
 pub struct Writer {
     store: Arc<dyn Store>,
     refs: Arc<RwLock<Arc<RefData>>>,
     clock: Arc<dyn Clock>,
+    identity_key: IdentityKey,
     /// The log's right edge as of the last commit; reloaded when another
     /// process has appended meanwhile (PostgreSQL) or after a failed batch.
     frontier: Option<Frontier>,
@@ -120,11 +178,13 @@ impl Writer {
         store: Arc<dyn Store>,
         refs: Arc<RwLock<Arc<RefData>>>,
         clock: Arc<dyn Clock>,
+        identity_key: IdentityKey,
     ) -> Self {
         Self {
             store,
             refs,
             clock,
+            identity_key,
             frontier: None,
         }
     }
@@ -171,7 +231,7 @@ impl Writer {
     async fn try_batch(
         &mut self,
         batch: &[Request],
-    ) -> Result<Vec<Result<WriteOutcome, WriteError>>, WriteError> {
+    ) -> Result<Vec<Result<Answer, WriteError>>, WriteError> {
         let now = self.clock.now();
         let refs = self.refs.read().expect("refdata lock poisoned").clone();
         let mut tx = self.store.begin().await?;
@@ -184,9 +244,14 @@ impl Writer {
         let mut ids: Vec<CaseId> = Vec::new();
         let mut keys: Vec<String> = Vec::new();
         let mut creates = false;
+        let mut identities: Vec<Vec<IdentityHash>> = Vec::new();
         for req in batch {
             match req {
-                Request::Create { .. } => creates = true,
+                Request::Create { new, .. } => {
+                    creates = true;
+                    identities.push(repeats::identities(new, &self.identity_key));
+                }
+                Request::Tick { ids: tick, .. } => ids.extend(tick.iter().copied()),
                 Request::Act {
                     case_id, command, ..
                 } => {
@@ -217,6 +282,19 @@ impl Writer {
                 .map(|r| (r.key.clone(), r))
                 .collect()
         };
+        let mut wanted: Vec<Hash> = identities.iter().flatten().map(|i| i.hash).collect();
+        wanted.sort();
+        wanted.dedup();
+        let window = i64::from(refs.rules.policy.repeats.window_days) * 86_400_000;
+        let mut known: HashMap<Hash, Vec<CaseId>> = HashMap::new();
+        if !wanted.is_empty() {
+            for hit in tx
+                .find_identities(&wanted, now.unix_millis() - window)
+                .await?
+            {
+                known.entry(hit.hash).or_default().push(hit.case_id);
+            }
+        }
         let counter_name = format!("case_number:{}", china_year(now));
         let counter = if creates {
             tx.load_counter(&counter_name).await?
@@ -233,6 +311,8 @@ impl Writer {
             idempotency,
             counter,
             counter_name,
+            identities: identities.into_iter(),
+            known,
             plan: WritePlan::default(),
         };
         let results: Vec<_> = batch.iter().map(|req| work.handle(req)).collect();
@@ -295,11 +375,16 @@ struct Batch<'a> {
     idempotency: HashMap<String, IdempotencyRow>,
     counter: i64,
     counter_name: String,
+    /// The keyed identities of each create of the batch, in order.
+    identities: std::vec::IntoIter<Vec<IdentityHash>>,
+    /// Earlier cases (within the policy's window) by identity hash,
+    /// including those registered earlier in this batch.
+    known: HashMap<Hash, Vec<CaseId>>,
     plan: WritePlan,
 }
 
 impl Batch<'_> {
-    fn handle(&mut self, req: &Request) -> Result<WriteOutcome, WriteError> {
+    fn handle(&mut self, req: &Request) -> Result<Answer, WriteError> {
         if let Some(idem) = req.idempotency() {
             if let Some(row) = self.idempotency.get(&idem.key) {
                 if row.fingerprint != idem.fingerprint {
@@ -308,7 +393,7 @@ impl Batch<'_> {
                 let mut out: WriteOutcome = serde_json::from_str(&row.response)
                     .map_err(|e| StoreError::Corrupt(format!("idempotency record: {e}")))?;
                 out.replayed = true;
-                return Ok(out);
+                return Ok(Answer::Written(out));
             }
         }
         let outcome = match req {
@@ -319,6 +404,7 @@ impl Batch<'_> {
                 actor,
                 ..
             } => self.act(*case_id, command, actor)?,
+            Request::Tick { ids, .. } => return Ok(Answer::Ticked(self.tick(ids))),
         };
         if let Some(idem) = req.idempotency() {
             let row = IdempotencyRow {
@@ -330,7 +416,7 @@ impl Batch<'_> {
             self.idempotency.insert(idem.key.clone(), row.clone());
             self.plan.idempotency.push(row);
         }
-        Ok(outcome)
+        Ok(Answer::Written(outcome))
     }
 
     fn create(&mut self, new: &NewCase, actor: &Actor) -> Result<WriteOutcome, WriteError> {
@@ -340,19 +426,40 @@ impl Batch<'_> {
             number: format!("{}-{:07}", china_year(self.now), number),
             receipt_code: receipt_code(),
         };
+        let identities = self.identities.next().unwrap_or_default();
+        let hits = identities.iter().flat_map(|i| {
+            self.known
+                .get(&i.hash)
+                .into_iter()
+                .flatten()
+                .map(move |c| (*c, i.reason))
+        });
+        let possible = repeats::group(hits);
         let mut salt = || rand::random::<[u8; 16]>();
-        let (event, personal) =
-            lifecycle::register(new, minted, actor.clone(), self.now, self.refs, &mut salt)?;
+        let (event, personal) = lifecycle::register(
+            new,
+            minted,
+            actor.clone(),
+            self.now,
+            self.refs,
+            &mut salt,
+            possible,
+        )?;
         let case = lifecycle::apply(None, &event).map_err(internal)?;
+        let consequences = self.consequences(&case, &event)?;
         // Everything fallible is done: from here the batch state changes.
         self.counter = number;
         let id = case.id;
-        let hash = self.append(&event, Hash::ZERO);
+        for i in identities {
+            self.known.entry(i.hash).or_default().push(id);
+            self.plan.identities.push((id, i, self.now.unix_millis()));
+        }
+        let hash = self.record(None, &event, case.clone(), Hash::ZERO);
         self.plan
             .personal
             .extend(personal.into_iter().map(|p| (id, p)));
         let outcome = outcome_of(&case, &event, hash);
-        self.touch(case, hash);
+        self.record_all(id, consequences);
         Ok(outcome)
     }
 
@@ -362,14 +469,13 @@ impl Batch<'_> {
         command: &Command,
         actor: &Actor,
     ) -> Result<WriteOutcome, WriteError> {
-        let (case, head) = self.cases.get(&id).ok_or(WriteError::NotFound(id))?;
+        let (case, _) = self.cases.get(&id).ok_or(WriteError::NotFound(id))?;
         let event = lifecycle::decide(case, command, actor, self.now, self.refs)?;
         let updated = lifecycle::apply(Some(case.clone()), &event).map_err(internal)?;
-        let head = *head;
+        let consequences = self.consequences(&updated, &event)?;
         // A merge also links the repeat on the original, in the same batch.
         let linked = if let Command::Merge { into, .. } = command {
-            let (original, original_head) =
-                self.cases.get(into).ok_or(WriteError::NotFound(*into))?;
+            let (original, _) = self.cases.get(into).ok_or(WriteError::NotFound(*into))?;
             let link = lifecycle::decide(
                 original,
                 &Command::LinkRepeat { repeat: id },
@@ -378,18 +484,130 @@ impl Batch<'_> {
                 self.refs,
             )?;
             let linked = lifecycle::apply(Some(original.clone()), &link).map_err(internal)?;
-            Some((link, linked, *original_head))
+            let more = self.consequences(&linked, &link)?;
+            Some((*into, link, linked, more))
         } else {
             None
         };
-        let hash = self.append(&event, head);
-        let outcome = outcome_of(&updated, &event, hash);
-        self.touch(updated, hash);
-        if let Some((link, linked, original_head)) = linked {
-            let h = self.append(&link, original_head);
-            self.touch(linked, h);
+        let outcome = self.record_all(
+            id,
+            vec![(event, updated)]
+                .into_iter()
+                .chain(consequences)
+                .collect(),
+        );
+        if let Some((into, link, linked, more)) = linked {
+            self.record_all(into, vec![(link, linked)].into_iter().chain(more).collect());
         }
-        Ok(outcome)
+        Ok(outcome.expect("at least the command's own event"))
+    }
+
+    /// The deadline engine's steps for each case, each followed by what the
+    /// rules do by themselves. A case with nothing to do is still rewritten,
+    /// so its watch time follows the current policy.
+    fn tick(&mut self, ids: &[CaseId]) -> TickReport {
+        let mut report = TickReport::default();
+        let engine = Actor::parse(escalation::ENGINE_ACTOR).expect("valid actor");
+        for id in ids {
+            let Some((case, _)) = self.cases.get(id) else {
+                continue;
+            };
+            report.examined += 1;
+            let mut case = case.clone();
+            let mut events = Vec::new();
+            for _ in 0..MAX_AUTOMATIC {
+                let Some(kind) = escalation::step(&case, self.now, &self.refs.rules) else {
+                    break;
+                };
+                match &kind {
+                    EventKind::SignalChanged { .. } => report.signal_changes += 1,
+                    EventKind::AutoEscalated { .. } => report.escalations += 1,
+                    _ => {}
+                }
+                let event = Event {
+                    case_id: case.id,
+                    seq: case.version + 1,
+                    at: self.now,
+                    actor: engine.clone(),
+                    kind,
+                };
+                let Ok(next) = lifecycle::apply(Some(case.clone()), &event) else {
+                    tracing::error!(case_id = %id, "deadline engine step does not apply; skipped");
+                    break;
+                };
+                let Ok(more) = self.consequences(&next, &event) else {
+                    break;
+                };
+                case = more.last().map_or(next.clone(), |(_, c)| c.clone());
+                events.push((event, next));
+                events.extend(more);
+            }
+            report.events += events.len() as u64;
+            if events.is_empty() {
+                let (case, head) = self.cases[id].clone();
+                self.touch(case, head);
+            } else {
+                self.record_all(*id, events);
+            }
+        }
+        report
+    }
+
+    /// The automatic events the rules add after `event` brought the case to
+    /// `case`, each with the case after it. Judged in memory, before
+    /// anything of the command is recorded.
+    fn consequences(&self, case: &Case, event: &Event) -> Result<Vec<(Event, Case)>, WriteError> {
+        let rules_actor = Actor::parse(RULES_ACTOR).expect("valid actor");
+        let mut out: Vec<(Event, Case)> = Vec::new();
+        let mut last = event.kind.clone();
+        let mut current = case.clone();
+        for _ in 0..MAX_AUTOMATIC {
+            let Some(kind) = lifecycle::consequence(&current, &last, &self.refs.rules) else {
+                break;
+            };
+            let e = Event {
+                case_id: current.id,
+                seq: current.version + 1,
+                at: self.now,
+                actor: rules_actor.clone(),
+                kind,
+            };
+            current = lifecycle::apply(Some(current), &e).map_err(internal)?;
+            last = e.kind.clone();
+            out.push((e, current.clone()));
+        }
+        Ok(out)
+    }
+
+    /// Records a case's events in order; returns the outcome of the first.
+    fn record_all(&mut self, id: CaseId, events: Vec<(Event, Case)>) -> Option<WriteOutcome> {
+        let mut first = None;
+        for (event, after) in events {
+            let (before, head) = self
+                .cases
+                .get(&id)
+                .cloned()
+                .expect("recorded cases are loaded");
+            let hash = self.record(Some(&before), &event, after.clone(), head);
+            if first.is_none() {
+                first = Some(outcome_of(&after, &event, hash));
+            }
+        }
+        first
+    }
+
+    /// Appends one event and the inbox notices it causes.
+    fn record(&mut self, before: Option<&Case>, event: &Event, after: Case, prev: Hash) -> Hash {
+        let hash = self.append(event, prev);
+        self.plan.notices.extend(inbox::notices(
+            before,
+            event,
+            &after,
+            &self.refs.tree,
+            &self.refs.rules.policy.escalation,
+        ));
+        self.touch(after, hash);
+        hash
     }
 
     /// Chains the event to its case's head and appends it to the log.
@@ -440,6 +658,7 @@ impl Batch<'_> {
                 case,
                 *head,
                 refs.path(&case.location.jurisdiction),
+                &refs.rules.policy.escalation,
             ));
         }
         if counter > 0 {

@@ -2,147 +2,8 @@
 //! `JIEFEN_TEST_DATABASE_URL` is set (and `.ci/run` always sets it; under
 //! `CI` a missing URL fails the test instead of skipping it).
 
-use jiefen_domain::body::{Body, BodyCode, BodyKind};
-use jiefen_domain::case::*;
-use jiefen_domain::jurisdiction::{Jurisdiction, JurisdictionCode, Level};
-use jiefen_domain::lifecycle::{Actor, Command, NewCase};
-use jiefen_domain::party::{IdNumber, NewParty, PartyKind, PartyRole, PhoneNumber};
-use jiefen_domain::taxonomy::{CategoryCode, Taxonomy};
-use jiefen_domain::{Text, Timestamp};
-use jiefen_ledger::bundle::{verify_bundle, VerifyError, VerifyOptions};
-use jiefen_ledger::checkpoint::DeploymentKey;
-use jiefen_store::forgery::{rewrite_event, Raw};
-use jiefen_store::postgres::PostgresStore;
-use jiefen_store::sqlite::SqliteStore;
-use jiefen_store::{CaseFilter, CaseQuery, Clock, Ledger, LedgerError, ManualClock, Store};
-use std::sync::Arc;
-use time::Duration;
-
-enum Db {
-    // The directory lives as long as the database in it.
-    Sqlite(Arc<SqliteStore>, #[allow(dead_code)] tempfile::TempDir),
-    Postgres(Arc<PostgresStore>),
-}
-
-impl Db {
-    fn store(&self) -> Arc<dyn Store> {
-        match self {
-            Db::Sqlite(s, _) => s.clone(),
-            Db::Postgres(p) => p.clone(),
-        }
-    }
-
-    /// Raw SQL, as an attacker with database access would run it.
-    async fn exec(&self, sql: &str) {
-        match self {
-            Db::Sqlite(s, _) => {
-                sqlx::raw_sql(sql).execute(s.pool()).await.unwrap();
-            }
-            Db::Postgres(p) => {
-                sqlx::raw_sql(sql).execute(p.pool()).await.unwrap();
-            }
-        }
-    }
-}
-
-async fn sqlite() -> Db {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("jiefen.db"))
-        .await
-        .unwrap();
-    Db::Sqlite(Arc::new(store), dir)
-}
-
-async fn postgres(test: &str) -> Option<Db> {
-    let Ok(url) = std::env::var("JIEFEN_TEST_DATABASE_URL") else {
-        if std::env::var_os("CI").is_some() {
-            panic!("JIEFEN_TEST_DATABASE_URL is not set: the PostgreSQL suite must run in CI");
-        }
-        eprintln!("SKIPPED {test} on PostgreSQL: set JIEFEN_TEST_DATABASE_URL to run it");
-        return None;
-    };
-    let schema = format!("t_{}_{}", test, uuid::Uuid::now_v7().simple());
-    Some(Db::Postgres(Arc::new(
-        PostgresStore::connect(&url, Some(&schema)).await.unwrap(),
-    )))
-}
-
-fn t(s: &str) -> Text {
-    Text::parse(s).unwrap()
-}
-
-fn code(s: &str) -> JurisdictionCode {
-    JurisdictionCode::parse(s).unwrap()
-}
-
-fn start() -> Timestamp {
-    Timestamp::parse("2026-03-02T01:30:00Z").unwrap()
-}
-
-async fn ledger(db: &Db, clock: Arc<ManualClock>) -> Ledger {
-    let ledger = Ledger::open(
-        db.store(),
-        Taxonomy::default_taxonomy(),
-        clock,
-        DeploymentKey::from_seed([9; 32]),
-        "test".into(),
-    )
-    .await
-    .unwrap();
-    let j = |c: &str, n: &str, l, p: Option<&str>| Jurisdiction {
-        code: code(c),
-        name: n.into(),
-        level: l,
-        parent: p.map(code),
-    };
-    ledger
-        .import_reference(
-            vec![
-                j("341700", "池州市", Level::City, None),
-                j("341721", "东至县", Level::County, Some("341700")),
-                j("341721100", "尧渡镇", Level::Town, Some("341721")),
-                j("341721101", "东流镇", Level::Town, Some("341721")),
-                j("341721100201", "花园村", Level::Village, Some("341721100")),
-            ],
-            vec![Body {
-                code: BodyCode::parse("yaodu").unwrap(),
-                name: "尧渡镇人民调解委员会".into(),
-                kind: BodyKind::PeoplesMediation,
-                jurisdiction: code("341721100"),
-                categories: vec![CategoryCode::parse("neighbourhood").unwrap()],
-            }],
-        )
-        .await
-        .unwrap();
-    ledger
-}
-
-fn dispute(j: &str) -> NewCase {
-    NewCase {
-        kind: CaseKind::Dispute,
-        channel: Channel::WalkIn,
-        category: CategoryCode::parse("neighbourhood.boundary").unwrap(),
-        title: t("邻居围墙占用通道"),
-        description: t("申请人称邻居新砌围墙占用共用通道。"),
-        jurisdiction: code(j),
-        address: None,
-        coordinates: None,
-        people_involved: 2,
-        parties: vec![NewParty {
-            role: PartyRole::Applicant,
-            kind: PartyKind::Person,
-            name: t("张三"),
-            id_number: Some(IdNumber::parse("11010519491231002X").unwrap()),
-            phone: Some(PhoneNumber::parse("13812345678").unwrap()),
-            address: None,
-        }],
-        risk: None,
-    }
-}
-
-fn actor() -> Actor {
-    Actor::parse("clerk-01").unwrap()
-}
+mod common;
+use common::*;
 
 async fn story(db: Db) {
     let clock = Arc::new(ManualClock::new(start()));
@@ -161,6 +22,7 @@ async fn story(db: Db) {
             body: BodyCode::parse("yaodu").unwrap(),
             due_at: Some(start().plus(Duration::days(30))),
             complexity: None,
+            reason: None,
         },
         Command::SignFor {},
         Command::MediationSession {
@@ -196,8 +58,21 @@ async fn story(db: Db) {
     threat.description = t("申请人称多次协商无果，扬言要去跳河，另有8户邻居参与。");
     threat.people_involved = 8;
     let risky = ledger.create(threat, actor(), None).await.unwrap().case_id;
+    let risky_id = risky;
     let risky = ledger.get(risky).await.unwrap().unwrap();
     assert_eq!(risky.risk, RiskLevel::Red);
+    // Red goes up to the county by itself, in the same write, with a
+    // leader in charge asked of the county centre.
+    assert_eq!(risky.level, Level::County);
+    let risky_history = ledger.history(risky_id).await.unwrap();
+    assert_eq!(
+        risky_history
+            .iter()
+            .map(|e| e.kind.as_str())
+            .collect::<Vec<_>>(),
+        vec!["registered", "auto_escalated"]
+    );
+    assert!(risky_history[1].body.contains("\"cause\":\"red\""));
     assert!(
         risky
             .risk_reasons
@@ -270,7 +145,8 @@ async fn story(db: Db) {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 100);
-    assert_eq!(ledger.tree_head().await.unwrap().0, 111);
+    // 10 events of the first case, 2 of the red one, 100 registrations.
+    assert_eq!(ledger.tree_head().await.unwrap().0, 112);
 
     // Idempotency: one case for two identical creates; a reused key with a
     // different request is refused.
@@ -356,6 +232,7 @@ async fn story(db: Db) {
                 body: BodyCode::parse("yaodu").unwrap(),
                 due_at: Some(clock.now().plus(Duration::days(10))),
                 complexity: None,
+                reason: None,
             },
             actor(),
             None,
@@ -411,8 +288,7 @@ async fn story(db: Db) {
         assert_eq!(view["deadline_signal"], expected);
         assert_eq!(
             view["deadline_signal"].as_str(),
-            case.deadline_signal(clock.now(), jiefen_store::DUE_SOON_FRACTION)
-                .map(|s| s.as_str())
+            case.deadline_signal(clock.now()).map(|s| s.as_str())
         );
         assert_eq!(view["state"], case.state().as_str());
         let mut without = view.clone();

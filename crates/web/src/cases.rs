@@ -17,7 +17,7 @@ use jiefen_domain::Timestamp;
 use jiefen_ledger::bundle::CaseBundle;
 use jiefen_ledger::hash::Hash;
 use jiefen_store::writer::WriteOutcome;
-use jiefen_store::{CaseFilter, CaseQuery, DUE_SOON_FRACTION};
+use jiefen_store::{CaseFilter, CaseQuery};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::ToSchema;
@@ -58,7 +58,7 @@ impl CaseView {
     pub fn new(case: Case, now: Timestamp) -> Self {
         Self {
             state: case.state(),
-            deadline_signal: case.deadline_signal(now, DUE_SOON_FRACTION),
+            deadline_signal: case.deadline_signal(now),
             case,
         }
     }

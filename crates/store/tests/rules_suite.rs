@@ -1,0 +1,673 @@
+//! The rules that run the centre, through the ledger, on every backend:
+//! the deadline engine (signals, the escalation ladder, restarts, catch-up),
+//! statutory deadlines with pauses and extensions, inboxes, repeats by
+//! identity and the routing record. Time moves by an injected clock.
+
+mod common;
+use common::*;
+use jiefen_domain::inbox::{NoticeKind, Recipient};
+use jiefen_domain::policy::Complexity;
+use jiefen_store::{InboxQuery, ManualClock};
+
+const HANDLER: &str = "handler-li";
+
+async fn assigned(ledger: &Ledger, due: Option<Timestamp>) -> CaseId {
+    let id = ledger
+        .create(dispute("341721100201"), actor(), None)
+        .await
+        .unwrap()
+        .case_id;
+    for c in [
+        Command::Accept { note: None },
+        Command::Assign {
+            body: BodyCode::parse("yaodu").unwrap(),
+            due_at: due,
+            complexity: None,
+            reason: None,
+        },
+    ] {
+        ledger.act(id, c, actor(), None).await.unwrap();
+    }
+    ledger
+        .act(
+            id,
+            Command::SignFor {},
+            Actor::parse(HANDLER).unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+    id
+}
+
+async fn kinds(ledger: &Ledger, id: CaseId) -> Vec<String> {
+    ledger
+        .history(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect()
+}
+
+async fn inbox_kinds(ledger: &Ledger, recipient: &str) -> Vec<NoticeKind> {
+    let (items, _) = ledger
+        .inbox(&InboxQuery {
+            recipient: Recipient::parse(recipient).unwrap(),
+            unread_only: false,
+            kind: None,
+            before: None,
+            limit: 100,
+        })
+        .await
+        .unwrap();
+    let mut kinds: Vec<NoticeKind> = items.into_iter().map(|i| i.kind).collect();
+    kinds.reverse();
+    kinds
+}
+
+fn count(kinds: &[String], kind: &str) -> usize {
+    kinds.iter().filter(|k| *k == kind).count()
+}
+
+async fn escalation_ladder(db: Db) {
+    let clock = Arc::new(ManualClock::new(start()));
+    let ledger = ledger(&db, clock.clone()).await;
+    let id = assigned(&ledger, Some(start().plus(Duration::days(10)))).await;
+    assert_eq!(
+        ledger.tick(100).await.unwrap().examined,
+        0,
+        "no case has reached its watch time: the tick touches none"
+    );
+
+    // 20% of ten days is left after eight: due soon.
+    clock.advance(Duration::days(9));
+    let r = ledger.tick(100).await.unwrap();
+    assert_eq!((r.examined, r.signal_changes, r.escalations), (1, 1, 0));
+    assert_eq!(kinds(&ledger, id).await.last().unwrap(), "signal_changed");
+    assert_eq!(ledger.tick(100).await.unwrap().examined, 0);
+    assert_eq!(
+        inbox_kinds(&ledger, "body:yaodu").await,
+        vec![NoticeKind::NewAssignment, NoticeKind::DueSoon]
+    );
+    assert_eq!(
+        inbox_kinds(&ledger, &format!("staff:{HANDLER}")).await,
+        vec![NoticeKind::DueSoon]
+    );
+
+    // Overdue: handler, body and the owning centre's supervisor hear of it.
+    clock.advance(Duration::days(1) + Duration::minutes(1));
+    let r = ledger.tick(100).await.unwrap();
+    assert_eq!((r.signal_changes, r.escalations), (1, 0));
+    let village = "centre:341721100201";
+    assert_eq!(
+        inbox_kinds(&ledger, village).await,
+        vec![NoticeKind::NewCase, NoticeKind::Overdue]
+    );
+
+    // Three days overdue: one level up (village → town) with 督办, and the
+    // risk recomputed with the escalation counted.
+    clock.advance(Duration::days(3));
+    let r = ledger.tick(100).await.unwrap();
+    assert_eq!((r.examined, r.escalations), (1, 1));
+    let h = kinds(&ledger, id).await;
+    assert_eq!(&h[h.len() - 2..], ["auto_escalated", "risk_recomputed"]);
+    let case = ledger.get(id).await.unwrap().unwrap();
+    assert_eq!(case.level, Level::Town);
+    assert_eq!((case.escalations, case.supervision.count), (1, 1));
+    assert!(case
+        .risk_reasons
+        .iter()
+        .any(|r| r.factor == jiefen_domain::risk::RiskFactor::Escalations));
+    assert!(inbox_kinds(&ledger, "centre:341721100")
+        .await
+        .contains(&NoticeKind::Escalated));
+    assert!(inbox_kinds(&ledger, "body:yaodu")
+        .await
+        .contains(&NoticeKind::Supervision));
+
+    // Nothing more until the next rung, five days on; then up again.
+    clock.advance(Duration::days(2));
+    assert_eq!(ledger.tick(100).await.unwrap().examined, 0);
+    clock.advance(Duration::days(3));
+    let r = ledger.tick(100).await.unwrap();
+    assert_eq!(r.escalations, 1);
+    let case = ledger.get(id).await.unwrap().unwrap();
+    assert_eq!(case.level, Level::County);
+    let h = kinds(&ledger, id).await;
+    assert_eq!(count(&h, "auto_escalated"), 2);
+    // Every engine event names the policy version it was decided under.
+    for e in ledger.history(id).await.unwrap() {
+        if [
+            "signal_changed",
+            "auto_escalated",
+            "risk_recomputed",
+            "assigned",
+        ]
+        .contains(&e.kind.as_str())
+        {
+            assert!(
+                e.body.contains("\"policy_version\":\"default-2026.1\""),
+                "{}",
+                e.body
+            );
+        }
+    }
+
+    // Signing for it does not reset the ladder; concluding ends the watch.
+    ledger
+        .act(
+            id,
+            Command::Conclude {
+                outcome: Outcome::Withdrawn,
+                summary: t("申请人撤回"),
+                agreement: None,
+            },
+            actor(),
+            None,
+        )
+        .await
+        .unwrap();
+    clock.advance(Duration::days(30));
+    assert_eq!(ledger.tick(100).await.unwrap().examined, 0);
+
+    // Inbox: unread counts, marking read.
+    let body = Recipient::parse("body:yaodu").unwrap();
+    let (_, unread) = ledger
+        .inbox(&InboxQuery {
+            recipient: body.clone(),
+            unread_only: true,
+            kind: None,
+            before: None,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    let total: u64 = unread.iter().map(|(_, n)| n).sum();
+    assert_eq!(total, 5, "{unread:?}");
+    assert_eq!(ledger.mark_read(&body, None).await.unwrap(), 5);
+    assert_eq!(ledger.mark_read(&body, None).await.unwrap(), 0);
+
+    let report = ledger.rebuild(false).await.unwrap();
+    assert!(report.mismatched.is_empty(), "{report:?}");
+}
+
+async fn restart_mid_tick(db: Db) {
+    let clock = Arc::new(ManualClock::new(start()));
+    let first = ledger(&db, clock.clone()).await;
+    let mut ids = Vec::new();
+    for _ in 0..6 {
+        ids.push(assigned(&first, Some(start().plus(Duration::days(1)))).await);
+    }
+    // Down for five days: each case is overdue and owes one ladder step.
+    clock.advance(Duration::days(5));
+    // The first batch of the tick commits, then the process dies.
+    let r = first.tick_once(4).await.unwrap();
+    assert_eq!((r.examined, r.signal_changes, r.escalations), (4, 4, 4));
+    drop(first);
+
+    // Restarted: two engines (as two servers on one database) tick at once.
+    let second = ledger(&db, clock.clone()).await;
+    let third = ledger(&db, clock.clone()).await;
+    let (a, b) = tokio::join!(second.tick(3), third.tick(3));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.escalations + b.escalations, 2, "{a:?} {b:?}");
+    for id in &ids {
+        let h = kinds(&second, *id).await;
+        assert_eq!(count(&h, "signal_changed"), 1, "{h:?}");
+        assert_eq!(count(&h, "auto_escalated"), 1, "{h:?}");
+    }
+    assert_eq!(second.tick(100).await.unwrap().events, 0);
+}
+
+async fn catch_up_after_downtime(db: Db) {
+    let clock = Arc::new(ManualClock::new(start()));
+    let ledger = ledger(&db, clock.clone()).await;
+    let soon = assigned(&ledger, Some(start().plus(Duration::days(1)))).await;
+    let later = assigned(&ledger, Some(start().plus(Duration::days(2)))).await;
+    let far = assigned(&ledger, Some(start().plus(Duration::days(30)))).await;
+    // Three days without a tick.
+    clock.advance(Duration::days(3) + Duration::hours(1));
+    let r = ledger.tick(100).await.unwrap();
+    // The two that fell due were caught up straight to overdue (the signal
+    // as it is now, not every signal missed). Neither has been overdue for
+    // three whole days, so neither is escalated yet.
+    assert_eq!((r.examined, r.signal_changes, r.escalations), (2, 2, 0));
+    for id in [soon, later] {
+        let case = ledger.get(id).await.unwrap().unwrap();
+        assert_eq!(case.watch.unwrap().signal, DeadlineSignal::Overdue);
+    }
+    assert_eq!(count(&kinds(&ledger, far).await, "signal_changed"), 0);
+    // Another three days down: both owe their first ladder step.
+    clock.advance(Duration::days(3));
+    let r = ledger.tick(100).await.unwrap();
+    assert_eq!((r.examined, r.escalations), (2, 2));
+    // A long downtime owes several steps: taken in order, at once.
+    clock.advance(Duration::days(10));
+    let r = ledger.tick(100).await.unwrap();
+    assert_eq!(
+        r.escalations, 4,
+        "{r:?}: each of two cases climbs two more rungs"
+    );
+    let case = ledger.get(soon).await.unwrap().unwrap();
+    assert_eq!(case.level, Level::City, "village → town → county → city");
+    assert_eq!(case.watch.unwrap().escalations, 3);
+}
+
+async fn working_days_across_national_day(db: Db) {
+    // Tuesday 30 September 2025, 10:00 Beijing time.
+    let clock = Arc::new(ManualClock::new(
+        Timestamp::parse("2025-09-30T02:00:00Z").unwrap(),
+    ));
+    let ledger = ledger(&db, clock.clone()).await;
+    ledger
+        .import_reference(
+            vec![],
+            vec![Body {
+                code: BodyCode::parse("dongzhi-zjj").unwrap(),
+                name: "东至县住建局".into(),
+                kind: BodyKind::GovernmentDepartment,
+                jurisdiction: code("341721"),
+                categories: vec![CategoryCode::parse("dept_housing").unwrap()],
+            }],
+        )
+        .await
+        .unwrap();
+    let mut request = dispute("341721100201");
+    request.kind = CaseKind::Request;
+    request.category = CategoryCode::parse("dept_housing.roads").unwrap();
+    let id = ledger.create(request, actor(), None).await.unwrap().case_id;
+    ledger
+        .act(id, Command::Accept { note: None }, actor(), None)
+        .await
+        .unwrap();
+    ledger
+        .act(
+            id,
+            Command::Assign {
+                body: BodyCode::parse("dongzhi-zjj").unwrap(),
+                due_at: None,
+                complexity: Some(Complexity::Ordinary),
+                reason: None,
+            },
+            actor(),
+            None,
+        )
+        .await
+        .unwrap();
+    let case = ledger.get(id).await.unwrap().unwrap();
+    let a = case.stage.assignment().unwrap();
+    // 1–8 October are off; Saturday 11 October is worked (调休).
+    assert_eq!(
+        a.deadline.as_ref().unwrap().text_zh(),
+        "自2025-09-30受理起7个工作日，至2025-10-16届满"
+    );
+    assert_eq!(
+        a.due_at,
+        Timestamp::parse("2025-10-16T15:59:59.999Z").unwrap()
+    );
+    let routing = ledger.history(id).await.unwrap()[2].body.clone();
+    assert!(routing.contains("\"followed\":true"), "{routing}");
+    // Through the holiday: on track; due soon with a fifth of the time left.
+    clock.set(Timestamp::parse("2025-10-10T02:00:00Z").unwrap());
+    assert_eq!(ledger.tick(100).await.unwrap().examined, 0);
+    clock.set(Timestamp::parse("2025-10-14T02:00:00Z").unwrap());
+    assert_eq!(ledger.tick(100).await.unwrap().signal_changes, 1);
+    clock.set(Timestamp::parse("2025-10-17T00:00:00Z").unwrap());
+    assert_eq!(ledger.tick(100).await.unwrap().signal_changes, 1);
+    let case = ledger.get(id).await.unwrap().unwrap();
+    assert_eq!(case.watch.unwrap().signal, DeadlineSignal::Overdue);
+}
+
+async fn petition_path(db: Db) {
+    let clock = Arc::new(ManualClock::new(start()));
+    let ledger = ledger(&db, clock.clone()).await;
+    let mut petition = dispute("341721100201");
+    petition.kind = CaseKind::Petition;
+    petition.category = CategoryCode::parse("land.expropriation").unwrap();
+    let id = ledger
+        .create(petition, actor(), None)
+        .await
+        .unwrap()
+        .case_id;
+    let act = |c: Command| {
+        let ledger = ledger.clone();
+        async move { ledger.act(id, c, actor(), None).await }
+    };
+    act(Command::Accept { note: None }).await.unwrap();
+    act(Command::Assign {
+        body: BodyCode::parse("dongzhi-xfj").unwrap(),
+        due_at: None,
+        complexity: None,
+        reason: None,
+    })
+    .await
+    .unwrap();
+    let expl = |case: &Case| {
+        case.stage
+            .assignment()
+            .unwrap()
+            .deadline
+            .clone()
+            .unwrap()
+            .text_zh()
+    };
+    let case = ledger.get(id).await.unwrap().unwrap();
+    assert_eq!(expl(&case), "自2026-03-02受理起60日，至2026-05-01届满");
+    act(Command::SignFor {}).await.unwrap();
+    clock.advance(Duration::days(30));
+    act(Command::Pause {
+        reason: t("等待土地权属鉴定"),
+    })
+    .await
+    .unwrap();
+    clock.advance(Duration::days(5));
+    act(Command::Resume { note: None }).await.unwrap();
+    let case = ledger.get(id).await.unwrap().unwrap();
+    assert_eq!(
+        expl(&case),
+        "自2026-03-02受理起60日，中止5日，至2026-05-06届满"
+    );
+    act(Command::RequestExtension {
+        days: 30,
+        reason: t("情况复杂"),
+    })
+    .await
+    .unwrap();
+    act(Command::ApproveExtension { note: None }).await.unwrap();
+    let case = ledger.get(id).await.unwrap().unwrap();
+    assert_eq!(
+        expl(&case),
+        "自2026-03-02受理起60日，中止5日，延期30日，至2026-06-05届满"
+    );
+    assert_eq!(
+        case.stage.assignment().unwrap().due_at,
+        Timestamp::parse("2026-06-05T15:59:59.999Z").unwrap()
+    );
+    // 信访工作条例: one extension only.
+    let err = act(Command::RequestExtension {
+        days: 5,
+        reason: t("再延期"),
+    })
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("allows 1 extension"), "{err}");
+    act(Command::Conclude {
+        outcome: Outcome::Answered,
+        summary: t("已书面答复"),
+        agreement: None,
+    })
+    .await
+    .unwrap();
+    // A review may be asked within 30 days of the answer; then it is
+    // assigned on the review rule (30 days).
+    clock.advance(Duration::days(29));
+    act(Command::RequestReview {
+        reason: t("对答复不服"),
+    })
+    .await
+    .unwrap();
+    let case = ledger.get(id).await.unwrap().unwrap();
+    assert_eq!(case.level, Level::Town);
+    act(Command::Assign {
+        body: BodyCode::parse("dongzhi-xfj").unwrap(),
+        due_at: None,
+        complexity: None,
+        reason: None,
+    })
+    .await
+    .unwrap();
+    let case = ledger.get(id).await.unwrap().unwrap();
+    let text = expl(&case);
+    assert!(text.contains("复查请求起30日"), "{text}");
+
+    // Too late for a review of another answered petition.
+    let mut other = dispute("341721100201");
+    other.kind = CaseKind::Petition;
+    other.category = CategoryCode::parse("land.expropriation").unwrap();
+    let late = ledger.create(other, actor(), None).await.unwrap().case_id;
+    for c in [
+        Command::Accept { note: None },
+        Command::Assign {
+            body: BodyCode::parse("dongzhi-xfj").unwrap(),
+            due_at: None,
+            complexity: None,
+            reason: None,
+        },
+        Command::SignFor {},
+        Command::Conclude {
+            outcome: Outcome::Answered,
+            summary: t("已书面答复"),
+            agreement: None,
+        },
+    ] {
+        ledger.act(late, c, actor(), None).await.unwrap();
+    }
+    clock.advance(Duration::days(31));
+    let err = ledger
+        .act(
+            late,
+            Command::RequestReview {
+                reason: t("不服")
+            },
+            actor(),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("window for asking a review closed"),
+        "{err}"
+    );
+}
+
+async fn repeats_by_identity(db: Db) {
+    let clock = Arc::new(ManualClock::new(start()));
+    let ledger = ledger(&db, clock.clone()).await;
+    let first = ledger
+        .create(dispute("341721100201"), actor(), None)
+        .await
+        .unwrap()
+        .case_id;
+    // The same phone, another ID number and name: the same person.
+    clock.advance(Duration::days(10));
+    let mut again = dispute("341721101");
+    again.parties[0].id_number = None;
+    again.parties[0].name = t("张三丰");
+    let second = ledger.create(again, actor(), None).await.unwrap().case_id;
+    let case = ledger.get(second).await.unwrap().unwrap();
+    assert_eq!(case.possible_repeats.len(), 1);
+    assert_eq!(case.possible_repeats[0].case_id, first);
+    assert_eq!(
+        case.possible_repeats[0].reasons,
+        vec![jiefen_domain::repeats::RepeatReason::SamePhone]
+    );
+    // Someone else entirely: no repeat.
+    let mut stranger = dispute("341721101");
+    stranger.parties[0].id_number = None;
+    stranger.parties[0].phone = Some(PhoneNumber::parse("13900001111").unwrap());
+    let s = ledger
+        .create(stranger, actor(), None)
+        .await
+        .unwrap()
+        .case_id;
+    assert!(ledger
+        .get(s)
+        .await
+        .unwrap()
+        .unwrap()
+        .possible_repeats
+        .is_empty());
+    // Outside the window (180 days) the person is not matched.
+    clock.advance(Duration::days(200));
+    let third = ledger
+        .create(dispute("341721100201"), actor(), None)
+        .await
+        .unwrap()
+        .case_id;
+    let case = ledger.get(third).await.unwrap().unwrap();
+    assert!(
+        case.possible_repeats.iter().all(|p| p.case_id != first),
+        "{:?}",
+        case.possible_repeats
+    );
+    // The identity index holds no personal data in clear.
+    let hashes = match &db {
+        Db::Sqlite(s, _) => {
+            sqlx::query_scalar::<_, String>("SELECT hash || reason FROM identities")
+                .fetch_all(s.pool())
+                .await
+                .unwrap()
+        }
+        Db::Postgres(p) => sqlx::query_scalar::<_, String>("SELECT hash || reason FROM identities")
+            .fetch_all(p.pool())
+            .await
+            .unwrap(),
+    };
+    assert!(!hashes.is_empty());
+    assert!(hashes
+        .iter()
+        .all(|h| !h.contains("13812345678") && !h.contains("1101051949")));
+    // Linking counts on the original and raises its risk.
+    ledger
+        .act(
+            second,
+            Command::Merge {
+                into: first,
+                reason: t("同一人重复反映"),
+            },
+            actor(),
+            None,
+        )
+        .await
+        .unwrap();
+    let original = ledger.get(first).await.unwrap().unwrap();
+    assert_eq!(original.repeats, vec![second]);
+    assert!(original
+        .risk_reasons
+        .iter()
+        .any(|r| r.factor == jiefen_domain::risk::RiskFactor::Repeats && r.detail.contains("1次")));
+    assert_eq!(
+        kinds(&ledger, first).await.last().unwrap(),
+        "risk_recomputed"
+    );
+}
+
+async fn overrides_survive_recompute(db: Db) {
+    let clock = Arc::new(ManualClock::new(start()));
+    let ledger = ledger(&db, clock.clone()).await;
+    let original = ledger
+        .create(dispute("341721100201"), actor(), None)
+        .await
+        .unwrap()
+        .case_id;
+    ledger
+        .act(
+            original,
+            Command::SetRisk {
+                level: RiskLevel::Yellow,
+                reason: t("当事人情绪激动"),
+            },
+            actor(),
+            None,
+        )
+        .await
+        .unwrap();
+    let repeat = ledger
+        .create(dispute("341721100201"), actor(), None)
+        .await
+        .unwrap()
+        .case_id;
+    ledger
+        .act(
+            repeat,
+            Command::Merge {
+                into: original,
+                reason: t("重复件"),
+            },
+            actor(),
+            None,
+        )
+        .await
+        .unwrap();
+    let case = ledger.get(original).await.unwrap().unwrap();
+    assert_eq!(case.risk, RiskLevel::Yellow, "the override stays in force");
+    assert!(case
+        .risk_reasons
+        .iter()
+        .any(|r| r.detail.contains("当事人情绪激动")));
+    assert!(case
+        .risk_reasons
+        .iter()
+        .any(|r| r.detail.contains("重复反映1次")));
+}
+
+async fn routing_choice_is_recorded(db: Db) {
+    let clock = Arc::new(ManualClock::new(start()));
+    let ledger = ledger(&db, clock.clone()).await;
+    let id = ledger
+        .create(dispute("341721100201"), actor(), None)
+        .await
+        .unwrap()
+        .case_id;
+    ledger
+        .act(id, Command::Accept { note: None }, actor(), None)
+        .await
+        .unwrap();
+    // Routing proposes the town's mediation committee; the clerk chooses
+    // the justice office and says why. Both are on the record.
+    ledger
+        .act(
+            id,
+            Command::Assign {
+                body: BodyCode::parse("yaodu-sfs").unwrap(),
+                due_at: None,
+                complexity: None,
+                reason: Some(t("涉及法律咨询，由司法所办理")),
+            },
+            actor(),
+            None,
+        )
+        .await
+        .unwrap();
+    let assigned = ledger.history(id).await.unwrap()[2].body.clone();
+    let event: serde_json::Value = serde_json::from_str(&assigned).unwrap();
+    assert_eq!(event["routing"]["proposed_body"], "yaodu");
+    assert_eq!(event["routing"]["followed"], false);
+    assert_eq!(
+        event["routing"]["override_reason"],
+        "涉及法律咨询，由司法所办理"
+    );
+    assert!(event["routing"]["reasons"][0]
+        .as_str()
+        .unwrap()
+        .contains("小事不出村"));
+    assert_eq!(event["due_soon_permille"], 200);
+}
+
+macro_rules! on_both {
+    ($($name:ident),+) => {
+        mod sqlite_backend {
+            use super::*;
+            $(#[tokio::test] async fn $name() { super::$name(sqlite().await).await })+
+        }
+        mod postgres_backend {
+            use super::*;
+            $(#[tokio::test] async fn $name() {
+                if let Some(db) = postgres(stringify!($name)).await { super::$name(db).await }
+            })+
+        }
+    };
+}
+
+on_both!(
+    escalation_ladder,
+    restart_mid_tick,
+    catch_up_after_downtime,
+    working_days_across_national_day,
+    petition_path,
+    repeats_by_identity,
+    overrides_survive_recompute,
+    routing_choice_is_recorded
+);
