@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::TcpStream;
 
+mod engine;
+
 #[derive(Parser)]
 #[command(about = "HTTP load benchmarks for Jiefen")]
 struct Cli {
@@ -43,6 +45,19 @@ enum Cmd {
         #[arg(long, default_value_t = 3)]
         runs: usize,
     },
+    /// The deadline engine: one tick where `changing` cases change signal,
+    /// and one where nothing does, among `cases` open cases in SQLite.
+    Engine {
+        /// Where the generated store is kept between runs.
+        #[arg(long, default_value = "target/bench-engine")]
+        data: PathBuf,
+        #[arg(long, default_value_t = 1_000_000)]
+        cases: u64,
+        #[arg(long, default_value_t = 1_000)]
+        changing: u32,
+        #[arg(long, default_value_t = 15)]
+        rounds: usize,
+    },
     /// The baseline server: a bare axum handler inserting into SQLite.
     BareServer {
         #[arg(long)]
@@ -56,6 +71,12 @@ const CASE: &str = r#"{"actor":"bench-clerk","case":{"kind":"dispute","channel":
 async fn main() -> Result<()> {
     match Cli::parse().command {
         Cmd::BareServer { data } => bare::serve(data).await,
+        Cmd::Engine {
+            data,
+            cases,
+            changing,
+            rounds,
+        } => engine::run(&data, cases, changing, rounds).await,
         Cmd::Http {
             jiefen,
             clients,

@@ -80,6 +80,10 @@ enum Command {
         /// How many demo cases to generate.
         #[arg(long, default_value_t = 3000)]
         demo_cases: usize,
+        /// Seconds between ticks of the deadline engine (signal changes,
+        /// escalations); the first runs at start-up and catches up.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        tick_seconds: u64,
     },
     /// Write a case's self-contained, verifiable bundle to standard output.
     Export {
@@ -189,7 +193,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             listen,
             demo,
             demo_cases,
-        } => serve(store, &listen, demo, demo_cases).await,
+            tick_seconds,
+        } => serve(store, &listen, demo, demo_cases, tick_seconds).await,
         Command::Export {
             store,
             case,
@@ -457,7 +462,13 @@ async fn open(args: &StoreArgs, clock: Arc<dyn Clock>) -> Result<Ledger> {
     open_with(args, store, clock).await
 }
 
-async fn serve(args: StoreArgs, listen: &str, demo: bool, demo_cases: usize) -> Result<ExitCode> {
+async fn serve(
+    args: StoreArgs,
+    listen: &str,
+    demo: bool,
+    demo_cases: usize,
+    tick_seconds: u64,
+) -> Result<ExitCode> {
     let store = open_store(&args).await?;
     if demo && store.count_cases().await? == 0 {
         tracing::info!(cases = demo_cases, "loading the demo city and cases");
@@ -495,6 +506,34 @@ async fn serve(args: StoreArgs, listen: &str, demo: bool, demo_cases: usize) -> 
             every.tick().await;
             if let Err(e) = checkpoints.checkpoint_if_grown().await {
                 tracing::error!(error = %e, "hourly checkpoint failed");
+            }
+        }
+    });
+    // One scheduler loop per server. Why one: every decision of the engine
+    // is taken by the single writer against the case's recorded state, so
+    // more loops could not do more work, only contend for the writer; one
+    // loop also never overlaps itself, and its first tick at start-up
+    // catches up on whatever fell due while the server was down. Servers
+    // sharing a PostgreSQL database may each run one: the writer's log
+    // lock and the recorded state keep them from firing a step twice.
+    let engine = ledger.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(tick_seconds));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            match engine.tick(jiefen_store::ledger::TICK_BATCH).await {
+                Ok(r) if r.events > 0 => tracing::info!(
+                    examined = r.examined,
+                    signal_changes = r.signal_changes,
+                    escalations = r.escalations,
+                    events = r.events,
+                    "deadline engine tick"
+                ),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "deadline engine tick failed; retrying next tick")
+                }
             }
         }
     });

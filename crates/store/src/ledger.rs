@@ -26,6 +26,10 @@ use tokio::sync::{mpsc, oneshot};
 
 pub type LedgerError = WriteError;
 
+/// Cases per transaction of a deadline-engine tick: a thousand signal
+/// changes commit in one fsync (see BENCHMARKS.md).
+pub const TICK_BATCH: u32 = 1000;
+
 /// Bundle format name written into every export.
 pub const BUNDLE_FORMAT: &str = "jiefen.case-bundle.v1";
 

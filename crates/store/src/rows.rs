@@ -118,6 +118,8 @@ pub struct WritePlan {
     pub log_size: u64,
     /// Inbox notices derived from this batch's events.
     pub notices: Vec<Notice>,
+    /// Cases that were loaded (exist already): updated, not inserted.
+    pub existing: std::collections::HashSet<CaseId>,
     /// Keyed identities of the cases this batch registers.
     pub identities: Vec<(CaseId, IdentityHash, i64)>,
 }

@@ -140,6 +140,40 @@ macro_rules! sql_store {
             q
         }
 
+        /// One multi-row UPDATE; `VALUES` columns are `column1`... on both
+        /// databases.
+        fn push_case_update<'a>(rows: &'a [&'a CaseRow]) -> QueryBuilder<'a, $db> {
+            let mut q = QueryBuilder::new(
+                "UPDATE cases SET state = v.column2, risk = v.column3, level = v.column4, \
+                 body = v.column5, assigned_at_ms = v.column6, due_at_ms = v.column7, \
+                 due_soon_at_ms = v.column8, paused_signal = v.column9, watch_at_ms = v.column10, \
+                 updated_at_ms = v.column11, version = v.column12, head_hash = v.column13, \
+                 state_json = v.column14, category = v.column15, jpath = v.column16, \
+                 jurisdiction = v.column17 FROM (",
+            );
+            q.push_values(rows, |mut b, c| {
+                b.push_bind(c.id.to_string())
+                    .push_bind(c.state)
+                    .push_bind(c.risk)
+                    .push_bind(c.level)
+                    .push_bind(&c.body)
+                    .push_bind(c.assigned_at_ms)
+                    .push_bind(c.due_at_ms)
+                    .push_bind(c.due_soon_at_ms)
+                    .push_bind(c.paused_signal)
+                    .push_bind(c.watch_at_ms)
+                    .push_bind(c.updated_at_ms)
+                    .push_bind(c.version as i64)
+                    .push_bind(c.head_hash.to_string())
+                    .push_bind(&c.state_json)
+                    .push_bind(&c.category)
+                    .push_bind(&c.jpath)
+                    .push_bind(&c.jurisdiction);
+            });
+            q.push(") AS v WHERE cases.id = v.column1");
+            q
+        }
+
         pub struct $tx {
             tx: sqlx::Transaction<'static, $db>,
         }
@@ -250,8 +284,20 @@ macro_rules! sql_store {
                     });
                     q.build().execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
                 }
-                for chunk in plan.cases.chunks(CHUNK_ROWS) {
+                // Cases that exist are updated by id alone: an upsert would
+                // also probe the number and receipt-code indexes of every row.
+                let (updates, inserts): (Vec<&CaseRow>, Vec<&CaseRow>) =
+                    plan.cases.iter().partition(|c| plan.existing.contains(&c.id));
+                let inserts: Vec<CaseRow> = inserts.into_iter().cloned().collect();
+                for chunk in inserts.chunks(CHUNK_ROWS) {
                     push_case_upsert(chunk)
+                        .build()
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(StoreError::from_sqlx)?;
+                }
+                for chunk in updates.chunks(CHUNK_ROWS) {
+                    push_case_update(chunk)
                         .build()
                         .execute(&mut *tx)
                         .await
@@ -304,7 +350,6 @@ macro_rules! sql_store {
                             .push_bind(n.at.unix_millis())
                             .push_bind(&n.text);
                     });
-                    q.push(" ON CONFLICT DO NOTHING");
                     q.build().execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
                 }
                 for chunk in plan.identities.chunks(CHUNK_ROWS) {

@@ -306,6 +306,7 @@ impl Writer {
             now,
             refs: &refs,
             frontier,
+            loaded: cases.keys().copied().collect(),
             cases,
             dirty: Vec::new(),
             idempotency,
@@ -372,6 +373,8 @@ struct Batch<'a> {
     cases: HashMap<CaseId, (Case, Hash)>,
     /// Cases changed by this batch, in first-touch order.
     dirty: Vec<CaseId>,
+    /// Cases that exist in the store (loaded at the start of the batch).
+    loaded: std::collections::HashSet<CaseId>,
     idempotency: HashMap<String, IdempotencyRow>,
     counter: i64,
     counter_name: String,
@@ -647,6 +650,7 @@ impl Batch<'_> {
             frontier,
             cases,
             dirty,
+            loaded,
             counter,
             counter_name,
             mut plan,
@@ -654,6 +658,9 @@ impl Batch<'_> {
         } = self;
         for id in dirty {
             let (case, head) = &cases[&id];
+            if loaded.contains(&id) {
+                plan.existing.insert(id);
+            }
             plan.cases.push(CaseRow::from_case(
                 case,
                 *head,
