@@ -1,4 +1,5 @@
-//! Cases: register, read, list, act on, their parties and their export.
+//! Cases: register, read, list, act on, their parties, their repeats and
+//! their export.
 
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{case_id, ApiJson, ApiPath, IdempotencyKey, QueryParams, IDEMPOTENT_REPLAYED};
@@ -12,6 +13,7 @@ use jiefen_domain::case::{Case, CaseId, CaseKind, CaseState, DeadlineSignal, Ris
 use jiefen_domain::jurisdiction::JurisdictionCode;
 use jiefen_domain::lifecycle::{Actor, Command, NewCase};
 use jiefen_domain::party::{PartyKind, PartyRole, PersonalFieldKind};
+use jiefen_domain::repeats::RepeatReason;
 use jiefen_domain::taxonomy::CategoryCode;
 use jiefen_domain::Timestamp;
 use jiefen_ledger::bundle::CaseBundle;
@@ -19,6 +21,7 @@ use jiefen_ledger::hash::Hash;
 use jiefen_store::writer::WriteOutcome;
 use jiefen_store::{CaseFilter, CaseQuery};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::sync::Arc;
 use utoipa::ToSchema;
 
@@ -490,4 +493,110 @@ pub async fn routing(
                 ),
             )
         })
+}
+
+/// A reason an earlier case may be the same matter, with its label for
+/// people.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RepeatReasonView {
+    pub reason: RepeatReason,
+    #[schema(example = "同一申请人（电话相同）")]
+    pub zh: &'static str,
+}
+
+/// The other case of a repeat, as much as a clerk needs to judge it
+/// without opening it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RelatedCase {
+    pub case_id: CaseId,
+    /// Null only if the other case cannot be read: the link is kept in
+    /// events and is shown regardless.
+    pub number: Option<String>,
+    pub title: Option<String>,
+    pub state: Option<CaseState>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PossibleRepeatView {
+    #[serde(flatten)]
+    pub case: RelatedCase,
+    pub reasons: Vec<RepeatReasonView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RepeatsView {
+    pub case_id: CaseId,
+    /// Earlier cases found at registration by the same applicant ID number
+    /// or phone, or the same respondent in the same place; oldest first.
+    pub possible_repeats: Vec<PossibleRepeatView>,
+    /// Cases a clerk linked (merged) into this one.
+    pub repeats: Vec<RelatedCase>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases/{id}/repeats",
+    operation_id = "case_repeats",
+    tag = "cases",
+    params(("id" = String, Path, description = "Case id (UUID)")),
+    responses(
+        (status = 200, body = RepeatsView),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
+pub async fn repeats(
+    State(app): State<Arc<AppState>>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<RepeatsView>, ApiError> {
+    let id = case_id(&id)?;
+    let case = app
+        .ledger
+        .get(id)
+        .await?
+        .ok_or_else(|| ApiError::no_case(id))?;
+    // A case may be both found and linked; read each other case once.
+    let mut others: HashMap<CaseId, RelatedCase> = HashMap::new();
+    let wanted = case
+        .possible_repeats
+        .iter()
+        .map(|p| p.case_id)
+        .chain(case.repeats.iter().copied());
+    for other in wanted {
+        if others.contains_key(&other) {
+            continue;
+        }
+        let found = app.ledger.get(other).await?;
+        others.insert(
+            other,
+            RelatedCase {
+                case_id: other,
+                number: found.as_ref().map(|c| c.number.clone()),
+                title: found.as_ref().map(|c| c.title.as_str().to_owned()),
+                state: found.as_ref().map(Case::state),
+            },
+        );
+    }
+    let related = |other: CaseId| others[&other].clone();
+    let possible_repeats = case
+        .possible_repeats
+        .iter()
+        .map(|p| PossibleRepeatView {
+            case: related(p.case_id),
+            reasons: p
+                .reasons
+                .iter()
+                .map(|r| RepeatReasonView {
+                    reason: *r,
+                    zh: r.zh(),
+                })
+                .collect(),
+        })
+        .collect();
+    let repeats = case.repeats.iter().map(|r| related(*r)).collect();
+    Ok(Json(RepeatsView {
+        case_id: id,
+        possible_repeats,
+        repeats,
+    }))
 }

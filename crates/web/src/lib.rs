@@ -3,8 +3,8 @@
 //! # Layout
 //!
 //! - [`router`] wires every endpoint; [`serve`] runs it until shutdown.
-//! - [`cases`], [`history`], [`attachments`], [`log`], [`reference`]: the
-//!   handlers, one module per thing served.
+//! - [`cases`], [`history`], [`attachments`], [`inbox`], [`engine`],
+//!   [`log`], [`reference`]: the handlers, one module per thing served.
 //! - [`error`]: [`ApiError`], the one error type, and the one JSON shape
 //!   every refusal leaves in.
 //! - [`extract`]: extractors that refuse bad input in that shape (JSON
@@ -26,9 +26,11 @@
 
 pub mod attachments;
 pub mod cases;
+pub mod engine;
 pub mod error;
 pub mod extract;
 pub mod history;
+pub mod inbox;
 pub mod log;
 pub mod openapi;
 pub mod reference;
@@ -63,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .route("/cases/{id}/history", get(history::history))
         .route("/cases/{id}/parties", get(cases::parties))
         .route("/cases/{id}/routing", get(cases::routing))
+        .route("/cases/{id}/repeats", get(cases::repeats))
         .route("/cases/{id}/export", get(cases::export))
         // Uploads read their body with their own 20 MiB limit.
         .route("/cases/{id}/attachments", post(attachments::upload))
@@ -70,6 +73,9 @@ pub fn router(state: AppState) -> Router {
             "/cases/{id}/attachments/{sha256}",
             get(attachments::download),
         )
+        .route("/inbox", get(inbox::inbox))
+        .route("/inbox/read", post(inbox::mark_read))
+        .route("/engine/tick", post(engine::tick))
         .route("/log", get(log::head))
         .route("/log/consistency", get(log::consistency))
         .route("/checkpoints", post(log::sign))

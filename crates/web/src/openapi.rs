@@ -2,7 +2,7 @@
 //! so it cannot drift from the code.
 
 use crate::error::{ErrorBody, ErrorDetail};
-use crate::{attachments, cases, history, log, reference, Health};
+use crate::{attachments, cases, engine, history, inbox, log, reference, Health};
 use axum::http::header;
 use axum::response::IntoResponse;
 use std::sync::OnceLock;
@@ -26,9 +26,13 @@ use utoipa::OpenApi;
         cases::parties,
         cases::routing,
         cases::export,
+        cases::repeats,
         history::history,
         attachments::upload,
         attachments::download,
+        inbox::inbox,
+        inbox::mark_read,
+        engine::tick,
         log::head,
         log::sign,
         log::latest,
@@ -41,6 +45,8 @@ use utoipa::OpenApi;
     tags(
         (name = "cases", description = "Register cases, act on them, read them"),
         (name = "attachments", description = "Files attached to a case"),
+        (name = "inbox", description = "What needs whom: notices derived from events, per body, handler and centre"),
+        (name = "engine", description = "The deadline engine, run on demand"),
         (name = "log", description = "The verifiable Merkle log and its signed checkpoints"),
         (name = "reference", description = "Jurisdictions, handling bodies, categories"),
         (name = "health"),

@@ -276,6 +276,57 @@ impl TestApp {
         body
     }
 
+    /// Acts as `actor` and insists it worked.
+    async fn act_as(&self, id: &str, actor: &str, action: Value) -> Value {
+        let res = self
+            .client
+            .post(self.url(&format!("/api/v1/cases/{id}/actions")))
+            .json(&json!({"actor": actor, "action": action}))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = json_of(res).await;
+        assert_eq!(status, StatusCode::OK, "{action} → {body}");
+        body
+    }
+
+    async fn inbox(&self, query: &str) -> Response {
+        self.client
+            .get(self.url(&format!("/api/v1/inbox?{query}")))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn mark_read(&self, body: &Value) -> Response {
+        self.client
+            .post(self.url("/api/v1/inbox/read"))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn tick(&self) -> Value {
+        let res = self
+            .client
+            .post(self.url("/api/v1/engine/tick"))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = json_of(res).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    async fn repeats(&self, id: &str) -> Response {
+        self.client
+            .get(self.url(&format!("/api/v1/cases/{id}/repeats")))
+            .send()
+            .await
+            .unwrap()
+    }
+
     async fn history(&self, id: &str) -> Response {
         self.client
             .get(self.url(&format!("/api/v1/cases/{id}/history")))
@@ -1709,6 +1760,10 @@ async fn reference_data_health_and_openapi() {
         ("/api/v1/jurisdictions", &["get"]),
         ("/api/v1/bodies", &["get"]),
         ("/api/v1/categories", &["get"]),
+        ("/api/v1/cases/{id}/repeats", &["get"]),
+        ("/api/v1/inbox", &["get"]),
+        ("/api/v1/inbox/read", &["post"]),
+        ("/api/v1/engine/tick", &["post"]),
     ] {
         for m in methods {
             assert!(
@@ -1726,6 +1781,9 @@ async fn reference_data_health_and_openapi() {
         "CaseView",
         "CaseBundle",
         "SignedCheckpoint",
+        "InboxItem",
+        "TickReport",
+        "RepeatsView",
     ] {
         assert!(schemas.contains_key(name), "schema {name} missing");
     }
@@ -1783,5 +1841,196 @@ async fn routing_proposes_a_body_that_takes_the_category_with_reasons() {
         .await
         .unwrap();
     expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "no_body", None).await;
+    app.finish().await;
+}
+
+/// An overdue case reaches its handler's inbox through an on-demand tick;
+/// a later case from the same phone number points back at it.
+async fn inbox_tick_and_repeats(app: &TestApp) {
+    let first = app.register(dispute()).await;
+    app.act_ok(&first, json!({"type": "accept"})).await;
+    let due = app.now().plus(days(10));
+    app.act_ok(
+        &first,
+        json!({"type": "assign", "body": TOWN_MEDIATION, "due_at": due.to_rfc3339()}),
+    )
+    .await;
+    app.act_as(&first, "handler-wang", json!({"type": "sign_for"}))
+        .await;
+    let me = "recipient=staff:handler-wang";
+    let (status, inbox) = json_of(app.inbox(&format!("{me}&unread=true")).await).await;
+    assert_eq!(status, StatusCode::OK, "{inbox}");
+    assert_eq!(inbox["items"], json!([]), "nothing is due yet");
+    assert_eq!(inbox["unread"], json!({"total": 0, "by_kind": {}}));
+
+    app.advance(days(11));
+    let report = app.tick().await;
+    assert_eq!(report["signal_changes"], 1, "{report}");
+    assert_eq!(report["escalations"], 0, "{report}");
+    let again = app.tick().await;
+    assert_eq!(again["events"], 0, "a second tick records nothing: {again}");
+
+    let (status, inbox) = json_of(app.inbox(&format!("{me}&unread=true")).await).await;
+    assert_eq!(status, StatusCode::OK, "{inbox}");
+    assert_eq!(inbox["recipient"], "staff:handler-wang");
+    let items = inbox["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{inbox}");
+    assert_eq!(items[0]["kind"], "overdue");
+    assert_eq!(items[0]["case_id"], first.as_str());
+    assert_eq!(items[0]["read_at"], Value::Null);
+    assert!(
+        items[0]["text"].as_str().unwrap().contains("超期"),
+        "{inbox}"
+    );
+    assert_eq!(
+        inbox["unread"],
+        json!({"total": 1, "by_kind": {"overdue": 1}})
+    );
+    assert_eq!(inbox["next_before"], Value::Null);
+    let item = items[0]["id"].as_i64().unwrap();
+    // A full page points at the next one.
+    let (_, page) = json_of(app.inbox(&format!("{me}&limit=1")).await).await;
+    assert_eq!(page["next_before"], item);
+    let (_, next) = json_of(app.inbox(&format!("{me}&limit=1&before={item}")).await).await;
+    assert_eq!(next["items"], json!([]));
+    let (_, other_kind) = json_of(app.inbox(&format!("{me}&kind=due_soon")).await).await;
+    assert_eq!(other_kind["items"], json!([]));
+    // The body handling it heard of the assignment and of the overdue.
+    let (_, body_inbox) =
+        json_of(app.inbox(&format!("recipient=body:{TOWN_MEDIATION}")).await).await;
+    let kinds: HashSet<&str> = body_inbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, HashSet::from(["new_assignment", "overdue"]));
+
+    let (status, marked) = json_of(
+        app.mark_read(&json!({"recipient": "staff:handler-wang", "ids": []}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{marked}");
+    assert_eq!(marked, json!({"marked": 0}));
+    let (status, marked) = json_of(
+        app.mark_read(&json!({"recipient": "staff:handler-wang", "ids": [item]}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{marked}");
+    assert_eq!(marked, json!({"marked": 1}));
+    let (_, inbox) = json_of(app.inbox(&format!("{me}&unread=true")).await).await;
+    assert_eq!(inbox["items"], json!([]));
+    assert_eq!(inbox["unread"]["total"], 0);
+    let (_, all) = json_of(app.inbox(me).await).await;
+    assert_eq!(all["items"][0]["read_at"], app.now().to_rfc3339());
+    let (_, marked) = json_of(
+        app.mark_read(&json!({"recipient": "staff:handler-wang"}))
+            .await,
+    )
+    .await;
+    assert_eq!(marked, json!({"marked": 0}), "already read");
+
+    for query in [
+        "recipient=nobody",
+        "unread=true",
+        "recipient=staff:",
+        "recipient=body:",
+    ] {
+        expect_error(
+            app.inbox(query).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_query",
+            Some("recipient"),
+        )
+        .await;
+    }
+    for (query, field) in [
+        ("unread=yes", "unread"),
+        ("kind=late", "kind"),
+        ("before=x", "before"),
+        ("limit=0", "limit"),
+        ("limit=201", "limit"),
+        ("page=2", "page"),
+    ] {
+        expect_error(
+            app.inbox(&format!("{me}&{query}")).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_query",
+            Some(field),
+        )
+        .await;
+    }
+    expect_error(
+        app.mark_read(&json!({"recipient": "nobody", "ids": [item]}))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_request",
+        Some("recipient"),
+    )
+    .await;
+    expect_error(
+        app.mark_read(&json!({"ids": [item]})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_request",
+        Some("recipient"),
+    )
+    .await;
+
+    // Another applicant, another place, the same phone.
+    let second = app
+        .register(json!({
+            "kind": "dispute",
+            "channel": "phone",
+            "category": "neighbourhood.noise",
+            "title": "邻居夜间噪音",
+            "description": "楼上夜间施工。",
+            "jurisdiction": TOWN_B,
+            "parties": [{"role": "applicant", "kind": "person", "name": "张三丰",
+                         "phone": "13812345678"}]
+        }))
+        .await;
+    let (status, repeats) = json_of(app.repeats(&second).await).await;
+    assert_eq!(status, StatusCode::OK, "{repeats}");
+    assert_eq!(repeats["case_id"], second.as_str());
+    let (_, first_case) = json_of(app.get_case(&first).await).await;
+    assert_eq!(
+        repeats["possible_repeats"],
+        json!([{
+            "case_id": first,
+            "number": first_case["number"],
+            "title": "宅基地边界纠纷",
+            "state": "in_progress",
+            "reasons": [{"reason": "same_phone", "zh": "同一申请人（电话相同）"}],
+        }])
+    );
+    assert_eq!(repeats["repeats"], json!([]));
+    let (_, none) = json_of(app.repeats(&first).await).await;
+    assert_eq!(none["possible_repeats"], json!([]));
+    for unknown in ["0190a0b0-0000-7000-8000-000000000000", "not-a-case"] {
+        expect_error(
+            app.repeats(unknown).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+            None,
+        )
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbox_tick_and_repeats_on_sqlite() {
+    let app = TestApp::sqlite().await;
+    inbox_tick_and_repeats(&app).await;
+    app.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbox_tick_and_repeats_on_postgres() {
+    let Some(app) = TestApp::postgres().await else {
+        return;
+    };
+    inbox_tick_and_repeats(&app).await;
     app.finish().await;
 }

@@ -1,0 +1,187 @@
+//! Inboxes: what needs whom. The ledger fills them from events in the same
+//! transaction that records the events; here they are only read and marked
+//! read.
+
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, QueryParams};
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use jiefen_domain::inbox::{NoticeKind, Recipient};
+use jiefen_store::{InboxItem, InboxQuery};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use utoipa::ToSchema;
+
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 200;
+
+/// Ids one request may mark: each is a bound parameter, and databases cap
+/// those per statement.
+pub const MAX_MARK_IDS: usize = 1000;
+
+const RECIPIENT_FORMS: &str = "body:CODE, staff:NAME or centre:JURISDICTION_CODE";
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Inbox {
+    /// As given, normalised (`staff:handler-wang`).
+    pub recipient: String,
+    /// Newest first.
+    pub items: Vec<InboxItem>,
+    /// Over the whole inbox, whatever the filters of this page.
+    pub unread: UnreadCounts,
+    /// Pass as `before` for the next page; null on the last page.
+    pub next_before: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnreadCounts {
+    pub total: u64,
+    /// Only kinds with unread items appear.
+    #[schema(example = json!({"overdue": 2, "due_soon": 1}))]
+    pub by_kind: BTreeMap<String, u64>,
+}
+
+/// A recipient in a JSON body, refused while deserialising so that the
+/// refusal carries the field's path like every other bad value.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "String")]
+pub struct RecipientParam(pub Recipient);
+
+impl TryFrom<String> for RecipientParam {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        Recipient::parse(&raw)
+            .map(Self)
+            .ok_or_else(|| format!("recipient must be {RECIPIENT_FORMS}, not {raw:?}"))
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarkReadRequest {
+    #[schema(value_type = String, example = "body:yaodu-tmc")]
+    pub recipient: RecipientParam,
+    /// Items to mark; absent or null marks every unread item of the inbox.
+    /// Ids of other inboxes are ignored.
+    #[serde(default)]
+    pub ids: Option<Vec<i64>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MarkedRead {
+    /// Items that were unread and are now read.
+    pub marked: u64,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/inbox",
+    operation_id = "inbox",
+    tag = "inbox",
+    params(
+        ("recipient" = String, Query, description = "`body:CODE`, `staff:NAME` or `centre:JURISDICTION_CODE`"),
+        ("unread" = Option<bool>, Query, description = "Only unread items (default false)"),
+        ("kind" = Option<NoticeKind>, Query),
+        ("before" = Option<i64>, Query, description = "`next_before` of the previous page"),
+        ("limit" = Option<u32>, Query, description = "1–200, default 50"),
+    ),
+    responses(
+        (status = 200, body = Inbox),
+        (status = 422, description = "`invalid_query` (parameter in `field`)", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
+pub async fn inbox(
+    State(app): State<Arc<AppState>>,
+    q: QueryParams,
+) -> Result<Json<Inbox>, ApiError> {
+    q.only(&["recipient", "unread", "kind", "before", "limit"])?;
+    let recipient = q
+        .parse_with("recipient", RECIPIENT_FORMS, Recipient::parse)?
+        .ok_or_else(|| {
+            ApiError::invalid_query(
+                "recipient",
+                format!("recipient is required: {RECIPIENT_FORMS}"),
+            )
+        })?;
+    let unread_only = q
+        .parse_with("unread", "true or false", |s| s.parse::<bool>().ok())?
+        .unwrap_or(false);
+    let kinds: Vec<&str> = NoticeKind::ALL.iter().map(|k| k.as_str()).collect();
+    let kind = q.parse_with(
+        "kind",
+        &format!("one of {}", kinds.join(", ")),
+        NoticeKind::parse,
+    )?;
+    let before = q.parse_with("before", "the next_before of a previous page", |s| {
+        s.parse::<i64>().ok().filter(|n| *n > 0)
+    })?;
+    let limit = q
+        .parse_with("limit", "a whole number from 1 to 200", |s| {
+            s.parse::<u32>()
+                .ok()
+                .filter(|n| (1..=MAX_LIMIT).contains(n))
+        })?
+        .unwrap_or(DEFAULT_LIMIT);
+    let (items, unread) = app
+        .ledger
+        .inbox(&InboxQuery {
+            recipient: recipient.clone(),
+            unread_only,
+            kind,
+            before,
+            limit,
+        })
+        .await?;
+    let next_before = (items.len() == limit as usize)
+        .then(|| items.iter().map(|i| i.id).min())
+        .flatten();
+    let unread = UnreadCounts {
+        total: unread.iter().map(|(_, n)| n).sum(),
+        by_kind: unread.into_iter().collect(),
+    };
+    Ok(Json(Inbox {
+        recipient: recipient.to_string(),
+        items,
+        unread,
+        next_before,
+    }))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/inbox/read",
+    operation_id = "mark_inbox_read",
+    tag = "inbox",
+    request_body = MarkReadRequest,
+    responses(
+        (status = 200, body = MarkedRead),
+        (status = 400, description = "`malformed_json`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
+        (status = 422, description = "`invalid_request` (with the JSON path in `field`)", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    )
+)]
+pub async fn mark_read(
+    State(app): State<Arc<AppState>>,
+    ApiJson(req): ApiJson<MarkReadRequest>,
+) -> Result<Json<MarkedRead>, ApiError> {
+    if req.ids.as_ref().is_some_and(|ids| ids.len() > MAX_MARK_IDS) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            format!("at most {MAX_MARK_IDS} ids at a time; omit ids to mark the whole inbox"),
+        )
+        .with_field("ids"));
+    }
+    let marked = app
+        .ledger
+        .mark_read(&req.recipient.0, req.ids.as_deref())
+        .await?;
+    Ok(Json(MarkedRead { marked }))
+}
