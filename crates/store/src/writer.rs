@@ -527,13 +527,7 @@ impl Batch<'_> {
                     EventKind::AutoEscalated { .. } => report.escalations += 1,
                     _ => {}
                 }
-                let event = Event {
-                    case_id: case.id,
-                    seq: case.version + 1,
-                    at: self.now,
-                    actor: engine.clone(),
-                    kind,
-                };
+                let event = self.next_event(&case, &engine, kind);
                 let Ok(next) = lifecycle::apply(Some(case.clone()), &event) else {
                     tracing::error!(case_id = %id, "deadline engine step does not apply; skipped");
                     break;
@@ -568,18 +562,23 @@ impl Batch<'_> {
             let Some(kind) = lifecycle::consequence(&current, &last, &self.refs.rules) else {
                 break;
             };
-            let e = Event {
-                case_id: current.id,
-                seq: current.version + 1,
-                at: self.now,
-                actor: rules_actor.clone(),
-                kind,
-            };
+            let e = self.next_event(&current, &rules_actor, kind);
             current = lifecycle::apply(Some(current), &e).map_err(internal)?;
             last = e.kind.clone();
             out.push((e, current.clone()));
         }
         Ok(out)
+    }
+
+    /// An event the rules record by themselves, next in the case's history.
+    fn next_event(&self, case: &Case, actor: &Actor, kind: EventKind) -> Event {
+        Event {
+            case_id: case.id,
+            seq: case.version + 1,
+            at: self.now,
+            actor: actor.clone(),
+            kind,
+        }
     }
 
     /// Records a case's events in order; returns the outcome of the first.
