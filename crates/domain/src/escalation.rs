@@ -112,8 +112,11 @@ pub fn next_check(case: &Case, ladder: &EscalationLadder) -> Option<Timestamp> {
 }
 
 /// The next event the engine records for this case at `now`, if any. Call
-/// again after applying it: a case found after a long downtime may owe
-/// several steps (overdue, then each missed ladder step), taken in order.
+/// again after applying it: a case found after a downtime may owe a signal
+/// change and a ladder step. Ladder steps missed while the engine was down
+/// are taken in one event that names the step now due and raises the case
+/// as many levels (one record of one decision, not a burst of them all
+/// stamped with the same instant).
 pub fn step(case: &Case, now: Timestamp, rules: &Rules) -> Option<EventKind> {
     let a = running(case)?;
     let w = recorded(case, a);
@@ -132,17 +135,22 @@ pub fn step(case: &Case, now: Timestamp, rules: &Rules) -> Option<EventKind> {
     }
     let overdue_days = (now.minus(&a.due_at).whole_days()).max(0) as u32;
     let ladder = &rules.policy.escalation;
-    if w.escalations >= steps_due(ladder, overdue_days) {
+    let due = steps_due(ladder, overdue_days);
+    if w.escalations >= due {
         return None;
+    }
+    // At the city level there is nowhere higher: a step is then a 督办 only.
+    let mut to_level = case.level;
+    for _ in w.escalations..due {
+        to_level = to_level.up().unwrap_or(to_level);
     }
     Some(EventKind::AutoEscalated {
         from_level: case.level,
-        // At the city level there is nowhere higher: the step is a 督办.
-        to_level: case.level.up().unwrap_or(case.level),
+        to_level,
         cause: EscalationCause::Overdue {
             due_at: a.due_at,
             overdue_days,
-            step: w.escalations + 1,
+            step: due,
         },
         policy_version,
     })

@@ -1387,8 +1387,14 @@ pub fn apply(case: Option<Case>, event: &Event) -> Result<Case, ReplayError> {
         } => {
             case.level = *to_level;
             if let crate::escalation::EscalationCause::Overdue { due_at, step, .. } = cause {
-                case.escalations += 1;
-                case.supervision.count += 1;
+                // A catch-up step counts every rung it stands for.
+                let before = match &case.watch {
+                    Some(w) if w.due_at == *due_at => w.escalations,
+                    _ => 0,
+                };
+                let rungs = step.saturating_sub(before).max(1);
+                case.escalations += rungs;
+                case.supervision.count += rungs;
                 case.watch = Some(SignalWatch {
                     due_at: *due_at,
                     signal: DeadlineSignal::Overdue,

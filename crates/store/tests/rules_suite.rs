@@ -242,16 +242,20 @@ async fn catch_up_after_downtime(db: Db) {
     clock.advance(Duration::days(3));
     let r = ledger.tick(100).await.unwrap();
     assert_eq!((r.examined, r.escalations), (2, 2));
-    // A long downtime owes several steps: taken in order, at once.
+    // A long downtime owes several rungs: one event per case names the step
+    // now due and climbs that many levels.
     clock.advance(Duration::days(10));
     let r = ledger.tick(100).await.unwrap();
-    assert_eq!(
-        r.escalations, 4,
-        "{r:?}: each of two cases climbs two more rungs"
-    );
+    assert_eq!(r.escalations, 2, "{r:?}");
     let case = ledger.get(soon).await.unwrap().unwrap();
-    assert_eq!(case.level, Level::City, "village → town → county → city");
+    assert_eq!(
+        case.level,
+        Level::City,
+        "village → town, then county and city at once"
+    );
     assert_eq!(case.watch.unwrap().escalations, 3);
+    assert_eq!((case.escalations, case.supervision.count), (3, 3));
+    assert_eq!(count(&kinds(&ledger, soon).await, "auto_escalated"), 2);
 }
 
 async fn working_days_across_national_day(db: Db) {
