@@ -381,6 +381,12 @@ impl Case {
         self.stage.state()
     }
 
+    /// The engine's record, if it is about the deadline `due_at` (a moved
+    /// deadline starts with no signal recorded and no ladder step taken).
+    pub fn watch_for(&self, due_at: Timestamp) -> Option<&SignalWatch> {
+        self.watch.as_ref().filter(|w| w.due_at == due_at)
+    }
+
     /// 正常 / 临期 / 超期 for the current assignment, as of `now`.
     pub fn deadline_signal(&self, now: Timestamp) -> Option<DeadlineSignal> {
         let a = self.stage.assignment()?;

@@ -71,14 +71,11 @@ fn running(case: &Case) -> Option<&Assignment> {
 /// The engine's record for the current deadline: what the last event said,
 /// or "on track, no escalation" when nothing was recorded for this deadline.
 pub fn recorded(case: &Case, a: &Assignment) -> SignalWatch {
-    match &case.watch {
-        Some(w) if w.due_at == a.due_at => w.clone(),
-        _ => SignalWatch {
-            due_at: a.due_at,
-            signal: DeadlineSignal::OnTrack,
-            escalations: 0,
-        },
-    }
+    case.watch_for(a.due_at).cloned().unwrap_or(SignalWatch {
+        due_at: a.due_at,
+        signal: DeadlineSignal::OnTrack,
+        escalations: 0,
+    })
 }
 
 /// How many ladder escalations are due after `overdue_days` whole days.

@@ -719,24 +719,16 @@ pub fn decide(
                     let rules = refs.rules();
                     // A case under review 复查/复核 runs on the review rule
                     // where the policy has one.
-                    let stage = if case.review.is_some()
-                        && rules
+                    let rule_for = |stage| {
+                        rules
                             .policy
-                            .deadline_rule(
-                                case.kind,
-                                crate::policy::DeadlineStage::Review,
-                                &case.category,
-                                *complexity,
-                            )
-                            .is_some()
-                    {
-                        crate::policy::DeadlineStage::Review
-                    } else {
-                        crate::policy::DeadlineStage::Handling
+                            .deadline_rule(case.kind, stage, &case.category, *complexity)
                     };
-                    let rule = rules
-                        .policy
-                        .deadline_rule(case.kind, stage, &case.category, *complexity)
+                    let review = case
+                        .review
+                        .and_then(|_| rule_for(crate::policy::DeadlineStage::Review));
+                    let rule = review
+                        .or_else(|| rule_for(crate::policy::DeadlineStage::Handling))
                         .ok_or_else(|| {
                             TransitionError::invalid(
                                 "due_at",
@@ -979,8 +971,9 @@ pub fn decide(
                 TransitionError::invalid("review", "the case is already at the city level")
             })?;
             // The person may ask within the policy's window after the answer.
+            let rules = refs.rules();
             if let (Some(rule), Some(c)) = (
-                refs.rules().policy.deadline_rule(
+                rules.policy.deadline_rule(
                     case.kind,
                     crate::policy::DeadlineStage::ReviewRequest,
                     &case.category,
@@ -988,7 +981,6 @@ pub fn decide(
                 ),
                 &case.conclusion,
             ) {
-                let rules = refs.rules();
                 let window = crate::deadlines::compute(
                     rule,
                     &rules.policy.version,
@@ -1372,10 +1364,7 @@ pub fn apply(case: Option<Case>, event: &Event) -> Result<Case, ReplayError> {
         }
         EventKind::AttachmentAdded(a) => case.attachments.push(a.clone()),
         EventKind::SignalChanged { to, due_at, .. } => {
-            let escalations = match &case.watch {
-                Some(w) if w.due_at == *due_at => w.escalations,
-                _ => 0,
-            };
+            let escalations = case.watch_for(*due_at).map_or(0, |w| w.escalations);
             case.watch = Some(SignalWatch {
                 due_at: *due_at,
                 signal: *to,
@@ -1388,10 +1377,7 @@ pub fn apply(case: Option<Case>, event: &Event) -> Result<Case, ReplayError> {
             case.level = *to_level;
             if let crate::escalation::EscalationCause::Overdue { due_at, step, .. } = cause {
                 // A catch-up step counts every rung it stands for.
-                let before = match &case.watch {
-                    Some(w) if w.due_at == *due_at => w.escalations,
-                    _ => 0,
-                };
+                let before = case.watch_for(*due_at).map_or(0, |w| w.escalations);
                 let rungs = step.saturating_sub(before).max(1);
                 case.escalations += rungs;
                 case.supervision.count += rungs;

@@ -238,6 +238,9 @@ pub fn assess(policy: &RiskPolicy, facts: &RiskFacts<'_>) -> RiskAssessment {
             "涉及拖欠工资".into(),
         );
     }
+    for r in history_reasons(policy, facts.repeats, facts.escalations) {
+        add(r.factor, r.weight, r.detail);
+    }
     if let Some(c) = policy
         .category_base
         .iter()
@@ -250,13 +253,6 @@ pub fn assess(policy: &RiskPolicy, facts: &RiskFacts<'_>) -> RiskAssessment {
             format!("类别{}基础风险", c.category),
         );
     }
-    let history = history_reasons(policy, facts.repeats, facts.escalations);
-    // History factors come before the category's base risk, as they always read.
-    let at = reasons
-        .iter()
-        .position(|r| r.factor == RiskFactor::Category)
-        .unwrap_or(reasons.len());
-    reasons.splice(at..at, history);
     let score = reasons.iter().map(|r| r.weight).sum();
     RiskAssessment {
         level: policy.level_for(score),
