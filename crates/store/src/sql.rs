@@ -101,8 +101,9 @@ macro_rules! sql_store {
 
         const CASE_COLUMNS: &str = "id, number, receipt_code, kind, channel, category, jurisdiction, jpath, state, risk, level, body, assigned_at_ms, due_at_ms, due_soon_at_ms, paused_signal, watch_at_ms, created_at_ms, updated_at_ms, version, head_hash, state_json";
 
-        fn push_case_upsert(rows: &[CaseRow]) -> QueryBuilder<'_, $db> {
-            let mut q = QueryBuilder::new(format!("INSERT INTO cases ({CASE_COLUMNS}) "));
+        /// The rows' values in `CASE_COLUMNS` order: one list for the
+        /// insert and the update, so the two cannot drift apart.
+        fn push_case_values<'a>(q: &mut QueryBuilder<'a, $db>, rows: &'a [&'a CaseRow]) {
             q.push_values(rows, |mut b, c| {
                 b.push_bind(c.id.to_string())
                     .push_bind(&c.number)
@@ -127,6 +128,11 @@ macro_rules! sql_store {
                     .push_bind(c.head_hash.to_string())
                     .push_bind(&c.state_json);
             });
+        }
+
+        fn push_case_upsert<'a>(rows: &'a [&'a CaseRow]) -> QueryBuilder<'a, $db> {
+            let mut q = QueryBuilder::new(format!("INSERT INTO cases ({CASE_COLUMNS}) "));
+            push_case_values(&mut q, rows);
             q.push(
                 " ON CONFLICT (id) DO UPDATE SET state = excluded.state, risk = excluded.risk, \
                  level = excluded.level, body = excluded.body, assigned_at_ms = excluded.assigned_at_ms, \
@@ -140,36 +146,18 @@ macro_rules! sql_store {
             q
         }
 
-        /// One multi-row UPDATE; `VALUES` columns are `column1`... on both
-        /// databases.
+        /// One multi-row UPDATE by id. `VALUES` columns are named
+        /// `column1`... on both databases, numbered as in `CASE_COLUMNS`.
         fn push_case_update<'a>(rows: &'a [&'a CaseRow]) -> QueryBuilder<'a, $db> {
             let mut q = QueryBuilder::new(
-                "UPDATE cases SET state = v.column2, risk = v.column3, level = v.column4, \
-                 body = v.column5, assigned_at_ms = v.column6, due_at_ms = v.column7, \
-                 due_soon_at_ms = v.column8, paused_signal = v.column9, watch_at_ms = v.column10, \
-                 updated_at_ms = v.column11, version = v.column12, head_hash = v.column13, \
-                 state_json = v.column14, category = v.column15, jpath = v.column16, \
-                 jurisdiction = v.column17 FROM (",
+                "UPDATE cases SET category = v.column6, jurisdiction = v.column7, \
+                 jpath = v.column8, state = v.column9, risk = v.column10, level = v.column11, \
+                 body = v.column12, assigned_at_ms = v.column13, due_at_ms = v.column14, \
+                 due_soon_at_ms = v.column15, paused_signal = v.column16, watch_at_ms = v.column17, \
+                 updated_at_ms = v.column19, version = v.column20, head_hash = v.column21, \
+                 state_json = v.column22 FROM (",
             );
-            q.push_values(rows, |mut b, c| {
-                b.push_bind(c.id.to_string())
-                    .push_bind(c.state)
-                    .push_bind(c.risk)
-                    .push_bind(c.level)
-                    .push_bind(&c.body)
-                    .push_bind(c.assigned_at_ms)
-                    .push_bind(c.due_at_ms)
-                    .push_bind(c.due_soon_at_ms)
-                    .push_bind(c.paused_signal)
-                    .push_bind(c.watch_at_ms)
-                    .push_bind(c.updated_at_ms)
-                    .push_bind(c.version as i64)
-                    .push_bind(c.head_hash.to_string())
-                    .push_bind(&c.state_json)
-                    .push_bind(&c.category)
-                    .push_bind(&c.jpath)
-                    .push_bind(&c.jurisdiction);
-            });
+            push_case_values(&mut q, rows);
             q.push(") AS v WHERE cases.id = v.column1");
             q
         }
@@ -288,7 +276,6 @@ macro_rules! sql_store {
                 // also probe the number and receipt-code indexes of every row.
                 let (updates, inserts): (Vec<&CaseRow>, Vec<&CaseRow>) =
                     plan.cases.iter().partition(|c| plan.existing.contains(&c.id));
-                let inserts: Vec<CaseRow> = inserts.into_iter().cloned().collect();
                 for chunk in inserts.chunks(CHUNK_ROWS) {
                     push_case_upsert(chunk)
                         .build()
@@ -822,6 +809,7 @@ macro_rules! sql_store {
 
             async fn replace_projections(&self, rows: &[CaseRow]) -> Result<()> {
                 let mut tx = self.pool.begin().await?;
+                let rows: Vec<&CaseRow> = rows.iter().collect();
                 for chunk in rows.chunks(CHUNK_ROWS) {
                     push_case_upsert(chunk).build().execute(&mut *tx).await?;
                 }

@@ -457,11 +457,11 @@ impl Batch<'_> {
             self.known.entry(i.hash).or_default().push(id);
             self.plan.identities.push((id, i, self.now.unix_millis()));
         }
-        let hash = self.record(None, &event, case.clone(), Hash::ZERO);
+        let hash = self.record(None, &event, case, Hash::ZERO);
         self.plan
             .personal
             .extend(personal.into_iter().map(|p| (id, p)));
-        let outcome = outcome_of(&case, &event, hash);
+        let outcome = outcome_of(&self.cases[&id].0, &event, hash);
         self.record_all(id, consequences);
         Ok(outcome)
     }
@@ -554,18 +554,22 @@ impl Batch<'_> {
     /// `case`, each with the case after it. Judged in memory, before
     /// anything of the command is recorded.
     fn consequences(&self, case: &Case, event: &Event) -> Result<Vec<(Event, Case)>, WriteError> {
+        // Most events have none: ask before copying anything.
+        let Some(mut kind) = lifecycle::consequence(case, &event.kind, &self.refs.rules) else {
+            return Ok(Vec::new());
+        };
         let rules_actor = Actor::parse(RULES_ACTOR).expect("valid actor");
         let mut out: Vec<(Event, Case)> = Vec::new();
-        let mut last = event.kind.clone();
         let mut current = case.clone();
         for _ in 0..MAX_AUTOMATIC {
-            let Some(kind) = lifecycle::consequence(&current, &last, &self.refs.rules) else {
-                break;
-            };
             let e = self.next_event(&current, &rules_actor, kind);
             current = lifecycle::apply(Some(current), &e).map_err(internal)?;
-            last = e.kind.clone();
+            let next = lifecycle::consequence(&current, &e.kind, &self.refs.rules);
             out.push((e, current.clone()));
+            match next {
+                Some(k) => kind = k,
+                None => break,
+            }
         }
         Ok(out)
     }
@@ -585,14 +589,10 @@ impl Batch<'_> {
     fn record_all(&mut self, id: CaseId, events: Vec<(Event, Case)>) -> Option<WriteOutcome> {
         let mut first = None;
         for (event, after) in events {
-            let (before, head) = self
-                .cases
-                .get(&id)
-                .cloned()
-                .expect("recorded cases are loaded");
-            let hash = self.record(Some(&before), &event, after.clone(), head);
+            let (before, head) = self.cases.remove(&id).expect("recorded cases are loaded");
+            let hash = self.record(Some(&before), &event, after, head);
             if first.is_none() {
-                first = Some(outcome_of(&after, &event, hash));
+                first = Some(outcome_of(&self.cases[&id].0, &event, hash));
             }
         }
         first
