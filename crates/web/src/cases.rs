@@ -206,7 +206,17 @@ const LIST_PARAMS: &[&str] = &[
     "limit",
 ];
 
-fn one_of<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> String {
+/// The `limit` of a paged list: 1–200, default 50.
+pub(crate) fn page_limit(q: &QueryParams) -> Result<u32, ApiError> {
+    Ok(q.parse_with("limit", "a whole number from 1 to 200", |s| {
+        s.parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+    })?
+    .unwrap_or(DEFAULT_LIMIT))
+}
+
+pub(crate) fn one_of<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> String {
     let names: Vec<&str> = all.iter().map(|v| name(*v)).collect();
     format!("one of {}", names.join(", "))
 }
@@ -311,13 +321,7 @@ pub async fn list(
         "the next_cursor of a previous page",
         CaseId::parse,
     )?;
-    let limit = q
-        .parse_with("limit", "a whole number from 1 to 200", |s| {
-            s.parse::<u32>()
-                .ok()
-                .filter(|n| (1..=MAX_LIMIT).contains(n))
-        })?
-        .unwrap_or(DEFAULT_LIMIT);
+    let limit = page_limit(&q)?;
     let now = app.ledger.clock().now();
     let cases = app
         .ledger

@@ -2,6 +2,7 @@
 //! transaction that records the events; here they are only read and marked
 //! read.
 
+use crate::cases::{one_of, page_limit};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, QueryParams};
 use crate::AppState;
@@ -14,9 +15,6 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use utoipa::ToSchema;
-
-pub const DEFAULT_LIMIT: u32 = 50;
-pub const MAX_LIMIT: u32 = 200;
 
 /// Ids one request may mark: each is a bound parameter, and databases cap
 /// those per statement.
@@ -111,22 +109,15 @@ pub async fn inbox(
     let unread_only = q
         .parse_with("unread", "true or false", |s| s.parse::<bool>().ok())?
         .unwrap_or(false);
-    let kinds: Vec<&str> = NoticeKind::ALL.iter().map(|k| k.as_str()).collect();
     let kind = q.parse_with(
         "kind",
-        &format!("one of {}", kinds.join(", ")),
+        &one_of(NoticeKind::ALL, NoticeKind::as_str),
         NoticeKind::parse,
     )?;
     let before = q.parse_with("before", "the next_before of a previous page", |s| {
         s.parse::<i64>().ok().filter(|n| *n > 0)
     })?;
-    let limit = q
-        .parse_with("limit", "a whole number from 1 to 200", |s| {
-            s.parse::<u32>()
-                .ok()
-                .filter(|n| (1..=MAX_LIMIT).contains(n))
-        })?
-        .unwrap_or(DEFAULT_LIMIT);
+    let limit = page_limit(&q)?;
     let (items, unread) = app
         .ledger
         .inbox(&InboxQuery {
