@@ -60,6 +60,12 @@ impl CaseRow {
         jpath: String,
         ladder: &EscalationLadder,
     ) -> Self {
+        let IndexedColumns {
+            jpath,
+            state,
+            body,
+            due_at_ms,
+        } = IndexedColumns::of(case, jpath);
         let assignment = case.stage.assignment();
         let paused_signal = match &case.stage {
             Stage::InProgress(h) if h.paused.is_some() => case
@@ -79,12 +85,12 @@ impl CaseRow {
             category: case.category.to_string(),
             jurisdiction: case.location.jurisdiction.to_string(),
             jpath,
-            state: case.state().as_str(),
+            state,
             risk: case.risk.as_str(),
             level: case.level.as_str(),
-            body: assignment.map(|a| a.body.to_string()),
+            body,
             assigned_at_ms: assignment.map(|a| a.assigned_at.unix_millis()),
-            due_at_ms: assignment.map(|a| a.due_at.unix_millis()),
+            due_at_ms,
             due_soon_at_ms,
             paused_signal,
             watch_at_ms,
@@ -93,6 +99,63 @@ impl CaseRow {
             version: case.version,
             head_hash,
             state_json: serde_json::to_string(case).expect("a case always serialises"),
+        }
+    }
+}
+
+/// The projection columns the list indexes are keyed on (besides `id`,
+/// `number` and `receipt_code`, which never change). An update that leaves
+/// them as they were need touch no index but the engine's: most writes
+/// (every deadline-engine step) change only the case's JSON, version, head
+/// and watch time, and rewriting five index entries per case at random
+/// places was most of a tick's cost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexedColumns {
+    pub jpath: String,
+    pub state: &'static str,
+    pub body: Option<String>,
+    pub due_at_ms: Option<i64>,
+}
+
+impl IndexedColumns {
+    pub fn of(case: &Case, jpath: String) -> Self {
+        let assignment = case.stage.assignment();
+        Self {
+            jpath,
+            state: case.state().as_str(),
+            body: assignment.map(|a| a.body.to_string()),
+            due_at_ms: assignment.map(|a| a.due_at.unix_millis()),
+        }
+    }
+
+    fn of_row(row: &CaseRow) -> Self {
+        Self {
+            jpath: row.jpath.clone(),
+            state: row.state,
+            body: row.body.clone(),
+            due_at_ms: row.due_at_ms,
+        }
+    }
+}
+
+/// How a batch writes a case's projection row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowWrite {
+    Insert,
+    /// An existing row whose indexed columns change.
+    Update,
+    /// An existing row whose indexed columns stay as they were.
+    UpdateUnindexed,
+}
+
+impl RowWrite {
+    /// `loaded` holds the indexed columns of the row as it was read, or
+    /// `None` for a case this batch registers.
+    pub fn for_row(row: &CaseRow, loaded: Option<&IndexedColumns>) -> Self {
+        match loaded {
+            None => RowWrite::Insert,
+            Some(before) if *before == IndexedColumns::of_row(row) => RowWrite::UpdateUnindexed,
+            Some(_) => RowWrite::Update,
         }
     }
 }
@@ -109,8 +172,8 @@ pub struct IdempotencyRow {
 #[derive(Debug, Default)]
 pub struct WritePlan {
     pub events: Vec<EventRow>,
-    /// Final projection of every case the batch touched.
-    pub cases: Vec<CaseRow>,
+    /// Final projection of every case the batch touched, and how to write it.
+    pub cases: Vec<(CaseRow, RowWrite)>,
     pub nodes: Vec<(Subtree, Hash)>,
     pub personal: Vec<(CaseId, PersonalValue)>,
     pub idempotency: Vec<IdempotencyRow>,
@@ -118,8 +181,6 @@ pub struct WritePlan {
     pub log_size: u64,
     /// Inbox notices derived from this batch's events.
     pub notices: Vec<Notice>,
-    /// Cases that were loaded (exist already): updated, not inserted.
-    pub existing: std::collections::HashSet<CaseId>,
     /// Keyed identities of the cases this batch registers.
     pub identities: Vec<(CaseId, IdentityHash, i64)>,
 }

@@ -146,17 +146,27 @@ macro_rules! sql_store {
             q
         }
 
-        /// One multi-row UPDATE by id. `VALUES` columns are named
+        /// The columns an update sets from `VALUES`, whose columns are named
         /// `column1`... on both databases, numbered as in `CASE_COLUMNS`.
-        fn push_case_update<'a>(rows: &'a [&'a CaseRow]) -> QueryBuilder<'a, $db> {
-            let mut q = QueryBuilder::new(
-                "UPDATE cases SET category = v.column6, jurisdiction = v.column7, \
-                 jpath = v.column8, state = v.column9, risk = v.column10, level = v.column11, \
-                 body = v.column12, assigned_at_ms = v.column13, due_at_ms = v.column14, \
-                 due_soon_at_ms = v.column15, paused_signal = v.column16, watch_at_ms = v.column17, \
-                 updated_at_ms = v.column19, version = v.column20, head_hash = v.column21, \
-                 state_json = v.column22 FROM (",
-            );
+        const CASE_UPDATE: &str = "category = v.column6, jurisdiction = v.column7, \
+             jpath = v.column8, state = v.column9, risk = v.column10, level = v.column11, \
+             body = v.column12, assigned_at_ms = v.column13, due_at_ms = v.column14, \
+             due_soon_at_ms = v.column15, paused_signal = v.column16, watch_at_ms = v.column17, \
+             updated_at_ms = v.column19, version = v.column20, head_hash = v.column21, \
+             state_json = v.column22";
+
+        /// `CASE_UPDATE` without the columns of `IndexedColumns`, so the
+        /// database maintains only the engine's index.
+        const CASE_UPDATE_UNINDEXED: &str = "category = v.column6, jurisdiction = v.column7, \
+             risk = v.column10, level = v.column11, \
+             assigned_at_ms = v.column13, \
+             due_soon_at_ms = v.column15, paused_signal = v.column16, watch_at_ms = v.column17, \
+             updated_at_ms = v.column19, version = v.column20, head_hash = v.column21, \
+             state_json = v.column22";
+
+        /// One multi-row UPDATE by id.
+        fn push_case_update<'a>(rows: &'a [&'a CaseRow], set: &str) -> QueryBuilder<'a, $db> {
+            let mut q = QueryBuilder::new(format!("UPDATE cases SET {set} FROM ("));
             push_case_values(&mut q, rows);
             q.push(") AS v WHERE cases.id = v.column1");
             q
@@ -274,21 +284,21 @@ macro_rules! sql_store {
                 }
                 // Cases that exist are updated by id alone: an upsert would
                 // also probe the number and receipt-code indexes of every row.
-                let (updates, inserts): (Vec<&CaseRow>, Vec<&CaseRow>) =
-                    plan.cases.iter().partition(|c| plan.existing.contains(&c.id));
-                for chunk in inserts.chunks(CHUNK_ROWS) {
-                    push_case_upsert(chunk)
-                        .build()
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(StoreError::from_sqlx)?;
-                }
-                for chunk in updates.chunks(CHUNK_ROWS) {
-                    push_case_update(chunk)
-                        .build()
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(StoreError::from_sqlx)?;
+                for write in [RowWrite::Insert, RowWrite::Update, RowWrite::UpdateUnindexed] {
+                    let rows: Vec<&CaseRow> = plan
+                        .cases
+                        .iter()
+                        .filter(|(_, w)| *w == write)
+                        .map(|(c, _)| c)
+                        .collect();
+                    for chunk in rows.chunks(CHUNK_ROWS) {
+                        let mut q = match write {
+                            RowWrite::Insert => push_case_upsert(chunk),
+                            RowWrite::Update => push_case_update(chunk, CASE_UPDATE),
+                            RowWrite::UpdateUnindexed => push_case_update(chunk, CASE_UPDATE_UNINDEXED),
+                        };
+                        q.build().execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
+                    }
                 }
                 for chunk in plan.nodes.chunks(CHUNK_ROWS) {
                     let mut q = QueryBuilder::<$db>::new("INSERT INTO log_nodes (level, idx, hash) ");

@@ -14,7 +14,7 @@
 
 use crate::clock::Clock;
 use crate::refdata::RefData;
-use crate::rows::{CaseRow, EventRow, IdempotencyRow, WritePlan};
+use crate::rows::{CaseRow, EventRow, IdempotencyRow, IndexedColumns, RowWrite, WritePlan};
 use crate::{BatchTx, Store, StoreError};
 use jiefen_domain::case::{Case, CaseId};
 use jiefen_domain::escalation;
@@ -306,7 +306,13 @@ impl Writer {
             now,
             refs: &refs,
             frontier,
-            loaded: cases.keys().copied().collect(),
+            loaded: cases
+                .values()
+                .map(|(c, _)| {
+                    let jpath = refs.path(&c.location.jurisdiction);
+                    (c.id, IndexedColumns::of(c, jpath))
+                })
+                .collect(),
             cases,
             dirty: Vec::new(),
             idempotency,
@@ -373,8 +379,9 @@ struct Batch<'a> {
     cases: HashMap<CaseId, (Case, Hash)>,
     /// Cases changed by this batch, in first-touch order.
     dirty: Vec<CaseId>,
-    /// Cases that exist in the store (loaded at the start of the batch).
-    loaded: std::collections::HashSet<CaseId>,
+    /// Cases that exist in the store (loaded at the start of the batch),
+    /// with their indexed columns as stored.
+    loaded: HashMap<CaseId, IndexedColumns>,
     idempotency: HashMap<String, IdempotencyRow>,
     counter: i64,
     counter_name: String,
@@ -657,15 +664,14 @@ impl Batch<'_> {
         } = self;
         for id in dirty {
             let (case, head) = &cases[&id];
-            if loaded.contains(&id) {
-                plan.existing.insert(id);
-            }
-            plan.cases.push(CaseRow::from_case(
+            let row = CaseRow::from_case(
                 case,
                 *head,
                 refs.path(&case.location.jurisdiction),
                 &refs.rules.policy.escalation,
-            ));
+            );
+            let write = RowWrite::for_row(&row, loaded.get(&id));
+            plan.cases.push((row, write));
         }
         if counter > 0 {
             plan.counters.push((counter_name, counter));
