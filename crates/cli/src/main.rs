@@ -441,7 +441,7 @@ fn rules(args: &StoreArgs, taxonomy: &Taxonomy) -> Result<Rules> {
             WorkCalendar::with_file(&read(path)?).with_context(|| format!("{}", path.display()))?
         }
     };
-    Ok(Rules { policy, calendar })
+    Ok(Rules::new(policy, calendar))
 }
 
 async fn open_with(

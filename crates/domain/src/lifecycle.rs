@@ -61,7 +61,9 @@ pub trait Reference {
     fn jurisdiction(&self, code: &JurisdictionCode) -> Option<&Jurisdiction>;
     fn body(&self, code: &BodyCode) -> Option<&Body>;
     fn taxonomy(&self) -> &Taxonomy;
-    fn rules(&self) -> &crate::policy::Rules;
+    /// The rules for a case in `jurisdiction`: the nearest override of the
+    /// policy among it and its ancestors, or the deployment's.
+    fn rules_at(&self, jurisdiction: &JurisdictionCode) -> &crate::policy::Rules;
     /// The routing proposal for a case (see [`crate::routing::propose`]).
     fn propose_route(&self, case: &Case) -> Option<crate::routing::Proposal>;
 }
@@ -576,7 +578,7 @@ pub fn register(
         parties.push(record);
         personal.extend(values);
     }
-    let rules = refs.rules();
+    let rules = refs.rules_at(&new.jurisdiction);
     let birth_dates: Vec<time::Date> = new
         .parties
         .iter()
@@ -716,7 +718,7 @@ pub fn decide(
                     (*due, None)
                 }
                 None => {
-                    let rules = refs.rules();
+                    let rules = refs.rules_at(&case.location.jurisdiction);
                     // A case under review 复查/复核 runs on the review rule
                     // where the policy has one.
                     let rule_for = |stage| {
@@ -755,7 +757,7 @@ pub fn decide(
                 reasons: proposal.map(|p| p.reasons).unwrap_or_default(),
                 override_reason: if followed { None } else { reason.clone() },
             };
-            let rules = refs.rules();
+            let rules = refs.rules_at(&case.location.jurisdiction);
             EventKind::Assigned {
                 body: body.clone(),
                 due_at,
@@ -831,7 +833,7 @@ pub fn decide(
                         since: p.since,
                         until: now,
                     };
-                    let cal = &refs.rules().calendar;
+                    let cal = &refs.rules_at(&case.location.jurisdiction).calendar;
                     let days = crate::deadlines::paused_days(cal, expl.count, &span);
                     let d = expl.adjusted(cal, days, 0);
                     (d.due_at, Some(d.explanation))
@@ -896,7 +898,11 @@ pub fn decide(
                 .expect("checked by pending_extension");
             let (new_due_at, deadline) = match &h.assignment.deadline {
                 Some(expl) => {
-                    let d = expl.adjusted(&refs.rules().calendar, 0, ext.days);
+                    let d = expl.adjusted(
+                        &refs.rules_at(&case.location.jurisdiction).calendar,
+                        0,
+                        ext.days,
+                    );
                     (d.due_at, Some(d.explanation))
                 }
                 None => (
@@ -971,7 +977,7 @@ pub fn decide(
                 TransitionError::invalid("review", "the case is already at the city level")
             })?;
             // The person may ask within the policy's window after the answer.
-            let rules = refs.rules();
+            let rules = refs.rules_at(&case.location.jurisdiction);
             if let (Some(rule), Some(c)) = (
                 rules.policy.deadline_rule(
                     case.kind,

@@ -11,7 +11,8 @@
 use crate::body::{Body, BodyKind};
 use crate::case::{Case, CaseKind, RiskLevel};
 use crate::jurisdiction::{JurisdictionTree, Level};
-use serde::Serialize;
+use crate::taxonomy::{CategoryCode, Taxonomy};
+use serde::{Deserialize, Serialize};
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -24,64 +25,126 @@ pub struct Proposal {
     pub reasons: Vec<String>,
 }
 
-/// Preference among bodies of one level: lower is better. Mediation bodies
-/// first for disputes, the petition bureau for petitions, departments for
-/// requests, the centre itself for hazards.
-fn preference(kind: CaseKind, body: BodyKind) -> u8 {
-    use BodyKind::*;
-    let order: &[BodyKind] = match kind {
-        CaseKind::Dispute => &[
-            FamilyMediation,
-            MedicalMediation,
-            PropertyMediation,
-            LabourMediation,
-            TrafficMediation,
-            PeoplesMediation,
-            JusticeOffice,
-            PoliceStation,
-            PeoplesTribunal,
-            LegalAid,
-            Centre,
-        ],
-        CaseKind::Petition => &[
-            PetitionBureau,
-            Centre,
-            LabourInspection,
-            GovernmentDepartment,
-            JusticeOffice,
-        ],
-        CaseKind::Request => &[GovernmentDepartment, LabourInspection, Centre],
-        CaseKind::Hazard => &[Centre, GovernmentDepartment],
-    };
-    order
-        .iter()
-        .position(|k| *k == body)
-        .map_or(u8::MAX - 1, |p| p as u8)
+/// The routing table of the policy (`[routing]`): the level each risk level
+/// is handled at, and which kinds of body are preferred, best first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingPolicy {
+    /// 小事不出村、大事不出镇、矛盾基本解决在县域、重大风险控制在市域.
+    pub levels: RiskLevels,
+    /// Body kinds per case kind, best first. A kind not listed comes after
+    /// all listed ones.
+    pub prefer: PreferredBodies,
+    /// Categories whose cases go to these kinds of body before the case
+    /// kind's own order (a first-level code covers its sub-categories).
+    #[serde(default)]
+    pub category_first: Vec<CategoryPreference>,
 }
 
-/// The level the rules route a case to.
-pub fn target_level(case: &Case) -> (Level, String) {
-    let by_risk = match case.risk {
-        RiskLevel::Blue => (Level::Village, "蓝色风险：小事不出村，由村（社区）化解"),
-        RiskLevel::Yellow => (Level::Town, "黄色风险：大事不出镇，由乡镇（街道）化解"),
-        RiskLevel::Red => (Level::County, "红色风险：提级至县（区），领导包案"),
-    };
-    // Levels order City < County < ...: the higher of the two is the smaller.
-    if case.level < by_risk.0 {
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiskLevels {
+    pub blue: Level,
+    pub yellow: Level,
+    pub red: Level,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreferredBodies {
+    pub dispute: Vec<BodyKind>,
+    pub petition: Vec<BodyKind>,
+    pub request: Vec<BodyKind>,
+    pub hazard: Vec<BodyKind>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryPreference {
+    pub category: CategoryCode,
+    /// The case kinds it applies to; all kinds when absent.
+    #[serde(default)]
+    pub kinds: Option<Vec<CaseKind>>,
+    pub bodies: Vec<BodyKind>,
+}
+
+impl RoutingPolicy {
+    /// Checks what the types cannot: handling levels that rise with the
+    /// risk, and categories the taxonomy knows.
+    pub fn check(&self, taxonomy: &Taxonomy) -> Result<(), String> {
+        let l = &self.levels;
+        if [l.blue, l.yellow, l.red].contains(&Level::Grid) {
+            return Err("routing: a grid is never a handling level".into());
+        }
+        // Levels order City < County < ...: a higher risk is a smaller level.
+        if !(l.blue >= l.yellow && l.yellow >= l.red) {
+            return Err("routing: levels must rise with the risk (blue ≤ yellow ≤ red)".into());
+        }
+        for p in &self.category_first {
+            if taxonomy.get(&p.category).is_none() {
+                return Err(format!("routing: unknown category {}", p.category));
+            }
+        }
+        Ok(())
+    }
+
+    /// Preference among bodies of one level: lower is better. The
+    /// category's own preference first, then the case kind's order.
+    fn preference(&self, case: &Case, body: BodyKind) -> (usize, usize) {
+        let first = self
+            .category_first
+            .iter()
+            .filter(|p| p.category == case.category || p.category.as_str() == case.category.top())
+            .filter(|p| p.kinds.as_ref().is_none_or(|k| k.contains(&case.kind)))
+            .find_map(|p| p.bodies.iter().position(|k| *k == body));
+        let order = match case.kind {
+            CaseKind::Dispute => &self.prefer.dispute,
+            CaseKind::Petition => &self.prefer.petition,
+            CaseKind::Request => &self.prefer.request,
+            CaseKind::Hazard => &self.prefer.hazard,
+        };
+        let own = order.iter().position(|k| *k == body).unwrap_or(usize::MAX);
+        (first.unwrap_or(usize::MAX), own)
+    }
+
+    /// The level the rules route a case to, with the reason.
+    pub fn target_level(&self, case: &Case) -> (Level, String) {
+        let (colour, level) = match case.risk {
+            RiskLevel::Blue => ("蓝色", self.levels.blue),
+            RiskLevel::Yellow => ("黄色", self.levels.yellow),
+            RiskLevel::Red => ("红色", self.levels.red),
+        };
+        // Levels order City < County < ...: the higher of the two is the smaller.
+        if case.level < level {
+            return (
+                case.level,
+                format!(
+                    "事项已在{}层级办理（提级或复查），按该层级分流",
+                    case.level.zh()
+                ),
+            );
+        }
+        let motto = match level {
+            Level::City => "重大风险控制在市域",
+            Level::County => "矛盾基本解决在县域",
+            Level::Town => "大事不出镇",
+            Level::Village | Level::Grid => "小事不出村",
+        };
+        let leader = if case.risk == RiskLevel::Red {
+            "，领导包案"
+        } else {
+            ""
+        };
         (
-            case.level,
-            format!(
-                "事项已在{}层级办理（提级或复查），按该层级分流",
-                case.level.zh()
-            ),
+            level,
+            format!("{colour}风险：{motto}，由{}化解{leader}", level.zh()),
         )
-    } else {
-        (by_risk.0, by_risk.1.to_owned())
     }
 }
 
 pub fn propose<'a>(
     case: &Case,
+    policy: &RoutingPolicy,
     tree: &JurisdictionTree,
     bodies: impl IntoIterator<Item = &'a Body>,
 ) -> Option<Proposal> {
@@ -89,7 +152,7 @@ pub fn propose<'a>(
         .into_iter()
         .filter(|b| b.takes(&case.category))
         .collect();
-    let (level, level_reason) = target_level(case);
+    let (level, level_reason) = policy.target_level(case);
     let ancestry = tree.ancestry(&case.location.jurisdiction);
     // From the target level upwards; a grid's own level is never a target.
     let mut tried = Vec::new();
@@ -97,7 +160,7 @@ pub fn propose<'a>(
         let best = bodies
             .iter()
             .filter(|b| b.jurisdiction == node.code)
-            .min_by_key(|b| (preference(case.kind, b.kind), b.code.clone()));
+            .min_by_key(|b| (policy.preference(case, b.kind), b.code.clone()));
         if let Some(b) = best {
             let mut reasons = vec![level_reason];
             if !tried.is_empty() {
@@ -121,7 +184,6 @@ mod tests {
     use super::*;
     use crate::body::BodyCode;
     use crate::jurisdiction::{Jurisdiction, JurisdictionCode};
-    use crate::taxonomy::CategoryCode;
 
     fn j(code: &str, level: Level, parent: Option<&str>) -> Jurisdiction {
         Jurisdiction {
@@ -156,6 +218,10 @@ mod tests {
             "registered_at": "2026-03-02T01:00:00Z", "registered_by": "x", "updated_at": "2026-03-02T01:00:00Z", "version": 2
         });
         serde_json::from_value(json).unwrap()
+    }
+
+    fn policy() -> RoutingPolicy {
+        crate::policy::Policy::default_policy(&Taxonomy::default_taxonomy()).routing
     }
 
     fn world() -> (JurisdictionTree, Vec<Body>) {
@@ -204,6 +270,7 @@ mod tests {
         let (tree, bodies) = world();
         let p = propose(
             &case("neighbourhood.noise", RiskLevel::Blue, CaseKind::Dispute),
+            &policy(),
             &tree,
             &bodies,
         )
@@ -211,6 +278,7 @@ mod tests {
         assert_eq!((p.body.code.as_str(), p.level), ("V-MED", Level::Village));
         let p = propose(
             &case("neighbourhood.noise", RiskLevel::Yellow, CaseKind::Dispute),
+            &policy(),
             &tree,
             &bodies,
         )
@@ -222,6 +290,7 @@ mod tests {
         );
         let p = propose(
             &case("labour.wage_arrears", RiskLevel::Red, CaseKind::Dispute),
+            &policy(),
             &tree,
             &bodies,
         )
@@ -239,6 +308,7 @@ mod tests {
         // Nobody in the village takes labour: the town's committee does.
         let p = propose(
             &case("labour.wage_arrears", RiskLevel::Blue, CaseKind::Dispute),
+            &policy(),
             &tree,
             &bodies,
         )
@@ -252,6 +322,7 @@ mod tests {
         // Medical: only the petition bureau takes it, and only petitions prefer it.
         let p = propose(
             &case("medical.fees", RiskLevel::Blue, CaseKind::Dispute),
+            &policy(),
             &tree,
             &bodies,
         )
@@ -259,6 +330,7 @@ mod tests {
         assert!(p.body.takes(&CategoryCode::parse("medical.fees").unwrap()));
         assert!(propose(
             &case("traffic.compensation", RiskLevel::Blue, CaseKind::Dispute),
+            &policy(),
             &tree,
             &bodies
         )

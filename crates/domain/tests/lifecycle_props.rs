@@ -27,7 +27,7 @@ impl Reference for Refs {
     fn taxonomy(&self) -> &Taxonomy {
         &self.tax
     }
-    fn rules(&self) -> &jiefen_domain::policy::Rules {
+    fn rules_at(&self, _: &JurisdictionCode) -> &jiefen_domain::policy::Rules {
         &self.rules
     }
     fn propose_route(
@@ -49,7 +49,7 @@ impl Reference for Refs {
             [],
         )
         .expect("a valid tree");
-        jiefen_domain::routing::propose(case, &tree, [&self.body])
+        jiefen_domain::routing::propose(case, &self.rules.policy.routing, &tree, [&self.body])
     }
 }
 

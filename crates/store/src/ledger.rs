@@ -320,6 +320,13 @@ impl Ledger {
     pub fn set_rules(&self, rules: jiefen_domain::policy::Rules) {
         let mut guard = self.refs.write().expect("refdata lock poisoned");
         let current = guard.as_ref().clone();
+        // Reference data may be imported after the policy: a stranger is
+        // worth a warning, not a refusal.
+        for code in rules.overridden() {
+            if current.tree.get(code).is_none() {
+                tracing::warn!(jurisdiction = %code, "the policy overrides a jurisdiction that is not in the tree");
+            }
+        }
         *guard = Arc::new(RefData {
             rules: Arc::new(rules),
             ..current
@@ -513,7 +520,7 @@ impl Ledger {
                     &case,
                     prev,
                     refs.path(&case.location.jurisdiction),
-                    &refs.rules.policy.escalation,
+                    &refs.rules_at(&case.location.jurisdiction).policy.escalation,
                 );
                 let stored = self.store.projection(id).await?;
                 if stored.as_ref() != Some(&expected) {

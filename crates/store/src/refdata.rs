@@ -35,6 +35,15 @@ impl RefData {
     pub fn path(&self, code: &JurisdictionCode) -> String {
         self.tree.path(code)
     }
+
+    /// The rules for a case in `jurisdiction` (the nearest override).
+    pub fn rules_at(&self, jurisdiction: &JurisdictionCode) -> &Rules {
+        self.rules.at(self
+            .tree
+            .ancestry(jurisdiction)
+            .into_iter()
+            .map(|n| &n.code))
+    }
 }
 
 impl Reference for RefData {
@@ -47,13 +56,14 @@ impl Reference for RefData {
     fn taxonomy(&self) -> &Taxonomy {
         &self.taxonomy
     }
-    fn rules(&self) -> &Rules {
-        &self.rules
+    fn rules_at(&self, jurisdiction: &JurisdictionCode) -> &Rules {
+        RefData::rules_at(self, jurisdiction)
     }
     fn propose_route(
         &self,
         case: &jiefen_domain::case::Case,
     ) -> Option<jiefen_domain::routing::Proposal> {
-        jiefen_domain::routing::propose(case, &self.tree, self.bodies.values())
+        let routing = &self.rules_at(&case.location.jurisdiction).policy.routing;
+        jiefen_domain::routing::propose(case, routing, &self.tree, self.bodies.values())
     }
 }

@@ -526,7 +526,11 @@ impl Batch<'_> {
             let mut case = case.clone();
             let mut events = Vec::new();
             for _ in 0..MAX_AUTOMATIC {
-                let Some(kind) = escalation::step(&case, self.now, &self.refs.rules) else {
+                let Some(kind) = escalation::step(
+                    &case,
+                    self.now,
+                    self.refs.rules_at(&case.location.jurisdiction),
+                ) else {
                     break;
                 };
                 match &kind {
@@ -562,7 +566,11 @@ impl Batch<'_> {
     /// anything of the command is recorded.
     fn consequences(&self, case: &Case, event: &Event) -> Result<Vec<(Event, Case)>, WriteError> {
         // Most events have none: ask before copying anything.
-        let Some(mut kind) = lifecycle::consequence(case, &event.kind, &self.refs.rules) else {
+        let Some(mut kind) = lifecycle::consequence(
+            case,
+            &event.kind,
+            self.refs.rules_at(&case.location.jurisdiction),
+        ) else {
             return Ok(Vec::new());
         };
         let rules_actor = Actor::parse(RULES_ACTOR).expect("valid actor");
@@ -571,7 +579,11 @@ impl Batch<'_> {
         for _ in 0..MAX_AUTOMATIC {
             let e = self.next_event(&current, &rules_actor, kind);
             current = lifecycle::apply(Some(current), &e).map_err(internal)?;
-            let next = lifecycle::consequence(&current, &e.kind, &self.refs.rules);
+            let next = lifecycle::consequence(
+                &current,
+                &e.kind,
+                self.refs.rules_at(&current.location.jurisdiction),
+            );
             out.push((e, current.clone()));
             match next {
                 Some(k) => kind = k,
@@ -613,7 +625,11 @@ impl Batch<'_> {
             event,
             &after,
             &self.refs.tree,
-            &self.refs.rules.policy.escalation,
+            &self
+                .refs
+                .rules_at(&after.location.jurisdiction)
+                .policy
+                .escalation,
         ));
         self.touch(after, hash);
         hash
@@ -668,7 +684,7 @@ impl Batch<'_> {
                 case,
                 *head,
                 refs.path(&case.location.jurisdiction),
-                &refs.rules.policy.escalation,
+                &refs.rules_at(&case.location.jurisdiction).policy.escalation,
             );
             let write = RowWrite::for_row(&row, loaded.get(&id));
             plan.cases.push((row, write));

@@ -650,6 +650,90 @@ async fn routing_choice_is_recorded(db: Db) {
     assert_eq!(event["due_soon_permille"], 200);
 }
 
+/// A town's own policy applies to its cases and everything below it; other
+/// towns keep the deployment's, and every decision names the one it used.
+async fn jurisdiction_policy(db: Db) {
+    use jiefen_domain::policy::{Policy, Rules, DEFAULT_POLICY};
+    let clock = Arc::new(ManualClock::new(start()));
+    let ledger = ledger(&db, clock.clone()).await;
+    let local = r#"
+[[jurisdiction]]
+code = "341721100"
+version = "yaodu-2026.1"
+escalation = { notify_supervisor = true, escalate_after_days = 1, repeat_every_days = 2 }
+
+[jurisdiction.routing]
+levels = { blue = "village", yellow = "town", red = "county" }
+prefer = { dispute = ["justice_office", "peoples_mediation"], petition = ["petition_bureau"], request = ["centre"], hazard = ["centre"] }
+
+[[jurisdiction.deadline]]
+kind = "dispute"
+stage = "handling"
+days = 10
+count = "calendar"
+basis = "尧渡镇：纠纷10日内调结"
+"#;
+    let tax = Taxonomy::default_taxonomy();
+    let policy = Policy::from_toml(&format!("{DEFAULT_POLICY}{local}"), &tax).unwrap();
+    ledger.set_rules(Rules::new(
+        policy,
+        jiefen_domain::calendar::WorkCalendar::builtin(),
+    ));
+
+    let id = assigned(&ledger, None).await;
+    let history = ledger.history(id).await.unwrap();
+    let event = |i: usize| serde_json::from_str::<serde_json::Value>(&history[i].body).unwrap();
+    assert_eq!(
+        event(0)["policy_version"],
+        "yaodu-2026.1",
+        "{}",
+        history[0].body
+    );
+    let assignment = event(2);
+    assert_eq!(assignment["policy_version"], "yaodu-2026.1");
+    assert_eq!(assignment["deadline"]["days"], 10, "{assignment}");
+    // The town prefers its justice office to the mediation committee.
+    assert_eq!(assignment["routing"]["proposed_body"], "yaodu-sfs");
+    assert_eq!(assignment["routing"]["followed"], false);
+
+    // The town's ladder: escalated one day after the deadline, not three.
+    let due = ledger
+        .get(id)
+        .await
+        .unwrap()
+        .unwrap()
+        .stage
+        .assignment()
+        .unwrap()
+        .due_at;
+    clock.set(due.plus(time::Duration::days(1) + time::Duration::minutes(1)));
+    let report = ledger.tick(100).await.unwrap();
+    assert_eq!(report.escalations, 1, "{report:?}");
+    let history = ledger.history(id).await.unwrap();
+    let last = history
+        .iter()
+        .rfind(|e| e.kind == "auto_escalated")
+        .unwrap();
+    assert!(
+        last.body.contains("\"policy_version\":\"yaodu-2026.1\""),
+        "{}",
+        last.body
+    );
+
+    // A case in another town runs on the deployment's policy.
+    let other = ledger
+        .create(dispute("341721101"), actor(), None)
+        .await
+        .unwrap()
+        .case_id;
+    let first = &ledger.history(other).await.unwrap()[0];
+    assert!(
+        first.body.contains("\"policy_version\":\"default-2026.1\""),
+        "{}",
+        first.body
+    );
+}
+
 macro_rules! on_both {
     ($($name:ident),+) => {
         mod sqlite_backend {
@@ -673,5 +757,6 @@ on_both!(
     petition_path,
     repeats_by_identity,
     overrides_survive_recompute,
-    routing_choice_is_recorded
+    routing_choice_is_recorded,
+    jurisdiction_policy
 );

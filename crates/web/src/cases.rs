@@ -485,18 +485,17 @@ pub async fn routing(
         .await?
         .ok_or_else(|| ApiError::no_case(id))?;
     let refs = app.ledger.refs();
-    jiefen_domain::routing::propose(&case, &refs.tree, refs.bodies.values())
-        .map(Json)
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "no_body",
-                format!(
-                    "no body in {} or above takes category {}",
-                    case.location.jurisdiction, case.category
-                ),
-            )
-        })
+    use jiefen_domain::lifecycle::Reference;
+    refs.propose_route(&case).map(Json).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no_body",
+            format!(
+                "no body in {} or above takes category {}",
+                case.location.jurisdiction, case.category
+            ),
+        )
+    })
 }
 
 /// A reason an earlier case may be the same matter, with its label for
