@@ -154,26 +154,30 @@ fn normalise_name(name: &str) -> String {
         .collect()
 }
 
-/// Groups index hits (earlier case, reason) into one entry per case, oldest
-/// case first (ids are UUIDv7, so id order is registration order).
+/// How many earlier cases a registration lists as possible repeats: the
+/// most recent ones. A person who has brought dozens of matters in the
+/// window is flagged by the first few already, and an unbounded list would
+/// let one prolific identity make every new registration heavier.
+pub const LISTED_REPEATS: usize = 20;
+
+/// Groups index hits (earlier case, reason) into one entry per case and
+/// keeps the [`LISTED_REPEATS`] most recent, oldest first (ids are UUIDv7,
+/// so id order is registration order).
 pub fn group(hits: impl IntoIterator<Item = (CaseId, RepeatReason)>) -> Vec<PossibleRepeat> {
-    let mut out: Vec<PossibleRepeat> = Vec::new();
+    let mut by_case: std::collections::BTreeMap<CaseId, Vec<RepeatReason>> = Default::default();
     for (case_id, reason) in hits {
-        match out.iter_mut().find(|p| p.case_id == case_id) {
-            Some(p) => {
-                if !p.reasons.contains(&reason) {
-                    p.reasons.push(reason);
-                    p.reasons.sort();
-                }
-            }
-            None => out.push(PossibleRepeat {
-                case_id,
-                reasons: vec![reason],
-            }),
+        let reasons = by_case.entry(case_id).or_default();
+        if !reasons.contains(&reason) {
+            reasons.push(reason);
+            reasons.sort();
         }
     }
-    out.sort_by_key(|p| p.case_id);
-    out
+    let skip = by_case.len().saturating_sub(LISTED_REPEATS);
+    by_case
+        .into_iter()
+        .skip(skip)
+        .map(|(case_id, reasons)| PossibleRepeat { case_id, reasons })
+        .collect()
 }
 
 #[cfg(test)]
@@ -254,5 +258,26 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn only_the_most_recent_repeats_are_listed() {
+        let ids: Vec<CaseId> = (0..LISTED_REPEATS as u128 + 5)
+            .map(|i| CaseId(uuid::Uuid::from_u128(i + 1)))
+            .collect();
+        // Each case found twice (by phone and by ID number), newest first.
+        let hits = ids.iter().rev().flat_map(|id| {
+            [
+                (*id, RepeatReason::SamePhone),
+                (*id, RepeatReason::SameIdNumber),
+            ]
+        });
+        let listed = group(hits);
+        assert_eq!(listed.len(), LISTED_REPEATS);
+        assert_eq!(listed[0].case_id, ids[5], "the oldest five are left out");
+        assert_eq!(listed.last().unwrap().case_id, *ids.last().unwrap());
+        assert!(listed
+            .iter()
+            .all(|p| p.reasons == [RepeatReason::SameIdNumber, RepeatReason::SamePhone]));
     }
 }

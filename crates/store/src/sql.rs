@@ -234,17 +234,27 @@ macro_rules! sql_store {
             }
 
             async fn find_identities(&mut self, hashes: &[Hash], since_ms: i64) -> Result<Vec<IdentityHit>> {
+                // The most recent few per identity, each by its own walk of
+                // the (hash, at_ms) index: the cost stays flat however many
+                // cases one identity has brought.
+                let per_hash = jiefen_domain::repeats::LISTED_REPEATS as i64;
                 let mut out = Vec::new();
-                for chunk in hashes.chunks(CHUNK_ROWS) {
-                    let mut q = QueryBuilder::<$db>::new(
-                        "SELECT hash, case_id FROM identities WHERE at_ms >= ",
-                    );
-                    q.push_bind(since_ms).push(" AND hash IN (");
-                    let mut sep = q.separated(", ");
-                    for h in chunk {
-                        sep.push_bind(h.to_string());
+                for chunk in hashes.chunks(IDENTITY_CHUNK) {
+                    let mut q = QueryBuilder::<$db>::new("");
+                    for (i, h) in chunk.iter().enumerate() {
+                        if i > 0 {
+                            q.push(" UNION ALL ");
+                        }
+                        q.push("SELECT * FROM (SELECT hash, case_id FROM identities WHERE hash = ")
+                            .push_bind(h.to_string())
+                            .push(" AND at_ms >= ")
+                            .push_bind(since_ms)
+                            .push(" ORDER BY at_ms DESC LIMIT ")
+                            .push_bind(per_hash)
+                            .push(")");
+                        // PostgreSQL wants every subquery in FROM named.
+                        q.push(format!(" AS i{i}"));
                     }
-                    q.push(")");
                     for r in q.build().fetch_all(&mut *self.tx).await? {
                         out.push(IdentityHit {
                             hash: parse_hash(r.try_get("hash")?)?,
@@ -386,6 +396,9 @@ macro_rules! sql_store {
         }
 
         const CHUNK_ROWS: usize = crate::sql::CHUNK;
+        /// Identities per lookup statement: below SQLite's limit of 500
+        /// terms in one compound SELECT.
+        const IDENTITY_CHUNK: usize = 100;
 
         async fn fetch_nodes(
             conn: &mut <$db as sqlx::Database>::Connection,

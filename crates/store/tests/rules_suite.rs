@@ -734,6 +734,27 @@ basis = "尧渡镇：纠纷10日内调结"
     );
 }
 
+/// One prolific identity: a registration lists only the most recent
+/// earlier cases, found by a bounded walk of the identity index.
+async fn repeats_are_bounded(db: Db) {
+    use jiefen_domain::repeats::LISTED_REPEATS;
+    let clock = Arc::new(ManualClock::new(start()));
+    let ledger = ledger(&db, clock.clone()).await;
+    let mut ids = Vec::new();
+    for _ in 0..LISTED_REPEATS + 3 {
+        clock.advance(time::Duration::minutes(1));
+        let out = ledger
+            .create(dispute("341721100201"), actor(), None)
+            .await
+            .unwrap();
+        ids.push(out.case_id);
+    }
+    let last = ids.pop().unwrap();
+    let case = ledger.get(last).await.unwrap().unwrap();
+    let listed: Vec<CaseId> = case.possible_repeats.iter().map(|p| p.case_id).collect();
+    assert_eq!(listed, ids[ids.len() - LISTED_REPEATS..].to_vec());
+}
+
 macro_rules! on_both {
     ($($name:ident),+) => {
         mod sqlite_backend {
@@ -758,5 +779,6 @@ on_both!(
     repeats_by_identity,
     overrides_survive_recompute,
     routing_choice_is_recorded,
-    jurisdiction_policy
+    jurisdiction_policy,
+    repeats_are_bounded
 );
