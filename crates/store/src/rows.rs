@@ -46,6 +46,8 @@ pub struct CaseRow {
     pub paused_signal: Option<&'static str>,
     /// When the deadline engine next needs to look at the case.
     pub watch_at_ms: Option<i64>,
+    /// Open and red: listed before everything else in every queue.
+    pub urgent: bool,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
     pub version: u64,
@@ -65,6 +67,7 @@ impl CaseRow {
             state,
             body,
             due_at_ms,
+            urgent,
         } = IndexedColumns::of(case, jpath);
         let assignment = case.stage.assignment();
         let paused_signal = match &case.stage {
@@ -94,6 +97,7 @@ impl CaseRow {
             due_soon_at_ms,
             paused_signal,
             watch_at_ms,
+            urgent,
             created_at_ms: case.registered_at.unix_millis(),
             updated_at_ms: case.updated_at.unix_millis(),
             version: case.version,
@@ -115,6 +119,7 @@ pub struct IndexedColumns {
     pub state: &'static str,
     pub body: Option<String>,
     pub due_at_ms: Option<i64>,
+    pub urgent: bool,
 }
 
 impl IndexedColumns {
@@ -125,6 +130,7 @@ impl IndexedColumns {
             state: case.state().as_str(),
             body: assignment.map(|a| a.body.to_string()),
             due_at_ms: assignment.map(|a| a.due_at.unix_millis()),
+            urgent: case.risk == RiskLevel::Red && case.state().is_open(),
         }
     }
 
@@ -134,6 +140,7 @@ impl IndexedColumns {
             state: row.state,
             body: row.body.clone(),
             due_at_ms: row.due_at_ms,
+            urgent: row.urgent,
         }
     }
 }
@@ -197,6 +204,8 @@ pub struct InboxItem {
     pub at: Timestamp,
     pub text: String,
     pub read_at: Option<Timestamp>,
+    /// The case is open and red: shown first and marked by the UI.
+    pub urgent: bool,
 }
 
 /// A page of one inbox, newest first.
@@ -238,10 +247,47 @@ pub struct CaseFilter {
 #[derive(Debug, Clone)]
 pub struct CaseQuery {
     pub filter: CaseFilter,
-    pub after: Option<CaseId>,
+    pub after: Option<ListCursor>,
     pub limit: u32,
     /// Deadline signals are relative to now.
     pub now: Timestamp,
+}
+
+/// Where a page of a case list ends. Lists put open red cases first, then
+/// the newest, so the position is the pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListCursor {
+    pub urgent: bool,
+    pub id: CaseId,
+}
+
+impl ListCursor {
+    pub fn of(case: &Case) -> Self {
+        Self {
+            urgent: case.risk == RiskLevel::Red && case.state().is_open(),
+            id: case.id,
+        }
+    }
+
+    /// `r.<id>` after an urgent case, `n.<id>` after any other.
+    pub fn parse(s: &str) -> Option<Self> {
+        let (urgent, id) = match s.split_once('.')? {
+            ("r", id) => (true, id),
+            ("n", id) => (false, id),
+            _ => return None,
+        };
+        Some(Self {
+            urgent,
+            id: CaseId::parse(id)?,
+        })
+    }
+}
+
+impl std::fmt::Display for ListCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mark = if self.urgent { "r" } else { "n" };
+        write!(f, "{mark}.{}", self.id)
+    }
 }
 
 /// A case as stored, ready to send: the projection's JSON plus the columns

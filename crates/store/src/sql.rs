@@ -91,6 +91,7 @@ macro_rules! sql_store {
                     None => None,
                 },
                 watch_at_ms: r.try_get("watch_at_ms")?,
+                urgent: r.try_get::<i16, _>("urgent")? != 0,
                 created_at_ms: r.try_get("created_at_ms")?,
                 updated_at_ms: r.try_get("updated_at_ms")?,
                 version: r.try_get::<i64, _>("version")? as u64,
@@ -99,7 +100,7 @@ macro_rules! sql_store {
             })
         }
 
-        const CASE_COLUMNS: &str = "id, number, receipt_code, kind, channel, category, jurisdiction, jpath, state, risk, level, body, assigned_at_ms, due_at_ms, due_soon_at_ms, paused_signal, watch_at_ms, created_at_ms, updated_at_ms, version, head_hash, state_json";
+        const CASE_COLUMNS: &str = "id, number, receipt_code, kind, channel, category, jurisdiction, jpath, state, risk, level, body, assigned_at_ms, due_at_ms, due_soon_at_ms, paused_signal, watch_at_ms, created_at_ms, updated_at_ms, version, head_hash, state_json, urgent";
 
         /// The rows' values in `CASE_COLUMNS` order: one list for the
         /// insert and the update, so the two cannot drift apart.
@@ -126,7 +127,8 @@ macro_rules! sql_store {
                     .push_bind(c.updated_at_ms)
                     .push_bind(c.version as i64)
                     .push_bind(c.head_hash.to_string())
-                    .push_bind(&c.state_json);
+                    .push_bind(&c.state_json)
+                    .push_bind(i16::from(c.urgent));
             });
         }
 
@@ -141,7 +143,7 @@ macro_rules! sql_store {
                  updated_at_ms = excluded.updated_at_ms, \
                  version = excluded.version, head_hash = excluded.head_hash, \
                  state_json = excluded.state_json, category = excluded.category, \
-                 jpath = excluded.jpath, jurisdiction = excluded.jurisdiction",
+                 jpath = excluded.jpath, jurisdiction = excluded.jurisdiction, urgent = excluded.urgent",
             );
             q
         }
@@ -153,7 +155,7 @@ macro_rules! sql_store {
              body = v.column12, assigned_at_ms = v.column13, due_at_ms = v.column14, \
              due_soon_at_ms = v.column15, paused_signal = v.column16, watch_at_ms = v.column17, \
              updated_at_ms = v.column19, version = v.column20, head_hash = v.column21, \
-             state_json = v.column22";
+             state_json = v.column22, urgent = v.column23";
 
         /// `CASE_UPDATE` without the columns of `IndexedColumns`, so the
         /// database maintains only the engine's index.
@@ -481,7 +483,13 @@ macro_rules! sql_store {
                 q.push(" AND created_at_ms < ").push_bind(t.unix_millis());
             }
             if let Some(after) = query.after {
-                q.push(" AND id < ").push_bind(after.to_string());
+                q.push(" AND (urgent < ")
+                    .push_bind(i16::from(after.urgent))
+                    .push(" OR (urgent = ")
+                    .push_bind(i16::from(after.urgent))
+                    .push(" AND id < ")
+                    .push_bind(after.id.to_string())
+                    .push("))");
             }
         }
 
@@ -532,7 +540,7 @@ macro_rules! sql_store {
             async fn list_cases(&self, query: &CaseQuery) -> Result<Vec<Case>> {
                 let mut q = QueryBuilder::<$db>::new("SELECT state_json FROM cases");
                 push_filter(&mut q, query);
-                q.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(query.limit));
+                q.push(" ORDER BY urgent DESC, id DESC LIMIT ").push_bind(i64::from(query.limit));
                 q.build()
                     .fetch_all(&self.pool)
                     .await?
@@ -555,19 +563,21 @@ macro_rules! sql_store {
 
             async fn inbox(&self, query: &InboxQuery) -> Result<Vec<InboxItem>> {
                 let mut q = QueryBuilder::<$db>::new(
-                    "SELECT id, case_id, seq, kind, at_ms, text, read_at_ms FROM inbox WHERE recipient = ",
+                    "SELECT i.id, i.case_id, i.seq, i.kind, i.at_ms, i.text, i.read_at_ms, \
+                     COALESCE(c.urgent, CAST(0 AS SMALLINT)) AS urgent \
+                     FROM inbox i LEFT JOIN cases c ON c.id = i.case_id WHERE i.recipient = ",
                 );
                 q.push_bind(query.recipient.to_string());
                 if query.unread_only {
-                    q.push(" AND read_at_ms IS NULL");
+                    q.push(" AND i.read_at_ms IS NULL");
                 }
                 if let Some(k) = query.kind {
-                    q.push(" AND kind = ").push_bind(k.as_str());
+                    q.push(" AND i.kind = ").push_bind(k.as_str());
                 }
                 if let Some(before) = query.before {
-                    q.push(" AND id < ").push_bind(before);
+                    q.push(" AND i.id < ").push_bind(before);
                 }
-                q.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(query.limit));
+                q.push(" ORDER BY i.id DESC LIMIT ").push_bind(i64::from(query.limit));
                 q.build()
                     .fetch_all(&self.pool)
                     .await?
@@ -585,6 +595,7 @@ macro_rules! sql_store {
                             read_at: r
                                 .try_get::<Option<i64>, _>("read_at_ms")?
                                 .map(jiefen_domain::Timestamp::from_unix_millis),
+                            urgent: r.try_get::<i16, _>("urgent")? != 0,
                         })
                     })
                     .collect()

@@ -4,6 +4,7 @@
 
 mod common;
 use common::*;
+use jiefen_store::{InboxQuery, ListCursor};
 
 async fn story(db: Db) {
     let clock = Arc::new(ManualClock::new(start()));
@@ -73,6 +74,21 @@ async fn story(db: Db) {
         vec!["registered", "auto_escalated"]
     );
     assert!(risky_history[1].body.contains("\"cause\":\"red\""));
+    let (county_inbox, _) = ledger
+        .inbox(&InboxQuery {
+            recipient: jiefen_domain::inbox::Recipient::parse("centre:341721").unwrap(),
+            unread_only: true,
+            kind: None,
+            before: None,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    let notice = county_inbox
+        .iter()
+        .find(|i| i.kind == jiefen_domain::inbox::NoticeKind::LeaderNeeded)
+        .expect("the county centre is asked for a leader");
+    assert!(notice.urgent, "a red case's notice is marked urgent");
     assert!(
         risky
             .risk_reasons
@@ -186,7 +202,7 @@ async fn story(db: Db) {
         if page.is_empty() {
             break;
         }
-        after = Some(page.last().unwrap().id);
+        after = Some(ListCursor::of(page.last().unwrap()));
         seen.extend(page.into_iter().map(|c| c.id));
     }
     assert_eq!(
@@ -194,6 +210,25 @@ async fn story(db: Db) {
         52,
         "50 concurrent, the archived and the risky case lie under 尧渡镇"
     );
+    // The open red case heads the queue, though others are newer; the rest
+    // follow newest first, and no case is on two pages.
+    assert_eq!(seen[0], risky_id);
+    assert!(seen[1..].windows(2).all(|w| w[0] > w[1]));
+    let first = ledger
+        .list(&CaseQuery {
+            limit: 1,
+            ..query(town.clone(), None)
+        })
+        .await
+        .unwrap();
+    assert_eq!(first[0].id, risky_id);
+    let cursor = ListCursor::of(&first[0]);
+    assert_eq!(ListCursor::parse(&cursor.to_string()), Some(cursor));
+    let second = ledger
+        .list(&query(town.clone(), Some(cursor)))
+        .await
+        .unwrap();
+    assert_eq!(second[0].id, seen[1]);
     let archived = CaseFilter {
         state: Some(CaseState::Archived),
         ..Default::default()

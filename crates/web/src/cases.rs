@@ -19,7 +19,7 @@ use jiefen_domain::Timestamp;
 use jiefen_ledger::bundle::CaseBundle;
 use jiefen_ledger::hash::Hash;
 use jiefen_store::writer::WriteOutcome;
-use jiefen_store::{CaseFilter, CaseQuery};
+use jiefen_store::{CaseFilter, CaseQuery, ListCursor};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -225,6 +225,7 @@ pub(crate) fn one_of<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> String 
     get,
     path = "/api/v1/cases",
     operation_id = "list_cases",
+    description = "Open red cases first (红色预警 at the top of every queue), then the newest.",
     tag = "cases",
     params(
         ("jurisdiction" = Option<String>, Query, description = "A jurisdiction code; matches its whole subtree"),
@@ -319,7 +320,7 @@ pub async fn list(
     let after = q.parse_with(
         "cursor",
         "the next_cursor of a previous page",
-        CaseId::parse,
+        ListCursor::parse,
     )?;
     let limit = page_limit(&q)?;
     let now = app.ledger.clock().now();
@@ -333,7 +334,7 @@ pub async fn list(
         })
         .await?;
     let next_cursor = (cases.len() == limit as usize)
-        .then(|| cases.last().map(|c| c.id.to_string()))
+        .then(|| cases.last().map(|c| ListCursor::of(c).to_string()))
         .flatten();
     let items = cases.into_iter().map(|c| CaseView::new(c, now)).collect();
     Ok(Json(CaseList { items, next_cursor }))
