@@ -226,26 +226,28 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Rebuild { store, check } => {
             let ledger = open(&store, Arc::new(SystemClock)).await?;
             let report = ledger.rebuild(!check).await?;
+            let rebuilt = |differ: bool| if check || !differ { "" } else { " (rebuilt)" };
             println!(
-                "{} cases, {} events; {} projections differed{}; {} broken chains",
+                "{} cases, {} events; {} projections differed{}; {} cases missed inbox notices{}; {} broken chains",
                 report.cases,
                 report.events,
                 report.mismatched.len(),
-                if check || report.mismatched.is_empty() {
-                    ""
-                } else {
-                    " (rebuilt)"
-                },
+                rebuilt(!report.mismatched.is_empty()),
+                report.missing_notices.len(),
+                rebuilt(!report.missing_notices.is_empty()),
                 report.broken_chains.len()
             );
             for id in &report.mismatched {
                 println!("projection differs: case {id}");
             }
+            for id in &report.missing_notices {
+                println!("inbox notices missing: case {id}");
+            }
             for (id, seq) in &report.broken_chains {
                 println!("hash chain broken: case {id} at event {seq}");
             }
-            let failed =
-                !report.broken_chains.is_empty() || (check && !report.mismatched.is_empty());
+            let failed = !report.broken_chains.is_empty()
+                || (check && !(report.mismatched.is_empty() && report.missing_notices.is_empty()));
             Ok(if failed {
                 ExitCode::from(1)
             } else {

@@ -7,6 +7,7 @@ use crate::writer::{Idempotency, Request, TickReport, WriteError, WriteOutcome, 
 use crate::{Store, StoreError};
 use jiefen_domain::body::Body;
 use jiefen_domain::case::{Case, CaseId};
+use jiefen_domain::inbox::{self, Notice};
 use jiefen_domain::jurisdiction::{Jurisdiction, JurisdictionError, JurisdictionTree};
 use jiefen_domain::lifecycle::{self, Actor, Command, Event, NewCase};
 use jiefen_domain::party::PersonalValue;
@@ -53,6 +54,9 @@ pub struct RebuildReport {
     pub events: u64,
     /// Cases whose stored projection differed from the replay of events.
     pub mismatched: Vec<CaseId>,
+    /// Cases with inbox notices that their events imply but the inbox lacks
+    /// (restored, unread, by a repairing rebuild; read marks are kept).
+    pub missing_notices: Vec<CaseId>,
     /// Cases whose hash chain does not recompute (never repaired: evidence).
     pub broken_chains: Vec<(CaseId, u64)>,
     pub repaired: bool,
@@ -496,6 +500,7 @@ impl Ledger {
             };
             after = Some(last);
             let mut fixes = Vec::new();
+            let mut lost_notices = Vec::new();
             for id in ids {
                 report.cases += 1;
                 let rows = self.store.events(id).await?;
@@ -513,9 +518,22 @@ impl Ledger {
                     })?;
                     events.push(e);
                 }
-                let case = lifecycle::replay(&events)
-                    .map_err(|e| StoreError::Corrupt(format!("case {id}: {e}")))?
-                    .ok_or_else(|| StoreError::Corrupt(format!("case {id} has no events")))?;
+                // Fold one event at a time: the inbox notices of each event
+                // depend on the case before and after it.
+                let mut case: Option<Case> = None;
+                let mut notices = Vec::new();
+                for e in &events {
+                    let after = lifecycle::apply(case.clone(), e)
+                        .map_err(|err| StoreError::Corrupt(format!("case {id}: {err}")))?;
+                    let ladder = &refs
+                        .rules_at(&after.location.jurisdiction)
+                        .policy
+                        .escalation;
+                    notices.extend(inbox::notices(case.as_ref(), e, &after, &refs.tree, ladder));
+                    case = Some(after);
+                }
+                let case =
+                    case.ok_or_else(|| StoreError::Corrupt(format!("case {id} has no events")))?;
                 let expected = CaseRow::from_case(
                     &case,
                     prev,
@@ -527,9 +545,24 @@ impl Ledger {
                     report.mismatched.push(id);
                     fixes.push(expected);
                 }
+                let present = self.store.case_notices(id).await?;
+                let missing: Vec<Notice> = notices
+                    .into_iter()
+                    .filter(|n| {
+                        !present.iter().any(|(r, seq, kind)| {
+                            *r == n.recipient.to_string()
+                                && *seq == n.seq
+                                && kind == n.kind.as_str()
+                        })
+                    })
+                    .collect();
+                if !missing.is_empty() {
+                    report.missing_notices.push(id);
+                    lost_notices.extend(missing);
+                }
             }
-            if repair && !fixes.is_empty() {
-                self.store.replace_projections(&fixes).await?;
+            if repair && !(fixes.is_empty() && lost_notices.is_empty()) {
+                self.store.repair(&fixes, &lost_notices).await?;
             }
         }
         Ok(report)

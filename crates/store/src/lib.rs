@@ -129,8 +129,15 @@ pub trait Store: Send + Sync + 'static {
     /// Checkpoints whose tree size is at least `min_size`, oldest first.
     async fn checkpoints_from(&self, min_size: u64, limit: u32) -> Result<Vec<SignedCheckpoint>>;
 
-    /// Replaces projection rows (used by rebuild), in one transaction.
-    async fn replace_projections(&self, rows: &[CaseRow]) -> Result<()>;
+    /// Replaces projection rows and adds missing inbox notices (used by
+    /// rebuild), in one transaction.
+    async fn repair(
+        &self,
+        rows: &[CaseRow],
+        notices: &[jiefen_domain::inbox::Notice],
+    ) -> Result<()>;
+    /// The inbox notices of one case: (recipient, seq, kind).
+    async fn case_notices(&self, id: CaseId) -> Result<Vec<(String, u64, String)>>;
 }
 
 /// The write transaction of one batch. Dropping it without `commit` rolls

@@ -148,6 +148,23 @@ macro_rules! sql_store {
             q
         }
 
+        fn push_notice_insert<'a>(
+            chunk: &'a [jiefen_domain::inbox::Notice],
+        ) -> QueryBuilder<'a, $db> {
+            let mut q = QueryBuilder::<$db>::new(
+                "INSERT INTO inbox (recipient, case_id, seq, kind, at_ms, text) ",
+            );
+            q.push_values(chunk, |mut b, n| {
+                b.push_bind(n.recipient.to_string())
+                    .push_bind(n.case_id.to_string())
+                    .push_bind(n.seq as i64)
+                    .push_bind(n.kind.as_str())
+                    .push_bind(n.at.unix_millis())
+                    .push_bind(&n.text);
+            });
+            q
+        }
+
         /// The columns an update sets from `VALUES`, whose columns are named
         /// `column1`... on both databases, numbered as in `CASE_COLUMNS`.
         const CASE_UPDATE: &str = "category = v.column6, jurisdiction = v.column7, \
@@ -348,18 +365,11 @@ macro_rules! sql_store {
                     q.build().execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
                 }
                 for chunk in plan.notices.chunks(CHUNK_ROWS) {
-                    let mut q = QueryBuilder::<$db>::new(
-                        "INSERT INTO inbox (recipient, case_id, seq, kind, at_ms, text) ",
-                    );
-                    q.push_values(chunk, |mut b, n| {
-                        b.push_bind(n.recipient.to_string())
-                            .push_bind(n.case_id.to_string())
-                            .push_bind(n.seq as i64)
-                            .push_bind(n.kind.as_str())
-                            .push_bind(n.at.unix_millis())
-                            .push_bind(&n.text);
-                    });
-                    q.build().execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
+                    push_notice_insert(chunk)
+                        .build()
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(StoreError::from_sqlx)?;
                 }
                 for chunk in plan.identities.chunks(CHUNK_ROWS) {
                     let mut q = QueryBuilder::<$db>::new(
@@ -841,14 +851,33 @@ macro_rules! sql_store {
                     .collect()
             }
 
-            async fn replace_projections(&self, rows: &[CaseRow]) -> Result<()> {
+            async fn repair(&self, rows: &[CaseRow], notices: &[jiefen_domain::inbox::Notice]) -> Result<()> {
                 let mut tx = self.pool.begin().await?;
                 let rows: Vec<&CaseRow> = rows.iter().collect();
                 for chunk in rows.chunks(CHUNK_ROWS) {
                     push_case_upsert(chunk).build().execute(&mut *tx).await?;
                 }
+                for chunk in notices.chunks(CHUNK_ROWS) {
+                    push_notice_insert(chunk).build().execute(&mut *tx).await?;
+                }
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn case_notices(&self, id: CaseId) -> Result<Vec<(String, u64, String)>> {
+                let rows = sqlx::query("SELECT recipient, seq, kind FROM inbox WHERE case_id = $1")
+                    .bind(id.to_string())
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok((
+                            r.try_get("recipient")?,
+                            r.try_get::<i64, _>("seq")? as u64,
+                            r.try_get("kind")?,
+                        ))
+                    })
+                    .collect()
             }
         }
     };

@@ -66,6 +66,17 @@ async fn inbox_kinds(ledger: &Ledger, recipient: &str) -> Vec<NoticeKind> {
     kinds
 }
 
+async fn unread_by_kind(ledger: &Ledger, recipient: &Recipient) -> Vec<(String, u64)> {
+    let query = InboxQuery {
+        recipient: recipient.clone(),
+        unread_only: true,
+        kind: None,
+        before: None,
+        limit: 10,
+    };
+    ledger.inbox(&query).await.unwrap().1
+}
+
 fn count(kinds: &[String], kind: &str) -> usize {
     kinds.iter().filter(|k| *k == kind).count()
 }
@@ -173,16 +184,7 @@ async fn escalation_ladder(db: Db) {
 
     // Inbox: unread counts, marking read.
     let body = Recipient::parse("body:yaodu").unwrap();
-    let (_, unread) = ledger
-        .inbox(&InboxQuery {
-            recipient: body.clone(),
-            unread_only: true,
-            kind: None,
-            before: None,
-            limit: 10,
-        })
-        .await
-        .unwrap();
+    let unread = unread_by_kind(&ledger, &body).await;
     let total: u64 = unread.iter().map(|(_, n)| n).sum();
     assert_eq!(total, 5, "{unread:?}");
     assert_eq!(ledger.mark_read(&body, None).await.unwrap(), 5);
@@ -190,6 +192,34 @@ async fn escalation_ladder(db: Db) {
 
     let report = ledger.rebuild(false).await.unwrap();
     assert!(report.mismatched.is_empty(), "{report:?}");
+    assert!(report.missing_notices.is_empty(), "{report:?}");
+
+    // Inbox notices are derived from events: lost ones come back unread,
+    // and those still there keep their read mark.
+    let before = inbox_kinds(&ledger, &body.to_string()).await;
+    let overdue = before.iter().filter(|k| **k == NoticeKind::Overdue).count() as u64;
+    assert!(overdue > 0);
+    db.exec("DELETE FROM inbox WHERE kind = 'overdue'").await;
+    let report = ledger.rebuild(false).await.unwrap();
+    assert_eq!(report.missing_notices, vec![id], "{report:?}");
+    let report = ledger.rebuild(true).await.unwrap();
+    assert_eq!(report.missing_notices, vec![id]);
+    assert_eq!(
+        inbox_kinds(&ledger, &body.to_string()).await.len(),
+        before.len()
+    );
+    assert!(ledger
+        .rebuild(false)
+        .await
+        .unwrap()
+        .missing_notices
+        .is_empty());
+    let unread = unread_by_kind(&ledger, &body).await;
+    assert_eq!(
+        unread,
+        vec![("overdue".to_owned(), overdue)],
+        "only the restored notices are unread"
+    );
 }
 
 async fn restart_mid_tick(db: Db) {
