@@ -381,6 +381,12 @@ impl Case {
         self.stage.state()
     }
 
+    /// Open and red (红色预警): raised to the county with a leader in charge,
+    /// and listed before everything else in every queue.
+    pub fn is_urgent(&self) -> bool {
+        self.risk == RiskLevel::Red && self.state().is_open()
+    }
+
     /// The engine's record, if it is about the deadline `due_at` (a moved
     /// deadline starts with no signal recorded and no ladder step taken).
     pub fn watch_for(&self, due_at: Timestamp) -> Option<&SignalWatch> {

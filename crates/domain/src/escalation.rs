@@ -156,9 +156,8 @@ pub fn step(case: &Case, now: Timestamp, rules: &Rules) -> Option<EventKind> {
 /// A red case below the county goes up to the county, with a leader in
 /// charge (领导包案; the county's supervisor is asked to name one).
 pub fn red_escalation(case: &Case, rules: &Rules) -> Option<EventKind> {
-    let open = case.state().is_open();
     // Levels order City < County < Town: "below the county" is greater.
-    if !open || case.risk != crate::case::RiskLevel::Red || case.level <= Level::County {
+    if !case.is_urgent() || case.level <= Level::County {
         return None;
     }
     Some(EventKind::AutoEscalated {

@@ -545,15 +545,13 @@ impl Ledger {
                     report.mismatched.push(id);
                     fixes.push(expected);
                 }
-                let present = self.store.case_notices(id).await?;
+                let present: std::collections::HashSet<(String, u64, String)> =
+                    self.store.case_notices(id).await?.into_iter().collect();
                 let missing: Vec<Notice> = notices
                     .into_iter()
                     .filter(|n| {
-                        !present.iter().any(|(r, seq, kind)| {
-                            *r == n.recipient.to_string()
-                                && *seq == n.seq
-                                && kind == n.kind.as_str()
-                        })
+                        let key = (n.recipient.to_string(), n.seq, n.kind.as_str().to_owned());
+                        !present.contains(&key)
                     })
                     .collect();
                 if !missing.is_empty() {

@@ -130,18 +130,17 @@ impl IndexedColumns {
             state: case.state().as_str(),
             body: assignment.map(|a| a.body.to_string()),
             due_at_ms: assignment.map(|a| a.due_at.unix_millis()),
-            urgent: case.risk == RiskLevel::Red && case.state().is_open(),
+            urgent: case.is_urgent(),
         }
     }
 
-    fn of_row(row: &CaseRow) -> Self {
-        Self {
-            jpath: row.jpath.clone(),
-            state: row.state,
-            body: row.body.clone(),
-            due_at_ms: row.due_at_ms,
-            urgent: row.urgent,
-        }
+    /// Whether `row` has these values in its indexed columns.
+    fn match_row(&self, row: &CaseRow) -> bool {
+        self.jpath == row.jpath
+            && self.state == row.state
+            && self.body == row.body
+            && self.due_at_ms == row.due_at_ms
+            && self.urgent == row.urgent
     }
 }
 
@@ -161,7 +160,7 @@ impl RowWrite {
     pub fn for_row(row: &CaseRow, loaded: Option<&IndexedColumns>) -> Self {
         match loaded {
             None => RowWrite::Insert,
-            Some(before) if *before == IndexedColumns::of_row(row) => RowWrite::UpdateUnindexed,
+            Some(before) if before.match_row(row) => RowWrite::UpdateUnindexed,
             Some(_) => RowWrite::Update,
         }
     }
@@ -264,7 +263,7 @@ pub struct ListCursor {
 impl ListCursor {
     pub fn of(case: &Case) -> Self {
         Self {
-            urgent: case.risk == RiskLevel::Red && case.state().is_open(),
+            urgent: case.is_urgent(),
             id: case.id,
         }
     }

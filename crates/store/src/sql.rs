@@ -6,6 +6,87 @@
 /// Rows per multi-row INSERT: far below SQLite's 32766-parameter limit.
 pub(crate) const CHUNK: usize = 400;
 
+/// How a write treats a projection column.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Column {
+    /// Set when the case is registered, never changed.
+    Fixed,
+    /// A key of a list index (the fields of `rows::IndexedColumns`): left
+    /// alone by an update that does not change them.
+    Listed,
+    Other,
+}
+
+/// Every projection column, in the order `push_case_values` binds them.
+/// The column list and the three SET clauses are derived from it, so they
+/// cannot disagree.
+const CASE_COLUMN_SPEC: &[(&str, Column)] = {
+    use Column::*;
+    &[
+        ("id", Fixed),
+        ("number", Fixed),
+        ("receipt_code", Fixed),
+        ("kind", Fixed),
+        ("channel", Fixed),
+        ("category", Other),
+        ("jurisdiction", Other),
+        ("jpath", Listed),
+        ("state", Listed),
+        ("risk", Other),
+        ("level", Other),
+        ("body", Listed),
+        ("assigned_at_ms", Other),
+        ("due_at_ms", Listed),
+        ("due_soon_at_ms", Other),
+        ("paused_signal", Other),
+        ("watch_at_ms", Other),
+        ("created_at_ms", Fixed),
+        ("updated_at_ms", Other),
+        ("version", Other),
+        ("head_hash", Other),
+        ("state_json", Other),
+        ("urgent", Listed),
+    ]
+};
+
+/// The SQL text built from [`CASE_COLUMN_SPEC`].
+pub(crate) struct CaseSql {
+    /// `id, number, ...` in bind order.
+    pub columns: String,
+    /// An upsert's `ON CONFLICT` assignments: every column that may change.
+    pub upsert_set: String,
+    /// A multi-row update's assignments from `VALUES` (whose columns are
+    /// named `column1`... on both databases): every column that may change.
+    pub update_set: String,
+    /// The same without the list indexes' keys, so the database maintains
+    /// only the engine's index.
+    pub update_unindexed_set: String,
+}
+
+pub(crate) static CASE_SQL: std::sync::LazyLock<CaseSql> = std::sync::LazyLock::new(|| {
+    let assignments = |keep: &dyn Fn(Column) -> bool, value: &dyn Fn(&str, usize) -> String| {
+        CASE_COLUMN_SPEC
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, kind))| keep(*kind))
+            .map(|(i, (name, _))| format!("{name} = {}", value(name, i + 1)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let changes = |k: Column| k != Column::Fixed;
+    let from_values = |_: &str, n: usize| format!("v.column{n}");
+    CaseSql {
+        columns: CASE_COLUMN_SPEC
+            .iter()
+            .map(|(name, _)| *name)
+            .collect::<Vec<_>>()
+            .join(", "),
+        upsert_set: assignments(&changes, &|name, _| format!("excluded.{name}")),
+        update_set: assignments(&changes, &from_values),
+        update_unindexed_set: assignments(&|k| k == Column::Other, &from_values),
+    }
+});
+
 macro_rules! sql_store {
     ($store:ident, $tx:ident, $db:ty, $kind:literal, $lock_sql:literal) => {
         use crate::rows::*;
@@ -100,9 +181,7 @@ macro_rules! sql_store {
             })
         }
 
-        const CASE_COLUMNS: &str = "id, number, receipt_code, kind, channel, category, jurisdiction, jpath, state, risk, level, body, assigned_at_ms, due_at_ms, due_soon_at_ms, paused_signal, watch_at_ms, created_at_ms, updated_at_ms, version, head_hash, state_json, urgent";
-
-        /// The rows' values in `CASE_COLUMNS` order: one list for the
+        /// The rows' values in `CASE_COLUMN_SPEC` order: one list for the
         /// insert and the update, so the two cannot drift apart.
         fn push_case_values<'a>(q: &mut QueryBuilder<'a, $db>, rows: &'a [&'a CaseRow]) {
             q.push_values(rows, |mut b, c| {
@@ -133,18 +212,10 @@ macro_rules! sql_store {
         }
 
         fn push_case_upsert<'a>(rows: &'a [&'a CaseRow]) -> QueryBuilder<'a, $db> {
-            let mut q = QueryBuilder::new(format!("INSERT INTO cases ({CASE_COLUMNS}) "));
+            let sql = &*crate::sql::CASE_SQL;
+            let mut q = QueryBuilder::new(format!("INSERT INTO cases ({}) ", sql.columns));
             push_case_values(&mut q, rows);
-            q.push(
-                " ON CONFLICT (id) DO UPDATE SET state = excluded.state, risk = excluded.risk, \
-                 level = excluded.level, body = excluded.body, assigned_at_ms = excluded.assigned_at_ms, \
-                 due_at_ms = excluded.due_at_ms, due_soon_at_ms = excluded.due_soon_at_ms, \
-                 paused_signal = excluded.paused_signal, watch_at_ms = excluded.watch_at_ms, \
-                 updated_at_ms = excluded.updated_at_ms, \
-                 version = excluded.version, head_hash = excluded.head_hash, \
-                 state_json = excluded.state_json, category = excluded.category, \
-                 jpath = excluded.jpath, jurisdiction = excluded.jurisdiction, urgent = excluded.urgent",
-            );
+            q.push(format!(" ON CONFLICT (id) DO UPDATE SET {}", sql.upsert_set));
             q
         }
 
@@ -164,24 +235,6 @@ macro_rules! sql_store {
             });
             q
         }
-
-        /// The columns an update sets from `VALUES`, whose columns are named
-        /// `column1`... on both databases, numbered as in `CASE_COLUMNS`.
-        const CASE_UPDATE: &str = "category = v.column6, jurisdiction = v.column7, \
-             jpath = v.column8, state = v.column9, risk = v.column10, level = v.column11, \
-             body = v.column12, assigned_at_ms = v.column13, due_at_ms = v.column14, \
-             due_soon_at_ms = v.column15, paused_signal = v.column16, watch_at_ms = v.column17, \
-             updated_at_ms = v.column19, version = v.column20, head_hash = v.column21, \
-             state_json = v.column22, urgent = v.column23";
-
-        /// `CASE_UPDATE` without the columns of `IndexedColumns`, so the
-        /// database maintains only the engine's index.
-        const CASE_UPDATE_UNINDEXED: &str = "category = v.column6, jurisdiction = v.column7, \
-             risk = v.column10, level = v.column11, \
-             assigned_at_ms = v.column13, \
-             due_soon_at_ms = v.column15, paused_signal = v.column16, watch_at_ms = v.column17, \
-             updated_at_ms = v.column19, version = v.column20, head_hash = v.column21, \
-             state_json = v.column22";
 
         /// One multi-row UPDATE by id.
         fn push_case_update<'a>(rows: &'a [&'a CaseRow], set: &str) -> QueryBuilder<'a, $db> {
@@ -323,8 +376,10 @@ macro_rules! sql_store {
                     for chunk in rows.chunks(CHUNK_ROWS) {
                         let mut q = match write {
                             RowWrite::Insert => push_case_upsert(chunk),
-                            RowWrite::Update => push_case_update(chunk, CASE_UPDATE),
-                            RowWrite::UpdateUnindexed => push_case_update(chunk, CASE_UPDATE_UNINDEXED),
+                            RowWrite::Update => push_case_update(chunk, &crate::sql::CASE_SQL.update_set),
+                            RowWrite::UpdateUnindexed => {
+                                push_case_update(chunk, &crate::sql::CASE_SQL.update_unindexed_set)
+                            }
                         };
                         q.build().execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
                     }
@@ -680,7 +735,7 @@ macro_rules! sql_store {
             }
 
             async fn projection(&self, id: CaseId) -> Result<Option<CaseRow>> {
-                let row = sqlx::query(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = $1"))
+                let row = sqlx::query(&format!("SELECT {} FROM cases WHERE id = $1", crate::sql::CASE_SQL.columns))
                     .bind(id.to_string())
                     .fetch_optional(&self.pool)
                     .await?;
