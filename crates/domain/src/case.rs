@@ -131,6 +131,21 @@ string_enum!(DeadlineSignal {
     Overdue = "overdue" / "超期",
 });
 
+impl DeadlineSignal {
+    /// The signal at `now` of a deadline `due_at` that is due soon from
+    /// `due_soon_at`. The list filter in SQL states the same rule over the
+    /// projection's columns.
+    pub fn at(now: Timestamp, due_soon_at: Timestamp, due_at: Timestamp) -> Self {
+        if now > due_at {
+            DeadlineSignal::Overdue
+        } else if now >= due_soon_at {
+            DeadlineSignal::DueSoon
+        } else {
+            DeadlineSignal::OnTrack
+        }
+    }
+}
+
 impl CaseState {
     /// States in which the case is still being worked on.
     pub fn is_open(self) -> bool {
@@ -180,23 +195,60 @@ pub struct Assignment {
 pub const DEFAULT_DUE_SOON_PERMILLE: u16 = 200;
 
 impl Assignment {
+    pub fn time_limit(&self) -> TimeLimit {
+        TimeLimit {
+            start: self.assigned_at,
+            due_at: self.due_at,
+            due_soon_permille: self.due_soon_permille.unwrap_or(DEFAULT_DUE_SOON_PERMILLE),
+        }
+    }
+}
+
+/// The decision on acceptance a registered case waits for (信访: within 15
+/// days of registration), set from the policy when the case is registered.
+/// Kinds the policy gives no acceptance rule have none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AcceptanceDeadline {
+    pub since: Timestamp,
+    pub due_at: Timestamp,
+    pub deadline: crate::deadlines::Explanation,
+    pub due_soon_permille: u16,
+}
+
+impl AcceptanceDeadline {
+    pub fn time_limit(&self) -> TimeLimit {
+        TimeLimit {
+            start: self.since,
+            due_at: self.due_at,
+            due_soon_permille: self.due_soon_permille,
+        }
+    }
+}
+
+/// The deadline a case is held to now, whatever the stage: the one rule for
+/// 正常 / 临期 / 超期 that the engine, the projection's columns and every view
+/// share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeLimit {
+    pub start: Timestamp,
+    pub due_at: Timestamp,
+    /// The "due soon" share of the allowed time, in thousandths.
+    pub due_soon_permille: u16,
+}
+
+impl TimeLimit {
     /// The instant from which the case is "due soon" (临期): when no more
     /// than the recorded share of the allowed time is left.
     pub fn due_soon_at(&self) -> Timestamp {
-        let permille = i64::from(self.due_soon_permille.unwrap_or(DEFAULT_DUE_SOON_PERMILLE));
-        let total = self.due_at.unix_millis() - self.assigned_at.unix_millis();
+        let permille = i64::from(self.due_soon_permille);
+        let total = self.due_at.unix_millis() - self.start.unix_millis();
         Timestamp::from_unix_millis(self.due_at.unix_millis() - total.max(0) * permille / 1000)
     }
 
     /// 正常 / 临期 / 超期 at `now`.
     pub fn signal_at(&self, now: Timestamp) -> DeadlineSignal {
-        if now > self.due_at {
-            DeadlineSignal::Overdue
-        } else if now >= self.due_soon_at() {
-            DeadlineSignal::DueSoon
-        } else {
-            DeadlineSignal::OnTrack
-        }
+        DeadlineSignal::at(now, self.due_soon_at(), self.due_at)
     }
 }
 
@@ -273,22 +325,31 @@ pub struct FollowUp {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "stage", rename_all = "snake_case")]
 pub enum Stage {
-    Registered,
+    Registered {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        acceptance: Option<AcceptanceDeadline>,
+    },
     Accepted,
-    Declined { reason: Text },
+    Declined {
+        reason: Text,
+    },
     Assigned(Assignment),
     InProgress(Handling),
     Concluded,
     FollowedUp,
-    Merged { into: CaseId },
-    Referred { agency: Text },
+    Merged {
+        into: CaseId,
+    },
+    Referred {
+        agency: Text,
+    },
     Archived,
 }
 
 impl Stage {
     pub fn state(&self) -> CaseState {
         match self {
-            Stage::Registered => CaseState::Registered,
+            Stage::Registered { .. } => CaseState::Registered,
             Stage::Accepted => CaseState::Accepted,
             Stage::Declined { .. } => CaseState::Declined,
             Stage::Assigned(_) => CaseState::Assigned,
@@ -307,6 +368,17 @@ impl Stage {
             Stage::Assigned(a) => Some(a),
             Stage::InProgress(h) => Some(&h.assignment),
             _ => None,
+        }
+    }
+
+    /// The deadline of this stage: the decision on acceptance while the
+    /// case is registered, the assignment's after that, none in between.
+    pub fn time_limit(&self) -> Option<TimeLimit> {
+        match self {
+            Stage::Registered {
+                acceptance: Some(a),
+            } => Some(a.time_limit()),
+            _ => self.assignment().map(Assignment::time_limit),
         }
     }
 }
@@ -356,6 +428,11 @@ pub struct Case {
     pub follow_up: Option<FollowUp>,
     pub review: Option<ReviewStage>,
     pub extensions_granted: u32,
+    /// Where a policy handling deadline counts from: the acceptance, or the
+    /// review request for a review. Returning or reassigning the case does
+    /// not restart it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handling_from: Option<Timestamp>,
     pub supervision: Supervision,
     pub leader: Option<Text>,
     pub repeats: Vec<CaseId>,
@@ -393,9 +470,9 @@ impl Case {
         self.watch.as_ref().filter(|w| w.due_at == due_at)
     }
 
-    /// 正常 / 临期 / 超期 for the current assignment, as of `now`.
+    /// 正常 / 临期 / 超期 for the current deadline, as of `now`.
     pub fn deadline_signal(&self, now: Timestamp) -> Option<DeadlineSignal> {
-        let a = self.stage.assignment()?;
+        let limit = self.stage.time_limit()?;
         // A paused clock does not run: the signal stays as it was at the pause.
         let at = match &self.stage {
             Stage::InProgress(Handling {
@@ -403,7 +480,7 @@ impl Case {
             }) => p.since,
             _ => now,
         };
-        Some(a.signal_at(at))
+        Some(limit.signal_at(at))
     }
 
     /// Checks the relations between fields that the types alone cannot
@@ -424,8 +501,18 @@ impl Case {
             }
         }
         if let Some(a) = self.stage.assignment() {
-            if a.due_at < a.assigned_at {
+            // A policy deadline counts from acceptance and may have passed
+            // before a late assignment; one set by hand is always ahead.
+            if a.deadline.is_none() && a.due_at < a.assigned_at {
                 return Err("deadline before assignment".into());
+            }
+        }
+        if let Stage::Registered {
+            acceptance: Some(a),
+        } = &self.stage
+        {
+            if a.due_at < a.since {
+                return Err("acceptance due before registration".into());
             }
         }
         if let Stage::Merged { into } = &self.stage {

@@ -7,7 +7,7 @@
 //! mid-tick, a second server on the same database) finds nothing left to do
 //! the second time: idempotent per case and deadline by construction.
 
-use crate::case::{Assignment, Case, DeadlineSignal, Handling, SignalWatch, Stage};
+use crate::case::{Case, DeadlineSignal, Handling, SignalWatch, Stage, TimeLimit};
 use crate::clock::Timestamp;
 use crate::jurisdiction::Level;
 use crate::lifecycle::EventKind;
@@ -51,26 +51,24 @@ impl EscalationCause {
     }
 }
 
-/// The current deadline of an open, running case: its assignment, unless
-/// the clock is paused or the case is closed.
-fn running(case: &Case) -> Option<&Assignment> {
+/// The deadline an open case is running against now: the decision on
+/// acceptance while it is registered, then its assignment's, unless the
+/// clock is paused.
+fn running(case: &Case) -> Option<TimeLimit> {
     if !case.state().is_open() {
         return None;
     }
     match &case.stage {
-        Stage::Assigned(a) => Some(a),
         Stage::InProgress(Handling {
-            assignment,
-            paused: None,
-            ..
-        }) => Some(assignment),
-        _ => None,
+            paused: Some(_), ..
+        }) => None,
+        stage => stage.time_limit(),
     }
 }
 
 /// The engine's record for the current deadline: what the last event said,
 /// or "on track, no escalation" when nothing was recorded for this deadline.
-pub fn recorded(case: &Case, a: &Assignment) -> SignalWatch {
+fn recorded(case: &Case, a: &TimeLimit) -> SignalWatch {
     case.watch_for(a.due_at).cloned().unwrap_or(SignalWatch {
         due_at: a.due_at,
         signal: DeadlineSignal::OnTrack,
@@ -100,7 +98,7 @@ fn step_at(ladder: &EscalationLadder, due_at: Timestamp, step: u32) -> Timestamp
 /// signal or ladder step changes.
 pub fn next_check(case: &Case, ladder: &EscalationLadder) -> Option<Timestamp> {
     let a = running(case)?;
-    let w = recorded(case, a);
+    let w = recorded(case, &a);
     Some(match w.signal {
         DeadlineSignal::OnTrack => a.due_soon_at(),
         DeadlineSignal::DueSoon => a.due_at.plus(Duration::milliseconds(1)),
@@ -116,7 +114,7 @@ pub fn next_check(case: &Case, ladder: &EscalationLadder) -> Option<Timestamp> {
 /// stamped with the same instant).
 pub fn step(case: &Case, now: Timestamp, rules: &Rules) -> Option<EventKind> {
     let a = running(case)?;
-    let w = recorded(case, a);
+    let w = recorded(case, &a);
     let policy_version = rules.policy.version.clone();
     let current = a.signal_at(now);
     if current != w.signal {

@@ -5,7 +5,7 @@
 //! and never hears of one that was not recorded.
 
 use crate::body::BodyCode;
-use crate::case::{Case, CaseId, DeadlineSignal};
+use crate::case::{Case, CaseId, CaseState, DeadlineSignal};
 use crate::clock::Timestamp;
 use crate::escalation::EscalationCause;
 use crate::jurisdiction::{JurisdictionCode, JurisdictionTree};
@@ -156,18 +156,28 @@ pub fn notices(
         }
         EventKind::SignalChanged { to, due_at, .. } => {
             let due = crate::deadlines::local_date(*due_at);
+            // Before acceptance the decision is the centre's own, so the
+            // centre hears of its deadline as a body hears of a handling one.
+            let awaiting_acceptance = after.state() == CaseState::Registered;
+            let what = if awaiting_acceptance {
+                "受理决定"
+            } else {
+                ""
+            };
             let (kind, text) = match to {
-                DeadlineSignal::DueSoon => {
-                    (K::DueSoon, format!("{number} {title} 临期（{due}届满）"))
-                }
-                DeadlineSignal::Overdue => {
-                    (K::Overdue, format!("{number} {title} 已超期（{due}届满）"))
-                }
+                DeadlineSignal::DueSoon => (
+                    K::DueSoon,
+                    format!("{number} {title} {what}临期（{due}届满）"),
+                ),
+                DeadlineSignal::Overdue => (
+                    K::Overdue,
+                    format!("{number} {title} {what}已超期（{due}届满）"),
+                ),
                 DeadlineSignal::OnTrack => return Vec::new(),
             };
             out.push((body(after), kind, text.clone()));
             out.push((handler(after), kind, text.clone()));
-            if *to == DeadlineSignal::Overdue && ladder.notify_supervisor {
+            if awaiting_acceptance || (*to == DeadlineSignal::Overdue && ladder.notify_supervisor) {
                 out.push((centre, kind, text));
             }
         }

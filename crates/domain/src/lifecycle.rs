@@ -312,6 +312,10 @@ pub struct Registration {
     /// place) within the policy's window.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub possible_repeats: Vec<crate::repeats::PossibleRepeat>,
+    /// When the decision on acceptance is due, for kinds the policy gives
+    /// an acceptance rule (信访 15 days, disputes 3 working days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acceptance: Option<AcceptanceDeadline>,
 }
 
 /// What routing proposed when a case was assigned, and whether the clerk
@@ -613,6 +617,30 @@ pub fn register(
         }
         _ => assessment.level,
     };
+    let acceptance = rules
+        .policy
+        .deadline_rule(
+            new.kind,
+            crate::policy::DeadlineStage::Acceptance,
+            &new.category,
+            None,
+        )
+        .map(|rule| {
+            let d = crate::deadlines::compute(
+                rule,
+                &rules.policy.version,
+                &rules.calendar,
+                now,
+                &[],
+                0,
+            );
+            AcceptanceDeadline {
+                since: now,
+                due_at: d.due_at,
+                deadline: d.explanation,
+                due_soon_permille: rules.policy.due_soon_permille(),
+            }
+        });
     let registration = Registration {
         number: minted.number,
         receipt_code: minted.receipt_code,
@@ -633,6 +661,7 @@ pub fn register(
         policy_version: rules.policy.version.clone(),
         level: jurisdiction.level.handling(),
         possible_repeats,
+        acceptance,
     };
     let event = Event {
         case_id: minted.id,
@@ -737,11 +766,13 @@ pub fn decide(
                                 "no deadline rule of the policy applies (give a complexity or a due_at)",
                             )
                         })?;
+                    // The statutory time runs from acceptance (or the
+                    // review request), not from whenever a body is found.
                     let d = crate::deadlines::compute(
                         rule,
                         &rules.policy.version,
                         &rules.calendar,
-                        now,
+                        case.handling_from.unwrap_or(now),
                         &[],
                         0,
                     );
@@ -1171,16 +1202,22 @@ pub fn apply(case: Option<Case>, event: &Event) -> Result<Case, ReplayError> {
                 risk: r.risk,
                 risk_reasons: r.risk_reasons,
                 level: r.level,
-                stage: Stage::Registered,
+                watch: r
+                    .acceptance
+                    .as_ref()
+                    .map(|a| fresh_watch(a.time_limit(), event.at)),
+                stage: Stage::Registered {
+                    acceptance: r.acceptance,
+                },
                 conclusion: None,
                 follow_up: None,
                 review: None,
                 extensions_granted: 0,
+                handling_from: None,
                 supervision: Supervision::default(),
                 leader: None,
                 repeats: Vec::new(),
                 possible_repeats: r.possible_repeats,
-                watch: None,
                 attachments: Vec::new(),
                 mediation_sessions: 0,
                 escalations: 0,
@@ -1211,7 +1248,10 @@ pub fn apply(case: Option<Case>, event: &Event) -> Result<Case, ReplayError> {
     let at = event.at;
     match &event.kind {
         EventKind::Registered(_) => unreachable!("handled above"),
-        EventKind::Accepted { .. } => case.stage = Stage::Accepted,
+        EventKind::Accepted { .. } => {
+            case.stage = Stage::Accepted;
+            case.handling_from = Some(at);
+        }
         EventKind::Declined { reason } => {
             case.stage = Stage::Declined {
                 reason: reason.clone(),
@@ -1231,7 +1271,7 @@ pub fn apply(case: Option<Case>, event: &Event) -> Result<Case, ReplayError> {
                 deadline: deadline.clone(),
                 due_soon_permille: *due_soon_permille,
             };
-            case.watch = Some(fresh_watch(&a, at));
+            case.watch = Some(fresh_watch(a.time_limit(), at));
             case.stage = Stage::Assigned(a);
         }
         EventKind::SignedFor => {
@@ -1271,7 +1311,7 @@ pub fn apply(case: Option<Case>, event: &Event) -> Result<Case, ReplayError> {
             if deadline.is_some() {
                 h.assignment.deadline = deadline.clone();
             }
-            case.watch = Some(fresh_watch(&h.assignment, at));
+            case.watch = Some(fresh_watch(h.assignment.time_limit(), at));
         }
         EventKind::ExtensionRequested { days, reason } => {
             let Stage::InProgress(h) = &mut case.stage else {
@@ -1296,7 +1336,7 @@ pub fn apply(case: Option<Case>, event: &Event) -> Result<Case, ReplayError> {
             if deadline.is_some() {
                 h.assignment.deadline = deadline.clone();
             }
-            case.watch = Some(fresh_watch(&h.assignment, at));
+            case.watch = Some(fresh_watch(h.assignment.time_limit(), at));
             case.extensions_granted += 1;
         }
         EventKind::ExtensionRejected { .. } => {
@@ -1335,6 +1375,7 @@ pub fn apply(case: Option<Case>, event: &Event) -> Result<Case, ReplayError> {
             case.review = Some(*stage);
             case.level = *to_level;
             case.stage = Stage::Accepted;
+            case.handling_from = Some(at);
         }
         EventKind::Escalated { to_level, .. } => {
             case.level = *to_level;
@@ -1438,10 +1479,10 @@ pub fn consequence(
 
 /// The engine's record as of a new or moved deadline: whatever the signal
 /// is at that moment, with no ladder step taken yet.
-fn fresh_watch(a: &Assignment, at: Timestamp) -> SignalWatch {
+fn fresh_watch(limit: TimeLimit, at: Timestamp) -> SignalWatch {
     SignalWatch {
-        due_at: a.due_at,
-        signal: a.signal_at(at),
+        due_at: limit.due_at,
+        signal: limit.signal_at(at),
         escalations: 0,
     }
 }

@@ -76,7 +76,10 @@ impl CaseRow {
                 .map(DeadlineSignal::as_str),
             _ => None,
         };
-        let due_soon_at_ms = assignment.map(|a| a.due_soon_at().unix_millis());
+        let due_soon_at_ms = case
+            .stage
+            .time_limit()
+            .map(|l| l.due_soon_at().unix_millis());
         let watch_at_ms =
             jiefen_domain::escalation::next_check(case, ladder).map(|t| t.unix_millis());
         Self {
@@ -129,7 +132,7 @@ impl IndexedColumns {
             jpath,
             state: case.state().as_str(),
             body: assignment.map(|a| a.body.to_string()),
-            due_at_ms: assignment.map(|a| a.due_at.unix_millis()),
+            due_at_ms: case.stage.time_limit().map(|l| l.due_at.unix_millis()),
             urgent: case.is_urgent(),
         }
     }
@@ -308,14 +311,11 @@ impl CaseDocument {
             return DeadlineSignal::parse(frozen);
         }
         let (due, soon) = (self.due_at_ms?, self.due_soon_at_ms?);
-        let now = now.unix_millis();
-        Some(if now > due {
-            DeadlineSignal::Overdue
-        } else if now >= soon {
-            DeadlineSignal::DueSoon
-        } else {
-            DeadlineSignal::OnTrack
-        })
+        Some(DeadlineSignal::at(
+            now,
+            Timestamp::from_unix_millis(soon),
+            Timestamp::from_unix_millis(due),
+        ))
     }
 
     /// The case JSON with `state` and `deadline_signal` added: the same

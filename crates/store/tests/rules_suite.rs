@@ -11,12 +11,12 @@ use jiefen_store::{InboxQuery, ManualClock};
 
 const HANDLER: &str = "handler-li";
 
+async fn register(ledger: &Ledger, new: NewCase) -> CaseId {
+    ledger.create(new, actor(), None).await.unwrap().case_id
+}
+
 async fn assigned(ledger: &Ledger, due: Option<Timestamp>) -> CaseId {
-    let id = ledger
-        .create(dispute("341721100201"), actor(), None)
-        .await
-        .unwrap()
-        .case_id;
+    let id = register(ledger, dispute("341721100201")).await;
     for c in [
         Command::Accept { note: None },
         Command::Assign {
@@ -222,6 +222,82 @@ async fn escalation_ladder(db: Db) {
     );
 }
 
+async fn acceptance_ladder(db: Db) {
+    // Registered on Monday 2 March 2026: a dispute is decided on within 3
+    // working days, by the end of Thursday 5 March.
+    let clock = Arc::new(ManualClock::new(start()));
+    let ledger = ledger(&db, clock.clone()).await;
+    let id = register(&ledger, dispute("341721100201")).await;
+    let case = ledger.get(id).await.unwrap().unwrap();
+    let due = case.stage.time_limit().unwrap().due_at;
+    assert_eq!(due, Timestamp::parse("2026-03-05T15:59:59.999Z").unwrap());
+
+    // Nobody decided: after a weekend without a tick the case is overdue in
+    // one step, and the village centre, whose decision it is, hears of it.
+    clock.advance(Duration::days(6));
+    let r = ledger.tick(100).await.unwrap();
+    assert_eq!((r.examined, r.signal_changes, r.escalations), (1, 1, 0));
+    let village = "centre:341721100201";
+    assert_eq!(
+        inbox_kinds(&ledger, village).await,
+        vec![NoticeKind::NewCase, NoticeKind::Overdue]
+    );
+    let items = ledger
+        .inbox(&InboxQuery {
+            recipient: Recipient::parse(village).unwrap(),
+            unread_only: false,
+            kind: Some(NoticeKind::Overdue),
+            before: None,
+            limit: 10,
+        })
+        .await
+        .unwrap()
+        .0;
+    assert!(
+        items[0].text.contains("受理决定已超期"),
+        "{}",
+        items[0].text
+    );
+
+    // Three whole days overdue: up to the town with 督办, still waiting
+    // for the decision; the town's centre hears of it.
+    clock.advance(Duration::days(1));
+    let r = ledger.tick(100).await.unwrap();
+    assert_eq!(r.escalations, 1, "{r:?}");
+    let case = ledger.get(id).await.unwrap().unwrap();
+    assert_eq!(case.level, Level::Town);
+    assert_eq!(case.state(), CaseState::Registered);
+    assert_eq!(case.supervision.count, 1);
+    assert!(inbox_kinds(&ledger, "centre:341721100")
+        .await
+        .contains(&NoticeKind::Escalated));
+    assert_eq!(ledger.tick(100).await.unwrap().examined, 0);
+
+    // The decision ends the acceptance clock: nothing more to watch until
+    // the case is assigned.
+    ledger
+        .act(id, Command::Accept { note: None }, actor(), None)
+        .await
+        .unwrap();
+    clock.advance(Duration::days(30));
+    assert_eq!(ledger.tick(100).await.unwrap().examined, 0);
+    let h = kinds(&ledger, id).await;
+    assert_eq!(count(&h, "signal_changed"), 1);
+    assert_eq!(count(&h, "auto_escalated"), 1);
+
+    // Requests have no acceptance rule: no deadline before assignment.
+    let mut request = dispute("341721100201");
+    request.kind = CaseKind::Request;
+    request.category = CategoryCode::parse("dept_housing.roads").unwrap();
+    let req = register(&ledger, request).await;
+    let case = ledger.get(req).await.unwrap().unwrap();
+    assert_eq!(case.stage, Stage::Registered { acceptance: None });
+    clock.advance(Duration::days(30));
+    assert_eq!(ledger.tick(100).await.unwrap().examined, 0);
+    let report = ledger.rebuild(false).await.unwrap();
+    assert!(report.mismatched.is_empty(), "{report:?}");
+}
+
 async fn restart_mid_tick(db: Db) {
     let clock = Arc::new(ManualClock::new(start()));
     let first = ledger(&db, clock.clone()).await;
@@ -310,7 +386,7 @@ async fn working_days_across_national_day(db: Db) {
     let mut request = dispute("341721100201");
     request.kind = CaseKind::Request;
     request.category = CategoryCode::parse("dept_housing.roads").unwrap();
-    let id = ledger.create(request, actor(), None).await.unwrap().case_id;
+    let id = register(&ledger, request).await;
     ledger
         .act(id, Command::Accept { note: None }, actor(), None)
         .await
@@ -354,21 +430,67 @@ async fn working_days_across_national_day(db: Db) {
 }
 
 async fn petition_path(db: Db) {
+    // Monday 2 March 2026, 09:30 Beijing time.
     let clock = Arc::new(ManualClock::new(start()));
     let ledger = ledger(&db, clock.clone()).await;
     let mut petition = dispute("341721100201");
     petition.kind = CaseKind::Petition;
     petition.category = CategoryCode::parse("land.expropriation").unwrap();
-    let id = ledger
-        .create(petition, actor(), None)
-        .await
-        .unwrap()
-        .case_id;
+    let id = register(&ledger, petition).await;
     let act = |c: Command| {
         let ledger = ledger.clone();
         async move { ledger.act(id, c, actor(), None).await }
     };
+
+    // Acceptance: decided within 15 days of registration, watched by the
+    // engine like any deadline; the centre that must decide hears of it.
+    let case = ledger.get(id).await.unwrap().unwrap();
+    let Stage::Registered {
+        acceptance: Some(acceptance),
+    } = &case.stage
+    else {
+        panic!(
+            "a petition waits for a decision on acceptance: {:?}",
+            case.stage
+        )
+    };
+    assert_eq!(
+        acceptance.deadline.text_zh(),
+        "自2026-03-02登记起15日，至2026-03-17届满"
+    );
+    assert_eq!(
+        acceptance.due_at,
+        Timestamp::parse("2026-03-17T15:59:59.999Z").unwrap()
+    );
+    assert_eq!(acceptance.deadline.policy_version, "default-2026.1");
+    assert_eq!(ledger.tick(100).await.unwrap().examined, 0);
+    clock.advance(Duration::days(13));
+    let r = ledger.tick(100).await.unwrap();
+    assert_eq!((r.examined, r.signal_changes), (1, 1));
+    let village = "centre:341721100201";
+    assert_eq!(
+        inbox_kinds(&ledger, village).await,
+        vec![NoticeKind::NewCase, NoticeKind::DueSoon]
+    );
+    let case = ledger.get(id).await.unwrap().unwrap();
+    assert_eq!(
+        case.deadline_signal(clock.now()),
+        Some(DeadlineSignal::DueSoon)
+    );
+    // Accepted on day 14: the acceptance clock stops, the 60 days start.
+    clock.advance(Duration::days(1));
     act(Command::Accept { note: None }).await.unwrap();
+    clock.advance(Duration::days(2));
+    assert_eq!(ledger.tick(100).await.unwrap().examined, 0);
+    let case = ledger.get(id).await.unwrap().unwrap();
+    assert_eq!(case.deadline_signal(clock.now()), None);
+    assert_eq!(
+        case.watch.as_ref().map(|w| w.signal),
+        Some(DeadlineSignal::DueSoon)
+    );
+
+    // Assigned two days after acceptance: the statutory 60 days still run
+    // from the acceptance.
     act(Command::Assign {
         body: BodyCode::parse("dongzhi-xfj").unwrap(),
         due_at: None,
@@ -387,7 +509,7 @@ async fn petition_path(db: Db) {
             .text_zh()
     };
     let case = ledger.get(id).await.unwrap().unwrap();
-    assert_eq!(expl(&case), "自2026-03-02受理起60日，至2026-05-01届满");
+    assert_eq!(expl(&case), "自2026-03-16受理起60日，至2026-05-15届满");
     act(Command::SignFor {}).await.unwrap();
     clock.advance(Duration::days(30));
     act(Command::Pause {
@@ -400,7 +522,7 @@ async fn petition_path(db: Db) {
     let case = ledger.get(id).await.unwrap().unwrap();
     assert_eq!(
         expl(&case),
-        "自2026-03-02受理起60日，中止5日，至2026-05-06届满"
+        "自2026-03-16受理起60日，中止5日，至2026-05-20届满"
     );
     act(Command::RequestExtension {
         days: 30,
@@ -412,11 +534,28 @@ async fn petition_path(db: Db) {
     let case = ledger.get(id).await.unwrap().unwrap();
     assert_eq!(
         expl(&case),
-        "自2026-03-02受理起60日，中止5日，延期30日，至2026-06-05届满"
+        "自2026-03-16受理起60日，中止5日，延期30日，至2026-06-19届满"
     );
     assert_eq!(
         case.stage.assignment().unwrap().due_at,
-        Timestamp::parse("2026-06-05T15:59:59.999Z").unwrap()
+        Timestamp::parse("2026-06-19T15:59:59.999Z").unwrap()
+    );
+    // The engine watches the moved deadline: due soon once a fifth of the
+    // time from assignment to 19 June is left, and the body hears of it.
+    clock.advance(Duration::days(55));
+    let r = ledger.tick(100).await.unwrap();
+    assert_eq!((r.examined, r.signal_changes, r.escalations), (1, 1, 0));
+    let case = ledger.get(id).await.unwrap().unwrap();
+    assert_eq!(
+        case.watch.as_ref().map(|w| (w.due_at, w.signal)),
+        Some((
+            case.stage.assignment().unwrap().due_at,
+            DeadlineSignal::DueSoon
+        ))
+    );
+    assert_eq!(
+        inbox_kinds(&ledger, "body:dongzhi-xfj").await,
+        vec![NoticeKind::NewAssignment, NoticeKind::DueSoon]
     );
     // 信访工作条例: one extension only.
     let err = act(Command::RequestExtension {
@@ -459,7 +598,7 @@ async fn petition_path(db: Db) {
     let mut other = dispute("341721100201");
     other.kind = CaseKind::Petition;
     other.category = CategoryCode::parse("land.expropriation").unwrap();
-    let late = ledger.create(other, actor(), None).await.unwrap().case_id;
+    let late = register(&ledger, other).await;
     for c in [
         Command::Accept { note: None },
         Command::Assign {
@@ -499,17 +638,13 @@ async fn petition_path(db: Db) {
 async fn repeats_by_identity(db: Db) {
     let clock = Arc::new(ManualClock::new(start()));
     let ledger = ledger(&db, clock.clone()).await;
-    let first = ledger
-        .create(dispute("341721100201"), actor(), None)
-        .await
-        .unwrap()
-        .case_id;
+    let first = register(&ledger, dispute("341721100201")).await;
     // The same phone, another ID number and name: the same person.
     clock.advance(Duration::days(10));
     let mut again = dispute("341721101");
     again.parties[0].id_number = None;
     again.parties[0].name = t("张三丰");
-    let second = ledger.create(again, actor(), None).await.unwrap().case_id;
+    let second = register(&ledger, again).await;
     let case = ledger.get(second).await.unwrap().unwrap();
     assert_eq!(case.possible_repeats.len(), 1);
     assert_eq!(case.possible_repeats[0].case_id, first);
@@ -521,11 +656,7 @@ async fn repeats_by_identity(db: Db) {
     let mut stranger = dispute("341721101");
     stranger.parties[0].id_number = None;
     stranger.parties[0].phone = Some(PhoneNumber::parse("13900001111").unwrap());
-    let s = ledger
-        .create(stranger, actor(), None)
-        .await
-        .unwrap()
-        .case_id;
+    let s = register(&ledger, stranger).await;
     assert!(ledger
         .get(s)
         .await
@@ -535,11 +666,7 @@ async fn repeats_by_identity(db: Db) {
         .is_empty());
     // Outside the window (180 days) the person is not matched.
     clock.advance(Duration::days(200));
-    let third = ledger
-        .create(dispute("341721100201"), actor(), None)
-        .await
-        .unwrap()
-        .case_id;
+    let third = register(&ledger, dispute("341721100201")).await;
     let case = ledger.get(third).await.unwrap().unwrap();
     assert!(
         case.possible_repeats.iter().all(|p| p.case_id != first),
@@ -591,11 +718,7 @@ async fn repeats_by_identity(db: Db) {
 async fn overrides_survive_recompute(db: Db) {
     let clock = Arc::new(ManualClock::new(start()));
     let ledger = ledger(&db, clock.clone()).await;
-    let original = ledger
-        .create(dispute("341721100201"), actor(), None)
-        .await
-        .unwrap()
-        .case_id;
+    let original = register(&ledger, dispute("341721100201")).await;
     ledger
         .act(
             original,
@@ -608,11 +731,7 @@ async fn overrides_survive_recompute(db: Db) {
         )
         .await
         .unwrap();
-    let repeat = ledger
-        .create(dispute("341721100201"), actor(), None)
-        .await
-        .unwrap()
-        .case_id;
+    let repeat = register(&ledger, dispute("341721100201")).await;
     ledger
         .act(
             repeat,
@@ -640,11 +759,7 @@ async fn overrides_survive_recompute(db: Db) {
 async fn routing_choice_is_recorded(db: Db) {
     let clock = Arc::new(ManualClock::new(start()));
     let ledger = ledger(&db, clock.clone()).await;
-    let id = ledger
-        .create(dispute("341721100201"), actor(), None)
-        .await
-        .unwrap()
-        .case_id;
+    let id = register(&ledger, dispute("341721100201")).await;
     ledger
         .act(id, Command::Accept { note: None }, actor(), None)
         .await
@@ -751,11 +866,7 @@ basis = "尧渡镇：纠纷10日内调结"
     );
 
     // A case in another town runs on the deployment's policy.
-    let other = ledger
-        .create(dispute("341721101"), actor(), None)
-        .await
-        .unwrap()
-        .case_id;
+    let other = register(&ledger, dispute("341721101")).await;
     let first = &ledger.history(other).await.unwrap()[0];
     assert!(
         first.body.contains("\"policy_version\":\"default-2026.1\""),
@@ -802,6 +913,7 @@ macro_rules! on_both {
 
 on_both!(
     escalation_ladder,
+    acceptance_ladder,
     restart_mid_tick,
     catch_up_after_downtime,
     working_days_across_national_day,

@@ -276,6 +276,7 @@ async fn story(db: Db) {
         .unwrap();
     let signal = |s| CaseFilter {
         signal: Some(s),
+        state: Some(CaseState::Assigned),
         ..Default::default()
     };
     assert_eq!(
@@ -312,6 +313,30 @@ async fn story(db: Db) {
             .len(),
         0
     );
+    // Registered disputes wait 3 working days for a decision on acceptance:
+    // eleven days on, every one of them is overdue.
+    let waiting = |signal| CaseFilter {
+        state: Some(CaseState::Registered),
+        kind: Some(CaseKind::Dispute),
+        signal,
+        ..Default::default()
+    };
+    let all_waiting = ledger
+        .list(&CaseQuery {
+            limit: 500,
+            ..query(waiting(None), None)
+        })
+        .await
+        .unwrap();
+    assert!(!all_waiting.is_empty());
+    let overdue_waiting = ledger
+        .list(&CaseQuery {
+            limit: 500,
+            ..query(waiting(Some(DeadlineSignal::Overdue)), None)
+        })
+        .await
+        .unwrap();
+    assert_eq!(overdue_waiting.len(), all_waiting.len());
 
     // The spliced document read by id says what the decoded case says.
     for (advance, expected) in [(0, "overdue"), (-3, "due_soon"), (-6, "on_track")] {

@@ -47,8 +47,8 @@ pub struct ActionRequest {
     pub action: Command,
 }
 
-/// A case as it stands, with its flat state and, while it is assigned, its
-/// deadline signal as of now.
+/// A case as it stands, with its flat state and, while a deadline runs
+/// (acceptance, then handling), its deadline signal as of now.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CaseView {
     #[serde(flatten)]

@@ -559,7 +559,12 @@ async fn acceptance_story(app: &TestApp) {
     let (status, case) = json_of(app.get_case(&id).await).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(case["state"], "registered");
-    assert_eq!(case["deadline_signal"], Value::Null);
+    // A dispute waits at most 3 working days for the decision on acceptance.
+    assert_eq!(case["deadline_signal"], "on_track");
+    let acceptance = &case["stage"]["acceptance"];
+    assert_eq!(acceptance["deadline"]["stage"], "acceptance", "{case}");
+    assert_eq!(acceptance["deadline"]["days"], 3);
+    assert_eq!(acceptance["deadline"]["count"], "working");
     assert_eq!(case["level"], "village");
     let text = case.to_string();
     for secret in ["张三", VALID_ID, "13812345678", "建设路"] {
@@ -1559,22 +1564,34 @@ async fn list_filters_and_cursor_pagination() {
         Vec::<String>::new()
     );
     assert_eq!(
-        listed(&app, "signal=on_track").await,
+        listed(&app, "state=assigned&signal=on_track").await,
         vec![b_labour[0].clone()]
     );
     app.advance(days(9));
     assert_eq!(
-        listed(&app, "signal=due_soon").await,
+        listed(&app, "state=assigned&signal=due_soon").await,
         vec![b_labour[0].clone()]
     );
     let (_, case) = json_of(app.get_case(&b_labour[0]).await).await;
     assert_eq!(case["deadline_signal"], "due_soon");
     app.advance(days(2));
     assert_eq!(
-        listed(&app, "signal=overdue").await,
+        listed(&app, "state=assigned&signal=overdue").await,
         vec![b_labour[0].clone()]
     );
     assert_eq!(listed(&app, "signal=on_track").await, Vec::<String>::new());
+    // Disputes still waiting for a decision on acceptance are overdue too
+    // (3 working days); the accepted one has no deadline until assigned.
+    // Requests have no acceptance rule, so no deadline before assignment.
+    let waiting = listed(&app, "kind=dispute&state=registered").await;
+    assert_eq!(waiting.len(), 3, "two of town A's disputes and one of B's");
+    assert_eq!(
+        listed(&app, "state=registered&signal=overdue").await,
+        waiting
+    );
+    let overdue = listed(&app, "signal=overdue").await;
+    assert!(!overdue.contains(&a_disputes[0]));
+    assert!(a_requests.iter().all(|r| !overdue.contains(r)));
     app.act_ok(
         &b_labour[1],
         json!({"type": "set_risk", "level": "red", "reason": "涉及人数多"}),
