@@ -1858,6 +1858,36 @@ async fn routing_proposes_a_body_that_takes_the_category_with_reasons() {
         .await
         .unwrap();
     expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "no_body", None).await;
+
+    // A threat in the text and many people: red, with its reasons, raised to
+    // the county at registration and routed to a county body.
+    let mut threat = labour_dispute(TOWN_B);
+    threat["description"] = json!("工地拖欠三十名工人工资，有人扬言要跳楼讨说法。");
+    threat["people_involved"] = json!(30);
+    let id = app.register(threat).await;
+    let (_, case) = json_of(app.get_case(&id).await).await;
+    assert_eq!(case["risk"], "red", "{case}");
+    assert_eq!(case["level"], "county");
+    let factors: Vec<&str> = case["risk_reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["factor"].as_str().unwrap())
+        .collect();
+    assert!(factors.contains(&"threat"), "{factors:?}");
+    assert!(factors.contains(&"collective"), "{factors:?}");
+    assert!(case["risk_reasons"].to_string().contains("扬言"), "{case}");
+    let res = app
+        .client
+        .get(app.url(&format!("/api/v1/cases/{id}/routing")))
+        .send()
+        .await
+        .unwrap();
+    let (status, proposal) = json_of(res).await;
+    assert_eq!(status, StatusCode::OK, "{proposal}");
+    assert_eq!(proposal["body"]["code"], LABOUR_MEDIATION);
+    assert_eq!(proposal["level"], "county");
+    assert!(!proposal["reasons"].as_array().unwrap().is_empty());
     app.finish().await;
 }
 
