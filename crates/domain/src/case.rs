@@ -30,35 +30,6 @@ impl fmt::Display for CaseId {
     }
 }
 
-macro_rules! string_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident = $s:literal / $zh:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $s),+ }
-            }
-            pub fn zh(self) -> &'static str {
-                match self { $($name::$variant => $zh),+ }
-            }
-            pub fn parse(raw: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|v| v.as_str() == raw)
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
 string_enum!(CaseKind {
     Dispute = "dispute" / "矛盾纠纷",
     Petition = "petition" / "信访事项",
@@ -440,6 +411,11 @@ pub struct Case {
     /// identity hashes; the clerk links (merges) or leaves them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub possible_repeats: Vec<crate::repeats::PossibleRepeat>,
+    /// The body of the current assignment, or of the one that brought the
+    /// case to its conclusion: whose cases a handler sees. Cleared whenever
+    /// the case goes back for routing (returned, escalated, under review).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handled_by: Option<BodyCode>,
     /// The deadline engine's record of the current deadline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watch: Option<SignalWatch>,
@@ -501,6 +477,9 @@ impl Case {
             }
         }
         if let Some(a) = self.stage.assignment() {
+            if self.handled_by.as_ref() != Some(&a.body) {
+                return Err("an assigned case is handled by its assignment's body".into());
+            }
             // A policy deadline counts from acceptance and may have passed
             // before a late assignment; one set by hand is always ahead.
             if a.deadline.is_none() && a.due_at < a.assigned_at {

@@ -31,6 +31,10 @@
 //!   ([`party::PersonalField`]), so erasing personal data never changes a hash.
 #![forbid(unsafe_code)]
 
+#[macro_use]
+mod macros;
+
+pub mod access;
 pub mod body;
 pub mod calendar;
 pub mod case;

@@ -1218,6 +1218,7 @@ pub fn apply(case: Option<Case>, event: &Event) -> Result<Case, ReplayError> {
                 leader: None,
                 repeats: Vec::new(),
                 possible_repeats: r.possible_repeats,
+                handled_by: None,
                 attachments: Vec::new(),
                 mediation_sessions: 0,
                 escalations: 0,
@@ -1272,6 +1273,7 @@ pub fn apply(case: Option<Case>, event: &Event) -> Result<Case, ReplayError> {
                 due_soon_permille: *due_soon_permille,
             };
             case.watch = Some(fresh_watch(a.time_limit(), at));
+            case.handled_by = Some(a.body.clone());
             case.stage = Stage::Assigned(a);
         }
         EventKind::SignedFor => {
@@ -1286,7 +1288,10 @@ pub fn apply(case: Option<Case>, event: &Event) -> Result<Case, ReplayError> {
                 pending_extension: None,
             });
         }
-        EventKind::Returned { .. } => case.stage = Stage::Accepted,
+        EventKind::Returned { .. } => {
+            case.stage = Stage::Accepted;
+            case.handled_by = None;
+        }
         EventKind::NoteAdded { .. } => {}
         EventKind::MediationSessionHeld { .. } => case.mediation_sessions += 1,
         EventKind::Paused { reason } => {
@@ -1376,12 +1381,14 @@ pub fn apply(case: Option<Case>, event: &Event) -> Result<Case, ReplayError> {
             case.level = *to_level;
             case.stage = Stage::Accepted;
             case.handling_from = Some(at);
+            case.handled_by = None;
         }
         EventKind::Escalated { to_level, .. } => {
             case.level = *to_level;
             case.escalations += 1;
             if case.state() != CaseState::Registered {
                 case.stage = Stage::Accepted;
+                case.handled_by = None;
             }
         }
         EventKind::Supervised { listed, .. } => {

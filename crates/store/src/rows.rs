@@ -38,6 +38,7 @@ pub struct CaseRow {
     pub state: &'static str,
     pub risk: &'static str,
     pub level: &'static str,
+    /// The body handling the case or that concluded it (`Case::handled_by`).
     pub body: Option<String>,
     pub assigned_at_ms: Option<i64>,
     pub due_at_ms: Option<i64>,
@@ -127,11 +128,10 @@ pub struct IndexedColumns {
 
 impl IndexedColumns {
     pub fn of(case: &Case, jpath: String) -> Self {
-        let assignment = case.stage.assignment();
         Self {
             jpath,
             state: case.state().as_str(),
-            body: assignment.map(|a| a.body.to_string()),
+            body: case.handled_by.as_ref().map(|b| b.to_string()),
             due_at_ms: case.stage.time_limit().map(|l| l.due_at.unix_millis()),
             urgent: case.is_urgent(),
         }
