@@ -35,6 +35,7 @@
 mod macros;
 
 pub mod access;
+pub mod audit;
 pub mod body;
 pub mod calendar;
 pub mod case;

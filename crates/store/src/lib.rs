@@ -25,6 +25,8 @@
 //!   (`Ledger::rebuild` checks and restores it).
 #![forbid(unsafe_code)]
 
+pub mod access;
+pub mod accounts;
 pub mod blobs;
 pub mod clock;
 #[doc(hidden)]
@@ -83,7 +85,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// A database that can hold the ledger. Methods are named after what the
 /// ledger needs, not after SQL.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: access::AccessStore + Send + Sync + 'static {
     /// Which backend, for logs and `/healthz`.
     fn kind(&self) -> &'static str;
 

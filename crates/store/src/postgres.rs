@@ -52,3 +52,13 @@ crate::sql::sql_store!(
     "postgres",
     "SELECT size FROM log_head WHERE id = 1 FOR UPDATE"
 );
+
+mod access_impl {
+    use super::PostgresStore;
+    // Appends of every process queue on the head row's lock.
+    crate::access::access_store!(
+        PostgresStore,
+        sqlx::Postgres,
+        "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE"
+    );
+}

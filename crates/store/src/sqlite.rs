@@ -103,3 +103,13 @@ crate::sql::sql_store!(
     "sqlite",
     "SELECT size FROM log_head WHERE id = 1"
 );
+
+mod access_impl {
+    use super::SqliteStore;
+    // The one write connection serialises appends to the security log.
+    crate::access::access_store!(
+        SqliteStore,
+        sqlx::Sqlite,
+        "SELECT seq, hash FROM audit_head WHERE id = 1"
+    );
+}

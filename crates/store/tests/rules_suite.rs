@@ -3,6 +3,7 @@
 //! statutory deadlines with pauses and extensions, inboxes, repeats by
 //! identity and the routing record. Time moves by an injected clock.
 
+#[macro_use]
 mod common;
 use common::*;
 use jiefen_domain::inbox::{NoticeKind, Recipient};
@@ -894,21 +895,6 @@ async fn repeats_are_bounded(db: Db) {
     let case = ledger.get(last).await.unwrap().unwrap();
     let listed: Vec<CaseId> = case.possible_repeats.iter().map(|p| p.case_id).collect();
     assert_eq!(listed, ids[ids.len() - LISTED_REPEATS..].to_vec());
-}
-
-macro_rules! on_both {
-    ($($name:ident),+) => {
-        mod sqlite_backend {
-            use super::*;
-            $(#[tokio::test] async fn $name() { super::$name(sqlite().await).await })+
-        }
-        mod postgres_backend {
-            use super::*;
-            $(#[tokio::test] async fn $name() {
-                if let Some(db) = postgres(stringify!($name)).await { super::$name(db).await }
-            })+
-        }
-    };
 }
 
 on_both!(

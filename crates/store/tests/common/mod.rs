@@ -18,6 +18,24 @@ pub use jiefen_store::{CaseFilter, CaseQuery, Clock, Ledger, LedgerError, Manual
 pub use std::sync::Arc;
 pub use time::Duration;
 
+/// Runs each named `async fn(Db)` as one test on SQLite and one on
+/// PostgreSQL.
+#[allow(unused_macros)]
+macro_rules! on_both {
+    ($($name:ident),+) => {
+        mod sqlite_backend {
+            use super::*;
+            $(#[tokio::test] async fn $name() { super::$name(sqlite().await).await })+
+        }
+        mod postgres_backend {
+            use super::*;
+            $(#[tokio::test] async fn $name() {
+                if let Some(db) = postgres(stringify!($name)).await { super::$name(db).await }
+            })+
+        }
+    };
+}
+
 pub enum Db {
     // The directory lives as long as the database in it.
     Sqlite(Arc<SqliteStore>, #[allow(dead_code)] tempfile::TempDir),
