@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+mod people;
+
 /// mimalloc: the write path allocates many small strings per event, and
 /// glibc malloc showed as a fifth of the server's time under load.
 #[global_allocator]
@@ -144,6 +146,21 @@ enum Command {
         #[command(subcommand)]
         command: JurisdictionsCommand,
     },
+    /// Staff accounts: add, list, disable, enable, reset a password.
+    User {
+        #[command(subcommand)]
+        command: people::UserCommand,
+    },
+    /// API tokens for integrations: create (shown once), list, revoke.
+    Token {
+        #[command(subcommand)]
+        command: people::TokenCommand,
+    },
+    /// The security log: list entries, verify its hash chain.
+    Audit {
+        #[command(subcommand)]
+        command: people::AuditCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -188,6 +205,9 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::User { command } => people::user(command).await,
+        Command::Token { command } => people::token(command).await,
+        Command::Audit { command } => people::audit(command).await,
         Command::Serve {
             store,
             listen,

@@ -285,3 +285,131 @@ fn bad_input_gets_a_clear_error_and_exit_code() {
     );
     assert!(stdout(&out).contains("imported 2 jurisdictions"));
 }
+
+#[test]
+fn users_tokens_and_the_security_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let tree = dir.path().join("tree.toml");
+    std::fs::write(
+        &tree,
+        "[[jurisdiction]]\ncode='341700'\nname='池州市'\nlevel='city'\n\
+         [[jurisdiction]]\ncode='341721'\nname='东至县'\nlevel='county'\nparent='341700'\n",
+    )
+    .unwrap();
+    let ok = |args: &[&str]| {
+        let out = jiefen(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout(&out)
+    };
+    ok(&[
+        "jurisdictions",
+        "import",
+        "--data",
+        data,
+        tree.to_str().unwrap(),
+    ]);
+
+    // The first administrator: a generated password, printed once.
+    let added = ok(&[
+        "user",
+        "add",
+        "--data",
+        data,
+        "admin",
+        "--role",
+        "administrator",
+        "--jurisdiction",
+        "341721",
+    ]);
+    let password = added
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .expect("a generated password is printed")
+        .to_owned();
+    assert_eq!(password.chars().count(), 20);
+
+    // Refusals: exit code 1 and the reason.
+    let add = |name: &'static str, role: &'static str| {
+        vec![
+            "user",
+            "add",
+            "--data",
+            data,
+            name,
+            "--role",
+            role,
+            "--jurisdiction",
+            "341721",
+        ]
+    };
+    for (args, says) in [
+        (add("admin", "auditor"), "already exists"),
+        (add("li", "handler"), "handler belongs to a handling body"),
+        (add("li", "boss"), "one of intake_clerk"),
+        (add("Li Wei", "leader"), "user name"),
+        (
+            vec!["token", "revoke", "--data", data, "0011223344556677"],
+            "no token",
+        ),
+    ] {
+        let out = jiefen(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    assert!(ok(&["user", "list", "--data", data]).starts_with("admin\tadministrator\t341721"));
+
+    // A token is shown once; the list never shows it again.
+    let created = ok(&[
+        "token", "create", "--data", data, "--user", "admin", "--name", "对接",
+    ]);
+    let token = created
+        .lines()
+        .find(|l| l.starts_with("jf_"))
+        .expect("the token is printed")
+        .to_owned();
+    let id = token.split('_').nth(1).unwrap().to_owned();
+    let listed = ok(&["token", "list", "--data", data]);
+    assert!(listed.contains(&id) && listed.contains("live"), "{listed}");
+    assert!(!listed.contains(&token));
+    ok(&["token", "revoke", "--data", data, &id]);
+    assert!(ok(&["token", "list", "--data", data]).contains("revoked"));
+    ok(&["user", "disable", "--data", data, "admin"]);
+    assert!(ok(&["user", "list", "--data", data]).contains("disabled"));
+
+    // Everything above is in the security log, and no secret is.
+    let log = ok(&["audit", "list", "--data", data]);
+    for action in [
+        "user_added",
+        "token_created",
+        "token_revoked",
+        "user_changed",
+    ] {
+        assert!(log.contains(&format!("\"action\":\"{action}\"")), "{log}");
+    }
+    assert!(!log.contains(&password) && !log.contains(&token));
+    assert!(ok(&["audit", "verify", "--data", data]).starts_with("OK: security log of 4 entries"));
+
+    // An edited entry breaks the chain where it was edited.
+    let db = dir.path().join("jiefen.db");
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = SqliteStore::open(&db).await.unwrap();
+        Raw::Sqlite(store.pool())
+            .exec("UPDATE audit SET body = replace(body, 'disabled', 'enabled') WHERE seq = 4")
+            .await
+            .unwrap();
+    });
+    let out = jiefen(&["audit", "verify", "--data", data]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("broken at entry 4"),
+        "{}",
+        stdout(&out)
+    );
+}
