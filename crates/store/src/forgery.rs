@@ -45,6 +45,10 @@ pub async fn rewrite_event(
     let events = ledger.history(id).await?;
     let mut prev = Hash::ZERO;
     let mut sql = String::new();
+    // The new hashes by leaf, so the log below is built from them and not
+    // from a read after the write: a pooled SQLite reader may still hold a
+    // snapshot from before it (sqlx can leave a statement un-reset).
+    let mut rewritten = std::collections::HashMap::new();
     for e in &events {
         let body = if e.seq == seq {
             edit(&e.body)
@@ -53,6 +57,7 @@ pub async fn rewrite_event(
         };
         let hash = event_hash(&prev, body.as_bytes());
         if e.seq >= seq {
+            rewritten.insert(e.leaf_index, hash);
             sql.push_str(&format!(
                 "UPDATE events SET body = '{}', prev_hash = '{prev}', hash = '{hash}' WHERE case_id = '{id}' AND seq = {};",
                 body.replace('\'', "''"),
@@ -69,13 +74,12 @@ pub async fn rewrite_event(
         let Some(last) = ids.last() else { break };
         after = Some(*last);
         for c in ids {
-            leaves.extend(
-                ledger
-                    .history(c)
-                    .await?
-                    .into_iter()
-                    .map(|e| (e.leaf_index, e.hash)),
-            );
+            leaves.extend(ledger.history(c).await?.into_iter().map(|e| {
+                (
+                    e.leaf_index,
+                    rewritten.get(&e.leaf_index).copied().unwrap_or(e.hash),
+                )
+            }));
         }
     }
     leaves.sort();
