@@ -293,10 +293,7 @@ impl CaseScope {
     /// Whether the case is inside the scope. `tree` places the case.
     pub fn covers(&self, case: &Case, tree: &JurisdictionTree) -> bool {
         match self {
-            CaseScope::Subtree(node) => tree
-                .ancestry(&case.location.jurisdiction)
-                .iter()
-                .any(|j| &j.code == node),
+            CaseScope::Subtree(node) => tree.within(&case.location.jurisdiction, node),
             CaseScope::Body(body) => case.handled_by.as_ref() == Some(body),
             CaseScope::Nothing => false,
         }
@@ -324,11 +321,7 @@ impl Staff {
 
     /// Whether a case may be registered at `place`: inside one's subtree.
     pub fn may_register_at(&self, place: &JurisdictionCode, tree: &JurisdictionTree) -> bool {
-        self.may(Function::RegisterCase)
-            && tree
-                .ancestry(place)
-                .iter()
-                .any(|j| j.code == self.post.jurisdiction)
+        self.may(Function::RegisterCase) && tree.within(place, &self.post.jurisdiction)
     }
 
     /// Whose inbox one may read: one's own, one's body's, and (for centre
@@ -344,10 +337,7 @@ impl Staff {
                 matches!(
                     self.role(),
                     Role::IntakeClerk | Role::Supervisor | Role::Leader
-                ) && tree
-                    .ancestry(c)
-                    .iter()
-                    .any(|j| j.code == self.post.jurisdiction)
+                ) && tree.within(c, &self.post.jurisdiction)
             }
         }
     }

@@ -213,6 +213,14 @@ pub fn compute(
     }
 }
 
+impl crate::policy::Rules {
+    /// A new deadline under `rule` from `start` (no pause, no extension yet),
+    /// on these rules' calendar and recording their policy version.
+    pub fn deadline_from(&self, rule: &DeadlineRule, start: Timestamp) -> Deadline {
+        compute(rule, &self.policy.version, &self.calendar, start, &[], 0)
+    }
+}
+
 fn due_date(
     calendar: &WorkCalendar,
     count: DayCount,

@@ -68,7 +68,7 @@ fn running(case: &Case) -> Option<TimeLimit> {
 
 /// The engine's record for the current deadline: what the last event said,
 /// or "on track, no escalation" when nothing was recorded for this deadline.
-fn recorded(case: &Case, a: &TimeLimit) -> SignalWatch {
+fn recorded(case: &Case, a: TimeLimit) -> SignalWatch {
     case.watch_for(a.due_at).cloned().unwrap_or(SignalWatch {
         due_at: a.due_at,
         signal: DeadlineSignal::OnTrack,
@@ -98,7 +98,7 @@ fn step_at(ladder: &EscalationLadder, due_at: Timestamp, step: u32) -> Timestamp
 /// signal or ladder step changes.
 pub fn next_check(case: &Case, ladder: &EscalationLadder) -> Option<Timestamp> {
     let a = running(case)?;
-    let w = recorded(case, &a);
+    let w = recorded(case, a);
     Some(match w.signal {
         DeadlineSignal::OnTrack => a.due_soon_at(),
         DeadlineSignal::DueSoon => a.due_at.plus(Duration::milliseconds(1)),
@@ -114,7 +114,7 @@ pub fn next_check(case: &Case, ladder: &EscalationLadder) -> Option<Timestamp> {
 /// stamped with the same instant).
 pub fn step(case: &Case, now: Timestamp, rules: &Rules) -> Option<EventKind> {
     let a = running(case)?;
-    let w = recorded(case, &a);
+    let w = recorded(case, a);
     let policy_version = rules.policy.version.clone();
     let current = a.signal_at(now);
     if current != w.signal {

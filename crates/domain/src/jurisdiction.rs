@@ -260,6 +260,11 @@ impl JurisdictionTree {
         out
     }
 
+    /// Whether `code` is `node` or lies below it.
+    pub fn within(&self, code: &JurisdictionCode, node: &JurisdictionCode) -> bool {
+        self.ancestry(code).iter().any(|j| &j.code == node)
+    }
+
     /// The ancestor at `level` (the node itself if it is at that level).
     pub fn ancestor_at(&self, code: &JurisdictionCode, level: Level) -> Option<&Jurisdiction> {
         self.ancestry(code).into_iter().find(|n| n.level == level)

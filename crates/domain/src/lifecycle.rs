@@ -626,14 +626,7 @@ pub fn register(
             None,
         )
         .map(|rule| {
-            let d = crate::deadlines::compute(
-                rule,
-                &rules.policy.version,
-                &rules.calendar,
-                now,
-                &[],
-                0,
-            );
+            let d = rules.deadline_from(rule, now);
             AcceptanceDeadline {
                 since: now,
                 due_at: d.due_at,
@@ -768,14 +761,7 @@ pub fn decide(
                         })?;
                     // The statutory time runs from acceptance (or the
                     // review request), not from whenever a body is found.
-                    let d = crate::deadlines::compute(
-                        rule,
-                        &rules.policy.version,
-                        &rules.calendar,
-                        case.handling_from.unwrap_or(now),
-                        &[],
-                        0,
-                    );
+                    let d = rules.deadline_from(rule, case.handling_from.unwrap_or(now));
                     (d.due_at, Some(d.explanation))
                 }
             };
@@ -1018,14 +1004,7 @@ pub fn decide(
                 ),
                 &case.conclusion,
             ) {
-                let window = crate::deadlines::compute(
-                    rule,
-                    &rules.policy.version,
-                    &rules.calendar,
-                    c.concluded_at,
-                    &[],
-                    0,
-                );
+                let window = rules.deadline_from(rule, c.concluded_at);
                 if now > window.due_at {
                     return Err(TransitionError::invalid(
                         "review",

@@ -122,18 +122,25 @@ pub fn audit_body(seq: u64, entry: &AuditEntry) -> String {
     .expect("canonical JSON is UTF-8")
 }
 
-/// Recomputes the chain of `rows` (consecutive, from seq 1 or from a row
-/// whose predecessor is `prev`). Returns the first row that does not match.
-pub fn verify_audit(prev: Hash, rows: &[AuditRow]) -> Result<Hash, u64> {
-    let mut prev = prev;
+/// Recomputes the chain over `rows`, which must continue the entry `prev`
+/// (`(0, Hash::ZERO)` before the first). Returns the last entry's
+/// `(seq, hash)`, or the seq of the first entry that is missing or does
+/// not match.
+pub fn verify_audit(prev: (u64, Hash), rows: &[AuditRow]) -> Result<(u64, Hash), u64> {
+    let (mut seq, mut hash) = prev;
     for r in rows {
-        let body = audit_body(r.seq, &r.entry);
-        if r.prev_hash != prev || body != r.body || audit_hash(&prev, r.body.as_bytes()) != r.hash {
+        if r.seq != seq + 1 {
+            return Err(seq + 1);
+        }
+        if r.prev_hash != hash
+            || audit_body(r.seq, &r.entry) != r.body
+            || audit_hash(&hash, r.body.as_bytes()) != r.hash
+        {
             return Err(r.seq);
         }
-        prev = r.hash;
+        (seq, hash) = (r.seq, r.hash);
     }
-    Ok(prev)
+    Ok((seq, hash))
 }
 
 macro_rules! access_store {
@@ -178,17 +185,13 @@ macro_rules! access_store {
             })
         }
 
-        fn hash_of(raw: String, what: &str) -> Result<Hash> {
-            raw.parse().map_err(|_| corrupt(what))
-        }
-
         fn token_of(r: &<$db as sqlx::Database>::Row) -> Result<TokenRecord> {
             let username: String = r.try_get("username")?;
             Ok(TokenRecord {
                 id: r.try_get("id")?,
                 username: Username::parse(&username).map_err(|_| corrupt("user name"))?,
                 name: r.try_get("name")?,
-                secret_hash: hash_of(r.try_get("secret_hash")?, "token hash")?,
+                secret_hash: crate::parse_hash(&r.try_get::<String, _>("secret_hash")?)?,
                 created_at: Timestamp::from_unix_millis(r.try_get("created_at_ms")?),
                 revoked_at: ts(r.try_get("revoked_at_ms")?),
                 last_used_at: ts(r.try_get("last_used_at_ms")?),
@@ -203,8 +206,8 @@ macro_rules! access_store {
                 seq: r.try_get::<i64, _>("seq")? as u64,
                 entry,
                 body,
-                prev_hash: hash_of(r.try_get("prev_hash")?, "audit hash")?,
-                hash: hash_of(r.try_get("hash")?, "audit hash")?,
+                prev_hash: crate::parse_hash(&r.try_get::<String, _>("prev_hash")?)?,
+                hash: crate::parse_hash(&r.try_get::<String, _>("hash")?)?,
             })
         }
 
@@ -366,7 +369,7 @@ macro_rules! access_store {
                 row.map(|r| {
                     let username: String = r.try_get("username")?;
                     Ok(SessionRecord {
-                        id_hash: hash_of(r.try_get("id_hash")?, "session")?,
+                        id_hash: crate::parse_hash(&r.try_get::<String, _>("id_hash")?)?,
                         username: Username::parse(&username)
                             .map_err(|_| corrupt("user name"))?,
                         csrf: r.try_get("csrf")?,
@@ -406,7 +409,7 @@ macro_rules! access_store {
                 let mut tx = self.write_pool.begin().await?;
                 let head = sqlx::query($head_lock_sql).fetch_one(&mut *tx).await?;
                 let mut seq = head.try_get::<i64, _>("seq")? as u64;
-                let mut prev = hash_of(head.try_get("hash")?, "audit head")?;
+                let mut prev = crate::parse_hash(&head.try_get::<String, _>("hash")?)?;
                 let mut rows = Vec::with_capacity(entries.len());
                 for entry in entries {
                     seq += 1;

@@ -82,6 +82,12 @@ impl StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// A hash as every table stores it (lower-case hex).
+pub(crate) fn parse_hash(s: &str) -> Result<jiefen_ledger::hash::Hash> {
+    s.parse()
+        .map_err(|_| StoreError::Corrupt(format!("bad hash {s:?}")))
+}
+
 /// A database that can hold the ledger. Methods are named after what the
 /// ledger needs, not after SQL.
 #[async_trait]

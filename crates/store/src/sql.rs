@@ -102,10 +102,7 @@ macro_rules! sql_store {
         use sqlx::{QueryBuilder, Row};
         use std::collections::HashMap;
 
-        fn parse_hash(s: &str) -> Result<Hash> {
-            s.parse()
-                .map_err(|_| StoreError::Corrupt(format!("bad hash {s:?}")))
-        }
+        use crate::parse_hash;
 
         fn parse_id(s: &str) -> Result<CaseId> {
             CaseId::parse(s).ok_or_else(|| StoreError::Corrupt(format!("bad case id {s:?}")))
