@@ -65,7 +65,7 @@ enum Cmd {
     },
 }
 
-const CASE: &str = r#"{"actor":"bench-clerk","case":{"kind":"dispute","channel":"walk_in","category":"neighbourhood.boundary","title":"邻居新砌围墙占用共用通道","description":"申请人称邻居在宅基地外侧新砌围墙，占用两家共用通道约一米，电动车无法通行，双方多次争吵，请求调解。","jurisdiction":"341721100201","people_involved":2,"parties":[{"role":"applicant","kind":"person","name":"张建国","id_number":"11010519491231002X","phone":"13812345678"},{"role":"respondent","kind":"person","name":"李秀英"}]}}"#;
+const CASE: &str = r#"{"case":{"kind":"dispute","channel":"walk_in","category":"neighbourhood.boundary","title":"邻居新砌围墙占用共用通道","description":"申请人称邻居在宅基地外侧新砌围墙，占用两家共用通道约一米，电动车无法通行，双方多次争吵，请求调解。","jurisdiction":"341721100201","people_involved":2,"parties":[{"role":"applicant","kind":"person","name":"张建国","id_number":"11010519491231002X","phone":"13812345678"},{"role":"respondent","kind":"person","name":"李秀英"}]}}"#;
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -157,9 +157,17 @@ async fn http(jiefen: PathBuf, clients: usize, seconds: u64, runs: usize) -> Res
                 cmd = tokio::process::Command::new(std::env::current_exe()?);
                 cmd.args(["bare-server", "--data"]).arg(dir.path());
             }
+            let data = dir.path().to_owned();
             let mut server = Server::start(cmd, dir).await?;
-            let (create, ids) = load(server.addr, clients, seconds, Op::Create).await?;
-            let (read, _) = load(server.addr, clients, seconds, Op::Get(Arc::new(ids))).await?;
+            let auth = if target == "jiefen" {
+                Some(bench_token(&jiefen, &data).await?)
+            } else {
+                None
+            };
+            let (create, ids) =
+                load(server.addr, clients, seconds, Op::Create, auth.clone()).await?;
+            let (read, _) =
+                load(server.addr, clients, seconds, Op::Get(Arc::new(ids)), auth).await?;
             eprintln!("{target}: create {create:?}\n{target}: get {read:?}");
             creates.push(create);
             reads.push(read);
@@ -185,6 +193,53 @@ async fn http(jiefen: PathBuf, clients: usize, seconds: u64, runs: usize) -> Res
         jg.per_second / bg.per_second
     );
     Ok(())
+}
+
+/// A clerk's API token for the running server, made the way an operator
+/// would: `jiefen user add` and `jiefen token create` on its data.
+async fn bench_token(jiefen: &std::path::Path, data: &std::path::Path) -> Result<Arc<str>> {
+    let run = |args: &[&str]| {
+        let mut cmd = tokio::process::Command::new(jiefen);
+        cmd.args(args)
+            .arg("--data")
+            .arg(data)
+            .env("RUST_LOG", "warn");
+        cmd
+    };
+    let added = run(&[
+        "user",
+        "add",
+        "bench-clerk",
+        "--role",
+        "intake_clerk",
+        "--jurisdiction",
+        "341721",
+        "--no-password",
+    ])
+    .output()
+    .await?;
+    if !added.status.success() {
+        bail!(
+            "jiefen user add: {}",
+            String::from_utf8_lossy(&added.stderr)
+        );
+    }
+    let made = run(&[
+        "token",
+        "create",
+        "--user",
+        "bench-clerk",
+        "--name",
+        "bench",
+    ])
+    .output()
+    .await?;
+    let text = String::from_utf8_lossy(&made.stdout);
+    let token = text
+        .lines()
+        .find(|l| l.starts_with("jf_"))
+        .with_context(|| format!("jiefen token create printed no token: {text}"))?;
+    Ok(Arc::from(format!("Bearer {token}")))
 }
 
 fn median(mut v: Vec<Phase>) -> Phase {
@@ -218,6 +273,7 @@ async fn load(
     clients: usize,
     seconds: u64,
     op: Op,
+    auth: Option<Arc<str>>,
 ) -> Result<(Phase, Vec<String>)> {
     let warmup = Duration::from_secs(1);
     let start = Instant::now();
@@ -226,6 +282,7 @@ async fn load(
     let mut tasks = tokio::task::JoinSet::new();
     for client in 0..clients {
         let op = op.clone();
+        let auth = auth.clone();
         tasks.spawn(async move {
             let stream = TcpStream::connect(addr).await?;
             stream.set_nodelay(true)?;
@@ -241,7 +298,7 @@ async fn load(
                 if now >= end {
                     break;
                 }
-                let req = match &op {
+                let mut req = match &op {
                     Op::Create => Request::post(format!("http://{addr}/api/v1/cases"))
                         .header("content-type", "application/json")
                         .header("host", addr.to_string())
@@ -253,6 +310,12 @@ async fn load(
                             .body(Full::new(Bytes::new()))?
                     }
                 };
+                if let Some(a) = &auth {
+                    req.headers_mut().insert(
+                        "authorization",
+                        a.parse().expect("a token is a header value"),
+                    );
+                }
                 sender.ready().await?;
                 let res = sender.send_request(req).await?;
                 let status = res.status();

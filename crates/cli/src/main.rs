@@ -86,6 +86,10 @@ enum Command {
         /// escalations); the first runs at start-up and catches up.
         #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
         tick_seconds: u64,
+        /// Mark the session cookie Secure: the server is reached over TLS
+        /// through a proxy that does not send X-Forwarded-Proto.
+        #[arg(long)]
+        secure_cookies: bool,
     },
     /// Write a case's self-contained, verifiable bundle to standard output.
     Export {
@@ -214,7 +218,20 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             demo,
             demo_cases,
             tick_seconds,
-        } => serve(store, &listen, demo, demo_cases, tick_seconds).await,
+            secure_cookies,
+        } => {
+            serve(
+                store,
+                &listen,
+                ServeOptions {
+                    demo,
+                    demo_cases,
+                    tick_seconds,
+                    secure_cookies,
+                },
+            )
+            .await
+        }
         Command::Export {
             store,
             case,
@@ -484,13 +501,20 @@ async fn open(args: &StoreArgs, clock: Arc<dyn Clock>) -> Result<Ledger> {
     open_with(args, store, clock).await
 }
 
-async fn serve(
-    args: StoreArgs,
-    listen: &str,
+struct ServeOptions {
     demo: bool,
     demo_cases: usize,
     tick_seconds: u64,
-) -> Result<ExitCode> {
+    secure_cookies: bool,
+}
+
+async fn serve(args: StoreArgs, listen: &str, options: ServeOptions) -> Result<ExitCode> {
+    let ServeOptions {
+        demo,
+        demo_cases,
+        tick_seconds,
+        secure_cookies,
+    } = options;
     let store = open_store(&args).await?;
     if demo && store.count_cases().await? == 0 {
         tracing::info!(cases = demo_cases, "loading the demo city and cases");
@@ -560,7 +584,17 @@ async fn serve(
         }
     });
     let blobs = BlobStore::new(args.data.join("attachments"));
-    let state = jiefen_web::AppState { ledger, blobs };
+    let mut state = jiefen_web::AppState::new(ledger, blobs);
+    state.secure_cookies = secure_cookies;
+    if demo {
+        people::demo_accounts(&state.accounts, &state.ledger, &args.data).await?;
+    } else if !state.accounts.has_users().await? {
+        eprintln!(
+            "No accounts yet. Create the first administrator on this machine:\n  \
+             jiefen user add admin --role administrator --jurisdiction <root code> --data {}",
+            args.data.display()
+        );
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;

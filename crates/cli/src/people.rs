@@ -146,11 +146,8 @@ fn password(from_stdin: bool) -> Result<(Password, Option<String>)> {
         let line = line.trim_end_matches(['\r', '\n']).to_owned();
         return Ok((Password::new(line), None));
     }
-    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let generated: String = (0..20)
-        .map(|_| char::from(ALPHABET[rand::random::<usize>() % ALPHABET.len()]))
-        .collect();
-    Ok((Password::new(generated.clone()), Some(generated)))
+    let (password, text) = Password::generate();
+    Ok((password, Some(text)))
 }
 
 pub async fn user(command: UserCommand) -> Result<ExitCode> {
@@ -328,4 +325,62 @@ pub async fn audit(command: AuditCommand) -> Result<ExitCode> {
             }
         }
     }
+}
+
+/// The demo's accounts, one per role, with generated passwords kept in
+/// `demo-credentials.txt` beside the data (readable by its owner only) and
+/// printed at every start, so a demo can be signed into without a default
+/// password anywhere in the code.
+pub async fn demo_accounts(
+    accounts: &Accounts,
+    ledger: &jiefen_store::Ledger,
+    data: &std::path::Path,
+) -> Result<()> {
+    let file = data.join("demo-credentials.txt");
+    if !accounts.has_users().await? {
+        let mut text = String::from(
+            "# Demo accounts of this data directory: user, role, jurisdiction, password\n",
+        );
+        for (username, display, post) in jiefen_demo::city::staff() {
+            let (password, shown) = Password::generate();
+            let line = format!(
+                "{username}\t{}\t{}\t{shown}\n",
+                post.role(),
+                post.jurisdiction()
+            );
+            accounts
+                .add_user(
+                    username,
+                    display.to_owned(),
+                    post,
+                    Some(password),
+                    "demo",
+                    &ledger.refs(),
+                )
+                .await?;
+            text.push_str(&line);
+        }
+        write_private(&file, &text)?;
+    }
+    match std::fs::read_to_string(&file) {
+        Ok(text) => eprintln!("\n{text}(sign in at the web UI or POST /api/v1/session)\n"),
+        Err(_) => eprintln!("This data directory has accounts but no demo-credentials.txt; use `jiefen user reset`."),
+    }
+    Ok(())
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    Ok(())
 }

@@ -28,14 +28,58 @@ fn stdout(o: &Output) -> String {
 
 /// A minimal HTTP/1.1 GET, so this test needs no client library.
 fn get(addr: &str, path: &str) -> (u16, Value) {
+    request(addr, "GET", path, "", "").1
+}
+
+/// One request over a fresh connection: the response's headers, status
+/// and JSON body.
+fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> (String, (u16, Value)) {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{headers}\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
     )
     .unwrap();
     let mut raw = String::new();
     s.read_to_string(&mut raw).unwrap();
+    let head = raw.split("\r\n\r\n").next().unwrap_or_default().to_owned();
+    (head, parse_response(&raw))
+}
+
+/// Signs in with the password the demo wrote beside its data; returns the
+/// session cookie.
+fn demo_sign_in(addr: &str, data: &Path, user: &str) -> String {
+    let credentials = std::fs::read_to_string(data.join("demo-credentials.txt")).unwrap();
+    let password = credentials
+        .lines()
+        .find(|l| l.starts_with(&format!("{user}\t")))
+        .and_then(|l| l.split('\t').nth(3))
+        .expect("the demo has this account");
+    let body = serde_json::json!({"username": user, "password": password}).to_string();
+    let (head, (status, answer)) = request(
+        addr,
+        "POST",
+        "/api/v1/session",
+        "Content-Type: application/json\r\n",
+        &body,
+    );
+    assert_eq!(status, 200, "{answer}");
+    let cookie = head
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .expect("a session cookie");
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+fn parse_response(raw: &str) -> (u16, Value) {
     let status: u16 = raw[9..12].parse().unwrap();
     let body = raw.split("\r\n\r\n").nth(1).unwrap_or_default();
     // Bodies may arrive chunked; take the JSON between the first { and last }.
@@ -86,11 +130,19 @@ fn serve_demo_export_verify_and_tampering() {
     let (server, addr) = serve_demo(&data, 120);
     let (status, health) = get(&addr, "/healthz");
     assert_eq!(status, 200, "{health}");
-    let (_, page) = get(&addr, "/api/v1/cases?state=archived&limit=5");
+    let (status, refused) = get(&addr, "/api/v1/cases?state=archived&limit=5");
+    assert_eq!(status, 401, "cases are for staff only: {refused}");
+    let cookie = format!(
+        "Cookie: {}\r\n",
+        demo_sign_in(&addr, &data, "supervisor.dongzhi")
+    );
+    let list =
+        |query: &str| request(&addr, "GET", &format!("/api/v1/cases?{query}"), &cookie, "").1;
+    let (_, page) = list("state=archived&limit=5");
     let items = page["items"].as_array().expect("a list of cases");
     assert!(!items.is_empty(), "the demo has archived cases: {page}");
     let id = items[0]["id"].as_str().unwrap().to_owned();
-    let (_, in_progress) = get(&addr, "/api/v1/cases?state=in_progress&limit=5");
+    let (_, in_progress) = list("state=in_progress&limit=5");
     assert!(!in_progress["items"].as_array().unwrap().is_empty());
     drop(server);
 

@@ -1,6 +1,7 @@
 //! The demo city: 池州市 with two counties, their towns, villages and grids,
 //! and the handling bodies a real centre would route to.
 
+use jiefen_domain::access::{Post, Role, Username};
 use jiefen_domain::body::{Body, BodyCode, BodyKind};
 use jiefen_domain::jurisdiction::{Jurisdiction, JurisdictionCode, Level};
 use jiefen_domain::taxonomy::CategoryCode;
@@ -364,4 +365,65 @@ pub fn villages() -> Vec<String> {
         .filter(|j| j.level == Level::Village)
         .map(|j| j.code.to_string())
         .collect()
+}
+
+/// The demo's staff: one account per role, placed so each sees something
+/// (the county of 东至县 and its town 尧渡镇).
+pub fn staff() -> Vec<(Username, &'static str, Post)> {
+    let (nodes, _) = city();
+    let grid = nodes
+        .iter()
+        .find(|n| n.level == Level::Grid && n.code.as_str().starts_with("341721100"))
+        .map(|n| n.code.clone())
+        .expect("the demo town has grids");
+    let town = code("341721100");
+    let county = code("341721");
+    let city_code = code(CITY);
+    let mediation = BodyCode::parse("341721100-MEDIATION").expect("valid");
+    let post = |role, at: &JurisdictionCode, body: Option<BodyCode>| {
+        Post::new(role, at.clone(), body).expect("demo posts are consistent")
+    };
+    let name = |s: &str| Username::parse(s).expect("valid");
+    vec![
+        (
+            name("clerk.yaodu"),
+            "尧渡镇登记员",
+            post(Role::IntakeClerk, &town, None),
+        ),
+        (
+            name("mediator.yaodu"),
+            "尧渡镇调解员",
+            post(Role::Handler, &town, Some(mediation)),
+        ),
+        (
+            name("supervisor.dongzhi"),
+            "东至县中心主管",
+            post(Role::Supervisor, &county, None),
+        ),
+        (
+            name("leader.dongzhi"),
+            "东至县分管领导",
+            post(Role::Leader, &county, None),
+        ),
+        (
+            name("grid.yaodu"),
+            "尧渡镇网格员",
+            post(Role::GridWorker, &grid, None),
+        ),
+        (
+            name("assessor.dongzhi"),
+            "东至县评估员",
+            post(Role::Assessor, &county, None),
+        ),
+        (
+            name("admin"),
+            "系统管理员",
+            post(Role::Administrator, &city_code, None),
+        ),
+        (
+            name("auditor"),
+            "审计员",
+            post(Role::Auditor, &city_code, None),
+        ),
+    ]
 }

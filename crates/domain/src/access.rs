@@ -11,7 +11,6 @@
 //! design written out independently.
 
 use crate::body::BodyCode;
-use crate::case::Case;
 use crate::inbox::Recipient;
 use crate::jurisdiction::{JurisdictionCode, JurisdictionTree};
 use crate::lifecycle::Command;
@@ -122,6 +121,9 @@ impl Role {
     /// Which case commands the role may give (within its scope).
     pub fn may_give(self, command: &Command) -> bool {
         use Command as C;
+        if let C::AddAttachment(_) = command {
+            return self.may_attach();
+        }
         match self {
             Role::Supervisor => true,
             Role::IntakeClerk => matches!(
@@ -138,7 +140,6 @@ impl Role {
                     | C::Archive { .. }
                     | C::SetRisk { .. }
                     | C::LinkRepeat { .. }
-                    | C::AddAttachment(_)
             ),
             Role::Handler => matches!(
                 command,
@@ -150,7 +151,6 @@ impl Role {
                     | C::Resume { .. }
                     | C::RequestExtension { .. }
                     | C::Conclude { .. }
-                    | C::AddAttachment(_)
             ),
             Role::Leader => matches!(
                 command,
@@ -161,9 +161,18 @@ impl Role {
                     | C::ApproveExtension { .. }
                     | C::RejectExtension { .. }
             ),
-            Role::GridWorker => matches!(command, C::Note { .. } | C::AddAttachment(_)),
+            Role::GridWorker => matches!(command, C::Note { .. }),
             Role::Assessor | Role::Administrator | Role::Auditor => false,
         }
+    }
+
+    /// Whether the role may attach files to cases (photos from the field,
+    /// signed agreements), known before any file is received.
+    pub fn may_attach(self) -> bool {
+        matches!(
+            self,
+            Role::IntakeClerk | Role::Handler | Role::Supervisor | Role::GridWorker
+        )
     }
 
     /// Whether the role belongs to a handling body (and only it).
@@ -278,7 +287,8 @@ pub struct Staff {
     pub post: Post,
 }
 
-/// Which cases a staff member can see at all.
+/// Which cases a staff member can see at all. The store turns it into
+/// the filter every case read carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CaseScope {
     /// Cases located in this node's subtree.
@@ -287,17 +297,6 @@ pub enum CaseScope {
     Body(BodyCode),
     /// No case content (administrator, auditor).
     Nothing,
-}
-
-impl CaseScope {
-    /// Whether the case is inside the scope. `tree` places the case.
-    pub fn covers(&self, case: &Case, tree: &JurisdictionTree) -> bool {
-        match self {
-            CaseScope::Subtree(node) => tree.within(&case.location.jurisdiction, node),
-            CaseScope::Body(body) => case.handled_by.as_ref() == Some(body),
-            CaseScope::Nothing => false,
-        }
-    }
 }
 
 impl Staff {

@@ -76,6 +76,18 @@ impl Password {
         Self(raw.into())
     }
 
+    /// A fresh password of 20 characters from an alphabet without
+    /// look-alikes (no 0/O, 1/l/I), with its text to show once.
+    pub fn generate() -> (Self, String) {
+        const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+        use rand::Rng;
+        let mut rng = rand::thread_rng();
+        let text: String = (0..20)
+            .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
+            .collect();
+        (Self(text.clone()), text)
+    }
+
     fn check(&self) -> Result<(), AccountError> {
         let n = self.0.chars().count();
         if (MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&n) {
@@ -453,6 +465,12 @@ impl Accounts {
             staff: Self::staff_of(&record),
             csrf: s.csrf,
         }))
+    }
+
+    /// Ends a session without a log entry: the session a new sign-in
+    /// replaces (its secret is rotated, not signed out).
+    pub async fn discard_session(&self, secret: &str) -> Result<(), AccountError> {
+        Ok(self.store.delete_session(&secret_hash(secret)).await?)
     }
 
     pub async fn sign_out(&self, secret: &str, who: &Staff) -> Result<(), AccountError> {

@@ -1,5 +1,7 @@
 //! The reference data decisions are checked against, held in memory.
 
+use crate::rows::ScopeFilter;
+use jiefen_domain::access::CaseScope;
 use jiefen_domain::body::{Body, BodyCode};
 use jiefen_domain::jurisdiction::{Jurisdiction, JurisdictionCode, JurisdictionTree};
 use jiefen_domain::lifecycle::Reference;
@@ -34,6 +36,15 @@ impl RefData {
 
     pub fn path(&self, code: &JurisdictionCode) -> String {
         self.tree.path(code)
+    }
+
+    /// A staff member's case scope in the projection's terms.
+    pub fn scope_filter(&self, scope: &CaseScope) -> ScopeFilter {
+        match scope {
+            CaseScope::Subtree(node) => ScopeFilter::Subtree(self.path(node)),
+            CaseScope::Body(body) => ScopeFilter::Body(body.to_string()),
+            CaseScope::Nothing => ScopeFilter::Nothing,
+        }
     }
 
     /// The rules for a case in `jurisdiction` (the nearest override).

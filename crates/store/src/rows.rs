@@ -242,6 +242,36 @@ pub struct CaseFilter {
     pub signal: Option<DeadlineSignal>,
     pub created_from: Option<Timestamp>,
     pub created_to: Option<Timestamp>,
+    /// What the reader may see at all; ANDed with everything above, so a
+    /// filter can narrow a scope but never widen it.
+    pub scope: ScopeFilter,
+}
+
+/// Which cases a reader may see, in the projection's terms: a subtree's
+/// materialised path, a handling body, or nothing. The list query applies
+/// it in SQL before anything is counted or paged; [`ScopeFilter::admits`]
+/// is the same rule for one row already read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ScopeFilter {
+    /// No restriction: the CLI, the engine and other internal readers.
+    #[default]
+    Everything,
+    /// Cases whose path starts with this one (`/341700/341721/`).
+    Subtree(String),
+    /// Cases this body handles, or handled to their conclusion.
+    Body(String),
+    Nothing,
+}
+
+impl ScopeFilter {
+    pub fn admits(&self, jpath: &str, body: Option<&str>) -> bool {
+        match self {
+            ScopeFilter::Everything => true,
+            ScopeFilter::Subtree(prefix) => jpath.starts_with(prefix.as_str()),
+            ScopeFilter::Body(b) => body == Some(b.as_str()),
+            ScopeFilter::Nothing => false,
+        }
+    }
 }
 
 /// A page of the case list, newest first; `after` is the last id of the
@@ -298,6 +328,10 @@ impl std::fmt::Display for ListCursor {
 #[derive(Debug, Clone)]
 pub struct CaseDocument {
     pub json: String,
+    /// The case's place and body, so its scope is checked without decoding
+    /// `json`.
+    pub jpath: String,
+    pub body: Option<String>,
     pub state: String,
     pub due_at_ms: Option<i64>,
     pub due_soon_at_ms: Option<i64>,
@@ -305,6 +339,11 @@ pub struct CaseDocument {
 }
 
 impl CaseDocument {
+    pub fn case(&self) -> Result<Case, crate::StoreError> {
+        serde_json::from_str(&self.json)
+            .map_err(|e| crate::StoreError::Corrupt(format!("case json: {e}")))
+    }
+
     /// The same rule the list filter applies to the same columns.
     pub fn signal(&self, now: Timestamp) -> Option<DeadlineSignal> {
         if let Some(frozen) = &self.paused_signal {

@@ -497,7 +497,19 @@ macro_rules! sql_store {
         fn push_filter<'a>(q: &mut QueryBuilder<'a, $db>, query: &'a CaseQuery) {
             let f = &query.filter;
             q.push(" WHERE 1 = 1");
-            if let Some(p) = &f.jpath_prefix {
+            let scope_path = match &f.scope {
+                ScopeFilter::Everything => None,
+                ScopeFilter::Subtree(p) => Some(p),
+                ScopeFilter::Body(b) => {
+                    q.push(" AND body = ").push_bind(b.as_str());
+                    None
+                }
+                ScopeFilter::Nothing => {
+                    q.push(" AND 1 = 0");
+                    None
+                }
+            };
+            for p in [scope_path, f.jpath_prefix.as_ref()].into_iter().flatten() {
                 q.push(" AND jpath LIKE ").push_bind(format!("{}%", like_escape(p)));
                 q.push(" ESCAPE '\\'");
             }
@@ -582,7 +594,7 @@ macro_rules! sql_store {
 
             async fn case_document(&self, id: CaseId) -> Result<Option<CaseDocument>> {
                 let row = sqlx::query(
-                    "SELECT state_json, state, due_at_ms, due_soon_at_ms, paused_signal FROM cases WHERE id = $1",
+                    "SELECT state_json, jpath, body, state, due_at_ms, due_soon_at_ms, paused_signal FROM cases WHERE id = $1",
                 )
                 .bind(id.to_string())
                 .fetch_optional(&self.pool)
@@ -590,6 +602,8 @@ macro_rules! sql_store {
                 row.map(|r| {
                     Ok(CaseDocument {
                         json: r.try_get("state_json")?,
+                        jpath: r.try_get("jpath")?,
+                        body: r.try_get("body")?,
                         state: r.try_get("state")?,
                         due_at_ms: r.try_get("due_at_ms")?,
                         due_soon_at_ms: r.try_get("due_soon_at_ms")?,

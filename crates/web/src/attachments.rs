@@ -3,9 +3,8 @@
 
 use crate::cases::written;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{
-    case_id, media_type, read_body, ActorHeader, ApiPath, IdempotencyKey, QueryParams,
-};
+use crate::extract::{media_type, read_body, ApiPath, IdempotencyKey, QueryParams};
+use crate::scope::CaseInScope;
 use crate::AppState;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -62,13 +61,13 @@ fn filename(q: &QueryParams) -> Result<String, ApiError> {
     params(
         ("id" = String, Path, description = "Case id (UUID)"),
         ("filename" = String, Query, description = "The file's name as the person gave it"),
-        ("X-Actor" = String, Header, description = "Staff identifier of whoever uploads it"),
         ("Idempotency-Key" = Option<String>, Header, description = "1–200 visible ASCII characters"),
     ),
     responses(
         (status = 201, description = "Stored and recorded", body = Uploaded),
         (status = 200, description = "Replay (`Idempotent-Replayed: true`)", body = Uploaded),
-        (status = 400, description = "`missing_actor`, `invalid_actor`, `invalid_idempotency_key`", body = ErrorBody),
+        (status = 400, description = "`invalid_idempotency_key`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the role may not attach files", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
         (status = 409, description = "`illegal_transition` (archived case)", body = ErrorBody),
         (status = 413, description = "`payload_too_large` (over 20 MiB)", body = ErrorBody),
@@ -78,13 +77,18 @@ fn filename(q: &QueryParams) -> Result<String, ApiError> {
 )]
 pub async fn upload(
     State(app): State<Arc<AppState>>,
-    ApiPath(id): ApiPath<String>,
-    ActorHeader(actor): ActorHeader,
+    found: CaseInScope,
     IdempotencyKey(key): IdempotencyKey,
     q: QueryParams,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let id = case_id(&id)?;
+    let (id, principal) = (found.id, found.principal);
+    // Checked before the body is read and stored, so a refusal costs
+    // neither 20 MiB of transfer nor an orphan file.
+    if !principal.staff.role().may_attach() {
+        let what = format!("attach a file to case {id}");
+        return Err(principal.deny(&app, what, Some(id)).await);
+    }
     q.only(&["filename"])?;
     let filename = filename(&q)?;
     let media_type = media_type(req.headers())
@@ -96,11 +100,6 @@ pub async fn upload(
                 allowed.join(", ")
             ))
         })?;
-    // Checked before the body is read and stored, so a wrong id costs
-    // neither 20 MiB of transfer nor an orphan file.
-    if app.ledger.get(id).await?.is_none() {
-        return Err(ApiError::no_case(id));
-    }
     let bytes = read_body(req, MAX_ATTACHMENT_BYTES).await?;
     let size = bytes.len() as u64;
     let blobs = app.blobs.clone();
@@ -117,7 +116,7 @@ pub async fn upload(
     });
     let outcome = app
         .ledger
-        .act(id, command, actor, key)
+        .act(id, command, principal.actor(), key)
         .await
         .map_err(|e| ApiError::from_write(e, None))?;
     let location = format!("/api/v1/cases/{id}/attachments/{sha256}");
@@ -149,16 +148,13 @@ pub async fn upload(
 )]
 pub async fn download(
     State(app): State<Arc<AppState>>,
-    ApiPath((id, sha)): ApiPath<(String, String)>,
+    found: CaseInScope,
+    ApiPath((_, sha)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let id = case_id(&id)?;
+    let id = found.id;
     let missing = || ApiError::not_found(format!("case {id} has no attachment {sha}"));
     let hash: Hash = sha.parse().map_err(|_| missing())?;
-    let case = app
-        .ledger
-        .get(id)
-        .await?
-        .ok_or_else(|| ApiError::no_case(id))?;
+    let case = found.case()?;
     // Only files the case lists: knowing a hash must not open another
     // case's attachment.
     let Some(att) = case.attachments.iter().find(|a| a.sha256 == hash) else {

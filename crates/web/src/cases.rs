@@ -1,17 +1,21 @@
 //! Cases: register, read, list, act on, their parties, their repeats and
 //! their export.
 
+use crate::auth::Principal;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{case_id, ApiJson, ApiPath, IdempotencyKey, QueryParams, IDEMPOTENT_REPLAYED};
+use crate::extract::{ApiJson, IdempotencyKey, QueryParams, IDEMPOTENT_REPLAYED};
+use crate::scope::{other_case, scope_of, CaseInScope};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use jiefen_domain::access::Function;
+use jiefen_domain::audit::AuditAction;
 use jiefen_domain::body::BodyCode;
 use jiefen_domain::case::{Case, CaseId, CaseKind, CaseState, DeadlineSignal, RiskLevel};
 use jiefen_domain::jurisdiction::JurisdictionCode;
-use jiefen_domain::lifecycle::{Actor, Command, NewCase};
+use jiefen_domain::lifecycle::{Command, NewCase};
 use jiefen_domain::party::{PartyKind, PartyRole, PersonalFieldKind};
 use jiefen_domain::repeats::RepeatReason;
 use jiefen_domain::taxonomy::CategoryCode;
@@ -28,22 +32,17 @@ use utoipa::ToSchema;
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
 
-/// Registers a case.
+/// Registers a case. Whoever is signed in is recorded as registering it.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCaseRequest {
-    /// Staff identifier of whoever registers it.
-    #[schema(value_type = String, example = "clerk-01")]
-    pub actor: Actor,
     pub case: NewCase,
 }
 
-/// One command on an existing case.
+/// One command on an existing case, given by whoever is signed in.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionRequest {
-    #[schema(value_type = String, example = "clerk-01")]
-    pub actor: Actor,
     pub action: Command,
 }
 
@@ -93,6 +92,10 @@ pub struct MaskedField {
     pub commitment: Hash,
     /// Null once the value has been erased.
     pub masked: Option<String>,
+    /// The full value, only when asked for with `full=true` and a reason
+    /// (and then written to the security log).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -137,6 +140,7 @@ pub(crate) fn written<B: Serialize>(
         (status = 200, description = "Replay of an earlier request with the same Idempotency-Key", body = WriteOutcome,
             headers(("Location" = String), ("Idempotent-Replayed" = String, description = "true"))),
         (status = 400, description = "`malformed_json`, `invalid_idempotency_key`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the role may not register cases, or not at that place (outside the caller's subtree)", body = ErrorBody),
         (status = 413, description = "`payload_too_large` (over 1 MiB)", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: not application/json", body = ErrorBody),
         (status = 422, description = "`invalid_request` (with the JSON path in `field`), `invalid`, `unknown_jurisdiction`, `unknown_category`, `idempotency_key_reused`", body = ErrorBody),
@@ -145,12 +149,20 @@ pub(crate) fn written<B: Serialize>(
 )]
 pub async fn create(
     State(app): State<Arc<AppState>>,
+    principal: Principal,
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(req): ApiJson<CreateCaseRequest>,
 ) -> Result<Response, ApiError> {
+    let place = &req.case.jurisdiction;
+    let tree = &app.ledger.refs().tree;
+    // An unknown place is the ledger's to refuse, with its field.
+    if tree.get(place).is_some() && !principal.staff.may_register_at(place, tree) {
+        let what = format!("register a case at {place}: outside scope");
+        return Err(principal.deny(&app, what, None).await);
+    }
     let outcome = app
         .ledger
-        .create(req.case, req.actor, key)
+        .create(req.case, principal.actor(), key)
         .await
         .map_err(|e| ApiError::from_write(e, Some("case")))?;
     let location = format!("/api/v1/cases/{}", outcome.case_id);
@@ -176,15 +188,9 @@ pub async fn create(
 )]
 pub async fn get(
     State(app): State<Arc<AppState>>,
-    ApiPath(id): ApiPath<String>,
+    found: CaseInScope,
 ) -> Result<Response, ApiError> {
-    let id = case_id(&id)?;
-    let doc = app
-        .ledger
-        .document(id)
-        .await?
-        .ok_or_else(|| ApiError::no_case(id))?;
-    let body = doc.into_view_json(app.ledger.clock().now());
+    let body = found.doc.into_view_json(app.ledger.clock().now());
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         body,
@@ -248,12 +254,16 @@ pub(crate) fn one_of<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> String 
 )]
 pub async fn list(
     State(app): State<Arc<AppState>>,
+    principal: Principal,
     q: QueryParams,
 ) -> Result<Json<CaseList>, ApiError> {
     q.only(LIST_PARAMS)?;
     let refs = app.ledger.refs();
     let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
-    let mut filter = CaseFilter::default();
+    let mut filter = CaseFilter {
+        scope: scope_of(&app, &principal),
+        ..CaseFilter::default()
+    };
     if let Some(raw) = q.get("jurisdiction") {
         let code = JurisdictionCode::parse(raw)
             .ok()
@@ -353,7 +363,8 @@ pub async fn list(
     responses(
         (status = 200, description = "Recorded (or replayed, with `Idempotent-Replayed: true`)", body = WriteOutcome),
         (status = 400, description = "`malformed_json`, `invalid_idempotency_key`", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the role may not give this command", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such case in the caller's scope", body = ErrorBody),
         (status = 409, description = "`illegal_transition`: the case's state does not allow this action", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
@@ -363,14 +374,25 @@ pub async fn list(
 )]
 pub async fn act(
     State(app): State<Arc<AppState>>,
-    ApiPath(id): ApiPath<String>,
+    found: CaseInScope,
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(req): ApiJson<ActionRequest>,
 ) -> Result<Response, ApiError> {
-    let id = case_id(&id)?;
+    let (id, principal) = (found.id, found.principal);
+    if !principal.staff.role().may_give(&req.action) {
+        let what = format!("{} on case {id}", req.action.name());
+        return Err(principal.deny(&app, what, Some(id)).await);
+    }
+    // A merge names a second case: it too must be one the caller can see,
+    // or merging would reveal (and change) a case outside their scope.
+    if let Command::Merge { into, .. } = &req.action {
+        if other_case(&app, &principal, *into).await?.is_none() {
+            return Err(ApiError::no_case(into).with_field("action.into"));
+        }
+    }
     let outcome = app
         .ledger
-        .act(id, req.action, req.actor, key)
+        .act(id, req.action, principal.actor(), key)
         .await
         .map_err(|e| ApiError::from_write(e, Some("action")))?;
     Ok(written(outcome.replayed, StatusCode::OK, None, &outcome))
@@ -381,20 +403,37 @@ pub async fn act(
     path = "/api/v1/cases/{id}/parties",
     operation_id = "case_parties",
     tag = "cases",
-    params(("id" = String, Path, description = "Case id (UUID)")),
+    params(
+        ("id" = String, Path, description = "Case id (UUID)"),
+        ("full" = Option<bool>, Query, description = "Show the full values (roles that need them only; default false)"),
+        ("reason" = Option<String>, Query, description = "Why the full values are needed (2–200 characters); required with full=true and written to the security log"),
+    ),
     responses(
         (status = 200, body = PartiesView),
+        (status = 403, description = "`forbidden`: the role may not see full personal data", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 422, description = "`invalid_query`: full=true without a reason", body = ErrorBody),
     )
 )]
 pub async fn parties(
     State(app): State<Arc<AppState>>,
-    ApiPath(id): ApiPath<String>,
+    found: CaseInScope,
+    q: QueryParams,
 ) -> Result<Json<PartiesView>, ApiError> {
-    let id = case_id(&id)?;
-    let (case, values) = tokio::join!(app.ledger.get(id), app.ledger.personal_values(id));
-    let case = case?.ok_or_else(|| ApiError::no_case(id))?;
-    let values = values?;
+    q.only(&["full", "reason"])?;
+    let full = q
+        .parse_with("full", "true or false", |s| s.parse::<bool>().ok())?
+        .unwrap_or(false);
+    let (id, principal) = (found.id, &found.principal);
+    let reason = if full {
+        Some(disclosure(&app, principal, &q, id, Function::ViewPersonalData).await?)
+    } else {
+        None
+    };
+    let case = found.case()?;
+    let values = app.ledger.personal_values(id).await?;
+    let value_of = |commitment: &Hash| values.iter().find(|v| v.commitment == *commitment);
+    let mut shown = Vec::new();
     let parties = case
         .parties
         .into_iter()
@@ -402,13 +441,18 @@ pub async fn parties(
             personal: p
                 .personal
                 .iter()
-                .map(|f| MaskedField {
-                    field: f.field,
-                    commitment: f.commitment,
-                    masked: values
-                        .iter()
-                        .find(|v| v.commitment == f.commitment)
-                        .map(|v| v.field.mask(&v.value)),
+                .map(|f| {
+                    let stored = value_of(&f.commitment);
+                    let value = stored.filter(|_| full).map(|v| v.value.clone());
+                    if value.is_some() {
+                        shown.push(f.field);
+                    }
+                    MaskedField {
+                        field: f.field,
+                        commitment: f.commitment,
+                        masked: stored.map(|v| v.field.mask(&v.value)),
+                        value,
+                    }
                 })
                 .collect(),
             no: p.no,
@@ -417,10 +461,43 @@ pub async fn parties(
             organisation: p.organisation,
         })
         .collect();
+    if let Some(reason) = reason {
+        let entry = principal
+            .audit(app.ledger.clock().now(), AuditAction::PersonalDataViewed)
+            .case(id)
+            .fields(shown)
+            .reason(reason);
+        // A full view that cannot be recorded is not given.
+        app.accounts.audit(vec![entry]).await?;
+    }
     Ok(Json(PartiesView {
         case_id: id,
         parties,
     }))
+}
+
+/// The reason for a disclosure of personal data, after checking the role
+/// may make it: 2–200 characters, required.
+async fn disclosure(
+    app: &AppState,
+    principal: &Principal,
+    q: &QueryParams,
+    id: CaseId,
+    needs: Function,
+) -> Result<String, ApiError> {
+    if !principal.staff.may(Function::ViewPersonalData) || !principal.staff.may(needs) {
+        let what = format!("full personal data of case {id}");
+        return Err(principal.deny(app, what, Some(id)).await);
+    }
+    let reason = q.get("reason").map(str::trim).unwrap_or_default();
+    let n = reason.chars().count();
+    if !(2..=200).contains(&n) || reason.chars().any(char::is_control) {
+        return Err(ApiError::invalid_query(
+            "reason",
+            "say why the full personal data is needed (2–200 characters); it is recorded",
+        ));
+    }
+    Ok(reason.to_owned())
 }
 
 #[utoipa::path(
@@ -430,24 +507,31 @@ pub async fn parties(
     tag = "cases",
     params(
         ("id" = String, Path, description = "Case id (UUID)"),
-        ("personal" = Option<bool>, Query, description = "Include personal values with their salts (default false)"),
+        ("personal" = Option<bool>, Query, description = "Include personal values with their salts (default false); needs a reason"),
+        ("reason" = Option<String>, Query, description = "Why (2–200 characters); required with personal=true, recorded"),
     ),
     responses(
         (status = 200, description = "An offline-verifiable bundle (jiefen.case-bundle.v1)", body = CaseBundle),
+        (status = 403, description = "`forbidden`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
         (status = 422, description = "`invalid_query`", body = ErrorBody),
     )
 )]
 pub async fn export(
     State(app): State<Arc<AppState>>,
-    ApiPath(id): ApiPath<String>,
+    found: CaseInScope,
     q: QueryParams,
 ) -> Result<Json<CaseBundle>, ApiError> {
-    let id = case_id(&id)?;
-    q.only(&["personal"])?;
+    q.only(&["personal", "reason"])?;
     let personal = q
         .parse_with("personal", "true or false", |s| s.parse::<bool>().ok())?
         .unwrap_or(false);
+    let (id, principal) = (found.id, &found.principal);
+    let reason = if personal {
+        Some(disclosure(&app, principal, &q, id, Function::ExportCase).await?)
+    } else {
+        None
+    };
     let bundle =
         app.ledger
             .export(id, personal, &[])
@@ -456,10 +540,21 @@ pub async fn export(
                 e if e.status == StatusCode::NOT_FOUND => ApiError::no_case(id),
                 e => e,
             })?;
-    if personal {
-        // Every full view of personal data is to be traceable.
-        tracing::info!(case_id = %id, values = bundle.personal_data.len(), "personal data disclosed in an export");
+    let mut entry = principal
+        .audit(app.ledger.clock().now(), AuditAction::CaseExported)
+        .case(id)
+        .fields(
+            bundle
+                .personal_data
+                .iter()
+                .filter_map(|v| PersonalFieldKind::parse(&v.field))
+                .collect(),
+        );
+    if let Some(r) = reason {
+        entry = entry.reason(r);
     }
+    // An export that cannot be recorded is not given.
+    app.accounts.audit(vec![entry]).await?;
     Ok(Json(bundle))
 }
 
@@ -477,14 +572,9 @@ pub async fn export(
 )]
 pub async fn routing(
     State(app): State<Arc<AppState>>,
-    ApiPath(id): ApiPath<String>,
+    found: CaseInScope,
 ) -> Result<Json<jiefen_domain::routing::Proposal>, ApiError> {
-    let id = case_id(&id)?;
-    let case = app
-        .ledger
-        .get(id)
-        .await?
-        .ok_or_else(|| ApiError::no_case(id))?;
+    let case = found.case()?;
     let refs = app.ledger.refs();
     use jiefen_domain::lifecycle::Reference;
     refs.propose_route(&case).map(Json).ok_or_else(|| {
@@ -513,8 +603,11 @@ pub struct RepeatReasonView {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RelatedCase {
     pub case_id: CaseId,
-    /// Null only if the other case cannot be read: the link is kept in
-    /// events and is shown regardless.
+    /// False when the other case is outside the caller's scope: only the
+    /// link (which this case's own events record) is shown, nothing of it.
+    pub in_scope: bool,
+    /// Null when the other case is outside the caller's scope or cannot be
+    /// read: the link is kept in events and is shown regardless.
     pub number: Option<String>,
     pub title: Option<String>,
     pub state: Option<CaseState>,
@@ -551,14 +644,9 @@ pub struct RepeatsView {
 )]
 pub async fn repeats(
     State(app): State<Arc<AppState>>,
-    ApiPath(id): ApiPath<String>,
+    found: CaseInScope,
 ) -> Result<Json<RepeatsView>, ApiError> {
-    let id = case_id(&id)?;
-    let case = app
-        .ledger
-        .get(id)
-        .await?
-        .ok_or_else(|| ApiError::no_case(id))?;
+    let (id, case) = (found.id, found.case()?);
     // A case may be both found and linked; read each other case once.
     let mut others: HashMap<CaseId, RelatedCase> = HashMap::new();
     let wanted = case
@@ -570,14 +658,18 @@ pub async fn repeats(
         if others.contains_key(&other) {
             continue;
         }
-        let found = app.ledger.get(other).await?;
+        let visible = match other_case(&app, &found.principal, other).await? {
+            Some(doc) => Some(doc.case()?),
+            None => None,
+        };
         others.insert(
             other,
             RelatedCase {
                 case_id: other,
-                number: found.as_ref().map(|c| c.number.clone()),
-                title: found.as_ref().map(|c| c.title.as_str().to_owned()),
-                state: found.as_ref().map(Case::state),
+                in_scope: visible.is_some(),
+                number: visible.as_ref().map(|c| c.number.clone()),
+                title: visible.as_ref().map(|c| c.title.as_str().to_owned()),
+                state: visible.as_ref().map(Case::state),
             },
         );
     }

@@ -11,6 +11,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use jiefen_domain::lifecycle::TransitionError;
 use jiefen_ledger::merkle::TreeRangeError;
+use jiefen_store::accounts::AccountError;
 use jiefen_store::blobs::BlobError;
 use jiefen_store::ledger::ProofFailure;
 use jiefen_store::writer::WriteError;
@@ -70,6 +71,16 @@ impl ApiError {
     /// The one message for a case that does not exist (or an id that is none).
     pub fn no_case(id: impl std::fmt::Display) -> Self {
         Self::not_found(format!("case {id} not found"))
+    }
+
+    /// No credentials, or credentials that no longer hold.
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
+    }
+
+    /// The caller is known and may not do this.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
     }
 
     pub fn invalid_query(field: &str, message: impl Into<String>) -> Self {
@@ -210,6 +221,29 @@ fn is_unavailable(e: &sqlx::Error) -> bool {
     )
 }
 
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        let message = e.to_string();
+        let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+        match e {
+            AccountError::Exists(_) => {
+                Self::new(StatusCode::CONFLICT, "user_exists", message).with_field("username")
+            }
+            AccountError::NoSuchUser(_) | AccountError::NoSuchToken(_) => Self::not_found(message),
+            AccountError::WeakPassword => {
+                Self::new(unprocessable, "weak_password", message).with_field("password")
+            }
+            AccountError::UnknownJurisdiction(_) => {
+                Self::new(unprocessable, "unknown_jurisdiction", message).with_field("jurisdiction")
+            }
+            AccountError::UnknownBody(_) | AccountError::BodyOutsideJurisdiction { .. } => {
+                Self::new(unprocessable, "unknown_body", message).with_field("body")
+            }
+            AccountError::Store(s) => s.into(),
+        }
+    }
+}
+
 impl From<ProofFailure> for ApiError {
     fn from(e: ProofFailure) -> Self {
         match e {
@@ -285,6 +319,9 @@ pub async fn shape_plain_errors(res: Response) -> Response {
     }
     let code = match status {
         StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::UNAUTHORIZED => "unauthenticated",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
         StatusCode::NOT_FOUND => "not_found",
         StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
         StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",

@@ -8,7 +8,6 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use http_body_util::BodyExt;
 use jiefen_domain::case::CaseId;
-use jiefen_domain::lifecycle::Actor;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 
@@ -224,34 +223,6 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
         }
         let key = std::str::from_utf8(bytes).map_err(|_| bad())?;
         Ok(Self(Some(key.to_owned())))
-    }
-}
-
-/// The `X-Actor` header, for requests whose body is not JSON.
-#[derive(Debug, Clone)]
-pub struct ActorHeader(pub Actor);
-
-impl<S: Send + Sync> FromRequestParts<S> for ActorHeader {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let Some(value) = parts.headers.get("x-actor") else {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "missing_actor",
-                "the X-Actor header must name who is acting",
-            )
-            .with_field("X-Actor"));
-        };
-        let invalid = |message: String| {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_actor", message).with_field("X-Actor")
-        };
-        let text = value
-            .to_str()
-            .map_err(|_| invalid("X-Actor must be visible ASCII".into()))?;
-        Actor::parse(text)
-            .map(Self)
-            .map_err(|e| invalid(format!("X-Actor {e}")))
     }
 }
 

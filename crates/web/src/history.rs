@@ -2,7 +2,7 @@
 //! case's chain and in the log.
 
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{case_id, ApiPath};
+use crate::scope::CaseInScope;
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -50,9 +50,9 @@ pub struct History {
 )]
 pub async fn history(
     State(app): State<Arc<AppState>>,
-    ApiPath(id): ApiPath<String>,
+    found: CaseInScope,
 ) -> Result<Json<History>, ApiError> {
-    let id = case_id(&id)?;
+    let id = found.id;
     let rows = app.ledger.history(id).await?;
     if rows.is_empty() {
         return Err(ApiError::no_case(id));

@@ -2,6 +2,7 @@
 //! transaction that records the events; here they are only read and marked
 //! read.
 
+use crate::auth::Principal;
 use crate::cases::{one_of, page_limit};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, QueryParams};
@@ -75,6 +76,24 @@ pub struct MarkedRead {
     pub marked: u64,
 }
 
+/// One's own inbox, one's body's, and for centre staff the centres of
+/// one's subtree; any other is refused (and recorded).
+async fn may_read(
+    app: &AppState,
+    principal: &Principal,
+    recipient: &Recipient,
+) -> Result<(), ApiError> {
+    if principal
+        .staff
+        .may_read_inbox(recipient, &app.ledger.refs().tree)
+    {
+        return Ok(());
+    }
+    Err(principal
+        .deny(app, format!("read inbox {recipient}"), None)
+        .await)
+}
+
 #[utoipa::path(
     get,
     path = "/api/v1/inbox",
@@ -89,12 +108,14 @@ pub struct MarkedRead {
     ),
     responses(
         (status = 200, body = Inbox),
+        (status = 403, description = "`forbidden`: not an inbox of the caller, their body or a centre of their subtree", body = ErrorBody),
         (status = 422, description = "`invalid_query` (parameter in `field`)", body = ErrorBody),
         (status = 503, description = "`unavailable`", body = ErrorBody),
     )
 )]
 pub async fn inbox(
     State(app): State<Arc<AppState>>,
+    principal: Principal,
     q: QueryParams,
 ) -> Result<Json<Inbox>, ApiError> {
     q.only(&["recipient", "unread", "kind", "before", "limit"])?;
@@ -106,6 +127,7 @@ pub async fn inbox(
                 format!("recipient is required: {RECIPIENT_FORMS}"),
             )
         })?;
+    may_read(&app, &principal, &recipient).await?;
     let unread_only = q
         .parse_with("unread", "true or false", |s| s.parse::<bool>().ok())?
         .unwrap_or(false);
@@ -160,8 +182,10 @@ pub async fn inbox(
 )]
 pub async fn mark_read(
     State(app): State<Arc<AppState>>,
+    principal: Principal,
     ApiJson(req): ApiJson<MarkReadRequest>,
 ) -> Result<Json<MarkedRead>, ApiError> {
+    may_read(&app, &principal, &req.recipient.0).await?;
     if req.ids.as_ref().is_some_and(|ids| ids.len() > MAX_MARK_IDS) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -25,6 +25,7 @@
 #![forbid(unsafe_code)]
 
 pub mod attachments;
+pub mod auth;
 pub mod cases;
 pub mod engine;
 pub mod error;
@@ -33,17 +34,22 @@ pub mod history;
 pub mod inbox;
 pub mod log;
 pub mod openapi;
+pub mod people;
 pub mod reference;
+pub mod routes;
+pub mod scope;
 
 pub use error::ApiError;
 
 use axum::extract::{DefaultBodyLimit, State};
-use axum::routing::{get, post};
 use axum::{Json, Router};
+use jiefen_domain::audit::AuditEntry;
+use jiefen_store::accounts::Accounts;
 use jiefen_store::blobs::BlobStore;
 use jiefen_store::Ledger;
 use serde::Serialize;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use tower_http::trace::TraceLayer;
 use utoipa::ToSchema;
@@ -54,39 +60,47 @@ use utoipa::ToSchema;
 pub struct AppState {
     pub ledger: Ledger,
     pub blobs: BlobStore,
+    pub accounts: Accounts,
+    /// Mark the session cookie `Secure` even without
+    /// `X-Forwarded-Proto: https` (a server behind TLS it cannot see).
+    pub secure_cookies: bool,
 }
 
-/// Every endpoint, with the API's body limits, error shape and tracing.
+impl AppState {
+    pub fn new(ledger: Ledger, blobs: BlobStore) -> Self {
+        let accounts = Accounts::new(ledger.store().clone(), ledger.clock().clone());
+        Self {
+            ledger,
+            blobs,
+            accounts,
+            secure_cookies: false,
+        }
+    }
+
+    /// Writes to the security log. A failure to record is logged, not
+    /// shown: the request it records has been answered already or is being
+    /// refused anyway.
+    pub async fn record(&self, entry: AuditEntry) {
+        if let Err(e) = self.accounts.audit(vec![entry]).await {
+            tracing::error!(error = %e, "could not write to the security log");
+        }
+    }
+}
+
+/// Every endpoint of the route table behind its access gate, with the
+/// API's body limits, error shape and tracing.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/cases", post(cases::create).get(cases::list))
-        .route("/cases/{id}", get(cases::get))
-        .route("/cases/{id}/actions", post(cases::act))
-        .route("/cases/{id}/history", get(history::history))
-        .route("/cases/{id}/parties", get(cases::parties))
-        .route("/cases/{id}/routing", get(cases::routing))
-        .route("/cases/{id}/repeats", get(cases::repeats))
-        .route("/cases/{id}/export", get(cases::export))
-        // Uploads read their body with their own 20 MiB limit.
-        .route("/cases/{id}/attachments", post(attachments::upload))
-        .route(
-            "/cases/{id}/attachments/{sha256}",
-            get(attachments::download),
-        )
-        .route("/inbox", get(inbox::inbox))
-        .route("/inbox/read", post(inbox::mark_read))
-        .route("/engine/tick", post(engine::tick))
-        .route("/log", get(log::head))
-        .route("/log/consistency", get(log::consistency))
-        .route("/checkpoints", post(log::sign))
-        .route("/checkpoints/latest", get(log::latest))
-        .route("/jurisdictions", get(reference::jurisdictions))
-        .route("/bodies", get(reference::bodies))
-        .route("/categories", get(reference::categories));
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/openapi.json", get(openapi::spec))
-        .nest("/api/v1", api)
+    let state = Arc::new(state);
+    let mut router = Router::new();
+    for (route, handler) in routes::endpoints() {
+        let access = route.access;
+        let gated = handler.route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            move |app, req, next| auth::gate(app, access, req, next),
+        ));
+        router = router.route(route.path, gated);
+    }
+    router
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::method_not_allowed)
         // For any of axum's own body extractors; ours take their limit
@@ -94,7 +108,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(extract::JSON_LIMIT))
         .layer(axum::middleware::map_response(error::shape_plain_errors))
         .layer(TraceLayer::new_for_http())
-        .with_state(Arc::new(state))
+        .with_state(state)
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then lets
@@ -104,9 +118,12 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -2,11 +2,17 @@
 //! so it cannot drift from the code.
 
 use crate::error::{ErrorBody, ErrorDetail};
-use crate::{attachments, cases, engine, history, inbox, log, reference, Health};
-use axum::http::header;
+use crate::routes::{routes, Access};
+use crate::{attachments, auth, cases, engine, history, inbox, log, people, reference, Health};
+use axum::http::{header, Method};
 use axum::response::IntoResponse;
 use std::sync::OnceLock;
-use utoipa::OpenApi;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
+use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,10 +21,16 @@ use utoipa::OpenApi;
         description = "One-stop dispute resolution case ledger. Every error response is \
             `{\"error\":{\"code\",\"message\",\"field\"}}`: `code` is machine-readable \
             snake_case, `message` is for people, `field` names the JSON path, query \
-            parameter or header at fault (or is null).",
+            parameter or header at fault (or is null). Staff authenticate with a bearer \
+            token (`Authorization: Bearer jf_…`) or the session cookie set by \
+            `POST /api/v1/session`; writes made with the cookie carry its `X-CSRF-Token`.",
     ),
     paths(
         crate::healthz,
+        spec,
+        auth::sign_in,
+        auth::whoami,
+        auth::sign_out,
         cases::create,
         cases::list,
         cases::get,
@@ -40,15 +52,28 @@ use utoipa::OpenApi;
         reference::jurisdictions,
         reference::bodies,
         reference::categories,
+        people::users,
+        people::add_user,
+        people::disable_user,
+        people::enable_user,
+        people::reset_password,
+        people::tokens,
+        people::create_token,
+        people::revoke_token,
+        people::audit,
+        people::verify_audit,
     ),
     components(schemas(ErrorBody, ErrorDetail, Health)),
+    modifiers(&Security),
     tags(
+        (name = "session", description = "Sign in and out; who one is"),
         (name = "cases", description = "Register cases, act on them, read them"),
         (name = "attachments", description = "Files attached to a case"),
         (name = "inbox", description = "What needs whom: notices derived from events, per body, handler and centre"),
         (name = "engine", description = "The deadline engine, run on demand"),
         (name = "log", description = "The verifiable Merkle log and its signed checkpoints"),
         (name = "reference", description = "Jurisdictions, handling bodies, categories"),
+        (name = "people", description = "Accounts and API tokens (administrators), the security log (auditors)"),
         (name = "health"),
     )
 )]
@@ -64,6 +89,69 @@ pub fn document() -> &'static str {
     })
 }
 
+/// The security schemes, and each operation's requirement and refusals
+/// taken from the route table, so the document says what the gate does.
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(auth::SESSION_COOKIE))),
+        );
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for route in routes() {
+            let Some(item) = doc.paths.paths.get_mut(route.path) else {
+                continue;
+            };
+            let op: Option<&mut Operation> = match route.method {
+                Method::GET => item.get.as_mut(),
+                Method::POST => item.post.as_mut(),
+                Method::DELETE => item.delete.as_mut(),
+                _ => None,
+            };
+            let Some(op) = op else { continue };
+            if route.access == Access::Public {
+                op.security = Some(vec![SecurityRequirement::default()]);
+                continue;
+            }
+            op.security = Some(vec![
+                SecurityRequirement::new("bearer", Vec::<String>::new()),
+                SecurityRequirement::new("session", Vec::<String>::new()),
+            ]);
+            let responses = &mut op.responses.responses;
+            responses.entry("401".into()).or_insert_with(|| {
+                error("`unauthenticated`: no credentials, an ended session, or an unknown or revoked token").into()
+            });
+            responses.entry("403".into()).or_insert_with(|| {
+                error("`forbidden`: the role may not do this; `csrf_failed`: a cookie-authenticated write without its X-CSRF-Token").into()
+            });
+        }
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    operation_id = "openapi",
+    tag = "health",
+    responses((status = 200, description = "This document (OpenAPI 3.1)", content_type = "application/json")),
+)]
 pub async fn spec() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], document())
 }
