@@ -9,6 +9,7 @@
 
 use crate::access::{AuditQuery, AuditRow, SessionRecord, StaffChange, StaffRecord, TokenRecord};
 use crate::clock::Clock;
+use crate::throttle::Throttle;
 use crate::{Store, StoreError};
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -19,7 +20,7 @@ use jiefen_domain::access::{Post, Staff, Username};
 use jiefen_domain::audit::{AuditAction, AuditEntry};
 use jiefen_domain::Timestamp;
 use jiefen_ledger::hash::{sha256, Hash};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use subtle::ConstantTimeEq;
 use time::Duration;
@@ -35,6 +36,13 @@ pub const ADDRESS_FAILURES: usize = 20;
 pub const THROTTLE_WINDOW: Duration = Duration::minutes(15);
 /// A token's use is written to the security log at most this often.
 pub const TOKEN_USE_LOGGED_EVERY: Duration = Duration::hours(1);
+/// How long a token or session once read is trusted without reading it
+/// again. Revoking, disabling, resetting and signing out through this
+/// process clear it at once; done by another process (the CLI, a second
+/// server on the same database) they take effect within this time.
+pub const CREDENTIAL_CACHE: Duration = Duration::seconds(2);
+/// Entries the credential cache holds at most before it starts afresh.
+const CREDENTIAL_CACHE_MAX: usize = 10_000;
 pub const MIN_PASSWORD_CHARS: usize = 12;
 pub const MAX_PASSWORD_CHARS: usize = 128;
 
@@ -126,41 +134,25 @@ pub struct TokenHolder {
     pub token_id: String,
 }
 
-/// Counts failures in a sliding window, per key. In memory: a restart
-/// forgets them, which only gives an attacker what waiting does.
+/// Tokens and sessions recently read, with their accounts and when they
+/// were read.
 #[derive(Default)]
-struct Throttle {
-    failures: HashMap<String, VecDeque<Timestamp>>,
+struct CredentialCache {
+    tokens: HashMap<String, (TokenRecord, StaffRecord, Timestamp)>,
+    sessions: HashMap<Hash, (SessionRecord, StaffRecord, Timestamp)>,
 }
 
-impl Throttle {
-    /// Seconds to wait if `key` has had `limit` failures in the window.
-    fn blocked(&mut self, key: &str, limit: usize, now: Timestamp) -> Option<u64> {
-        let q = self.failures.get_mut(key)?;
-        while q.front().is_some_and(|t| now.minus(t) >= THROTTLE_WINDOW) {
-            q.pop_front();
-        }
-        if q.len() < limit {
-            return None;
-        }
-        let oldest = *q.front()?;
-        let wait = THROTTLE_WINDOW - now.minus(&oldest);
-        Some(wait.whole_seconds().max(1) as u64)
+impl CredentialCache {
+    fn forget_user(&mut self, username: &Username) {
+        self.tokens.retain(|_, (_, s, _)| &s.username != username);
+        self.sessions.retain(|_, (_, s, _)| &s.username != username);
     }
 
-    fn fail(&mut self, key: &str, now: Timestamp) {
-        if self.failures.len() > 100_000 {
-            // Bounded memory under a spray of names: forget the oldest.
-            self.failures.retain(|_, q| q.len() > 1);
+    fn make_room(&mut self) {
+        if self.tokens.len() + self.sessions.len() >= CREDENTIAL_CACHE_MAX {
+            self.tokens.clear();
+            self.sessions.clear();
         }
-        self.failures
-            .entry(key.to_owned())
-            .or_default()
-            .push_back(now);
-    }
-
-    fn forget(&mut self, key: &str) {
-        self.failures.remove(key);
     }
 }
 
@@ -168,9 +160,10 @@ impl Throttle {
 pub struct Accounts {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    throttle: Arc<Mutex<Throttle>>,
+    throttle: Arc<Throttle>,
     /// When each token's use was last logged, to log it at most hourly.
     token_logged: Arc<Mutex<HashMap<String, Timestamp>>>,
+    cache: Arc<Mutex<CredentialCache>>,
     /// A hash of a fixed password, verified when the account is unknown so
     /// that a failure takes as long either way.
     decoy: Arc<String>,
@@ -214,8 +207,9 @@ impl Accounts {
         Self {
             store,
             clock,
-            throttle: Arc::default(),
+            throttle: Arc::new(Throttle::new(THROTTLE_WINDOW)),
             token_logged: Arc::default(),
+            cache: Arc::default(),
             decoy: Arc::new(hash_password(&Password::new(
                 "decoy-password-never-matches",
             ))),
@@ -312,6 +306,7 @@ impl Accounts {
             return Err(AccountError::NoSuchUser(username.to_string()));
         }
         self.store.delete_sessions_of(username).await?;
+        self.forget_user(username);
         self.audit(vec![AuditEntry::new(now, by, AuditAction::UserChanged)
             .subject(format!("staff:{username}"))
             .detail("password reset; sessions ended")])
@@ -338,11 +333,24 @@ impl Accounts {
         if disabled {
             self.store.delete_sessions_of(username).await?;
         }
+        self.forget_user(username);
         self.audit(vec![AuditEntry::new(now, by, AuditAction::UserChanged)
             .subject(format!("staff:{username}"))
             .detail(if disabled { "disabled" } else { "enabled" })])
             .await?;
         Ok(())
+    }
+
+    fn forget_user(&self, username: &Username) {
+        self.cache.lock().expect("cache lock").forget_user(username);
+    }
+
+    fn forget_session(&self, id_hash: &Hash) {
+        self.cache
+            .lock()
+            .expect("cache lock")
+            .sessions
+            .remove(id_hash);
     }
 
     pub async fn users(&self) -> Result<Vec<StaffRecord>, AccountError> {
@@ -367,14 +375,12 @@ impl Accounts {
         let now = self.now();
         let account_key = format!("u:{}", username.trim().to_ascii_lowercase());
         let address_key = address.as_ref().map(|a| format!("a:{a}"));
-        let blocked = {
-            let mut t = self.throttle.lock().expect("throttle lock");
-            let by_account = t.blocked(&account_key, ACCOUNT_FAILURES, now);
-            let by_address = address_key
-                .as_ref()
-                .and_then(|k| t.blocked(k, ADDRESS_FAILURES, now));
-            by_account.max(by_address)
-        };
+        let t = &self.throttle;
+        let by_account = t.blocked(&account_key, ACCOUNT_FAILURES, now);
+        let by_address = address_key
+            .as_ref()
+            .and_then(|k| t.blocked(k, ADDRESS_FAILURES, now));
+        let blocked = by_account.max(by_address);
         let subject = Username::parse(username).ok();
         let log = |action| {
             let mut e = AuditEntry::new(now, "anonymous", action).address(address.clone());
@@ -401,20 +407,14 @@ impl Accounts {
         let usable =
             record.filter(|r| r.disabled_at.is_none() && r.password_hash.is_some() && matches);
         let Some(record) = usable else {
-            {
-                let mut t = self.throttle.lock().expect("throttle lock");
-                t.fail(&account_key, now);
-                if let Some(k) = &address_key {
-                    t.fail(k, now);
-                }
+            self.throttle.record(&account_key, now);
+            if let Some(k) = &address_key {
+                self.throttle.record(k, now);
             }
             let _ = self.audit(vec![log(AuditAction::SignInFailed)]).await;
             return Err(SignInError::Invalid);
         };
-        self.throttle
-            .lock()
-            .expect("throttle lock")
-            .forget(&account_key);
+        self.throttle.forget(&account_key);
         let secret = random_secret();
         let session = SessionRecord {
             id_hash: secret_hash(&secret),
@@ -447,19 +447,50 @@ impl Accounts {
     pub async fn session(&self, secret: &str) -> Result<Option<LiveSession>, AccountError> {
         let now = self.now();
         let id_hash = secret_hash(secret);
-        let Some(s) = self.store.session(&id_hash).await? else {
-            return Ok(None);
+        let cached = {
+            let cache = self.cache.lock().expect("cache lock");
+            cache
+                .sessions
+                .get(&id_hash)
+                .filter(|(_, _, read)| now.minus(read) < CREDENTIAL_CACHE)
+                .map(|(s, r, _)| (s.clone(), Some(r.clone())))
+        };
+        let hit = cached.is_some();
+        let (s, record) = match cached {
+            Some(hit) => hit,
+            None => {
+                let Some(s) = self.store.session(&id_hash).await? else {
+                    return Ok(None);
+                };
+                let record = self.store.staff(&s.username).await?;
+                (s, record)
+            }
         };
         let expired =
             now.minus(&s.last_seen) > SESSION_IDLE || now.minus(&s.created_at) > SESSION_ABSOLUTE;
-        let record = self.store.staff(&s.username).await?;
         let Some(record) = record.filter(|r| r.disabled_at.is_none() && !expired) else {
             self.store.delete_session(&id_hash).await?;
+            self.forget_session(&id_hash);
             return Ok(None);
         };
+        let mut s = s;
         // Written at most once a minute: an idle limit needs no finer grain.
-        if now.minus(&s.last_seen) > Duration::minutes(1) {
+        let touch = now.minus(&s.last_seen) > Duration::minutes(1);
+        if touch {
             self.store.touch_session(&id_hash, now).await?;
+            s.last_seen = now;
+        }
+        if !hit || touch {
+            let mut cache = self.cache.lock().expect("cache lock");
+            cache.make_room();
+            let read = if hit {
+                cache.sessions.get(&id_hash).map_or(now, |(_, _, t)| *t)
+            } else {
+                now
+            };
+            cache
+                .sessions
+                .insert(id_hash, (s.clone(), record.clone(), read));
         }
         Ok(Some(LiveSession {
             staff: Self::staff_of(&record),
@@ -470,11 +501,14 @@ impl Accounts {
     /// Ends a session without a log entry: the session a new sign-in
     /// replaces (its secret is rotated, not signed out).
     pub async fn discard_session(&self, secret: &str) -> Result<(), AccountError> {
-        Ok(self.store.delete_session(&secret_hash(secret)).await?)
+        let id_hash = secret_hash(secret);
+        self.store.delete_session(&id_hash).await?;
+        self.forget_session(&id_hash);
+        Ok(())
     }
 
     pub async fn sign_out(&self, secret: &str, who: &Staff) -> Result<(), AccountError> {
-        self.store.delete_session(&secret_hash(secret)).await?;
+        self.discard_session(secret).await?;
         self.audit(vec![AuditEntry::new(
             self.now(),
             format!("staff:{}", who.username),
@@ -519,6 +553,7 @@ impl Accounts {
         if !self.store.revoke_token(id, now).await? {
             return Err(AccountError::NoSuchToken(id.to_owned()));
         }
+        self.cache.lock().expect("cache lock").tokens.remove(id);
         self.audit(vec![
             AuditEntry::new(now, by, AuditAction::TokenRevoked).subject(format!("token:{id}"))
         ])
@@ -549,22 +584,36 @@ impl Accounts {
         if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(None);
         }
-        let Some(token) = self.store.token(id).await? else {
-            return Ok(None);
+        let now = self.now();
+        let cached = {
+            let cache = self.cache.lock().expect("cache lock");
+            cache
+                .tokens
+                .get(id)
+                .filter(|(_, _, read)| now.minus(read) < CREDENTIAL_CACHE)
+                .map(|(t, r, _)| (t.clone(), r.clone()))
+        };
+        let (token, record) = match cached {
+            Some(hit) => hit,
+            None => {
+                let Some(token) = self.store.token(id).await? else {
+                    return Ok(None);
+                };
+                let Some(record) = self.store.staff(&token.username).await? else {
+                    return Ok(None);
+                };
+                let mut cache = self.cache.lock().expect("cache lock");
+                cache.make_room();
+                cache
+                    .tokens
+                    .insert(id.to_owned(), (token.clone(), record.clone(), now));
+                (token, record)
+            }
         };
         let same: bool = token.secret_hash.0.ct_eq(&secret_hash(secret).0).into();
-        if !same || token.revoked_at.is_some() {
+        if !same || token.revoked_at.is_some() || record.disabled_at.is_some() {
             return Ok(None);
         }
-        let Some(record) = self
-            .store
-            .staff(&token.username)
-            .await?
-            .filter(|r| r.disabled_at.is_none())
-        else {
-            return Ok(None);
-        };
-        let now = self.now();
         let log_now = {
             let mut logged = self.token_logged.lock().expect("token log lock");
             let due = logged

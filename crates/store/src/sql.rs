@@ -592,6 +592,15 @@ macro_rules! sql_store {
                 json.map(|j| case_from_json(&j)).transpose()
             }
 
+            async fn case_id_by_receipt(&self, receipt_code: &str) -> Result<Option<CaseId>> {
+                let id: Option<String> =
+                    sqlx::query_scalar("SELECT id FROM cases WHERE receipt_code = $1")
+                        .bind(receipt_code)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                id.map(|i| parse_id(&i)).transpose()
+            }
+
             async fn case_document(&self, id: CaseId) -> Result<Option<CaseDocument>> {
                 let row = sqlx::query(
                     "SELECT state_json, jpath, body, state, due_at_ms, due_soon_at_ms, paused_signal FROM cases WHERE id = $1",

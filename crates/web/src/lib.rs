@@ -35,6 +35,7 @@ pub mod inbox;
 pub mod log;
 pub mod openapi;
 pub mod people;
+pub mod portal;
 pub mod reference;
 pub mod routes;
 pub mod scope;
@@ -46,6 +47,7 @@ use axum::{Json, Router};
 use jiefen_domain::audit::AuditEntry;
 use jiefen_store::accounts::Accounts;
 use jiefen_store::blobs::BlobStore;
+use jiefen_store::throttle::Throttle;
 use jiefen_store::Ledger;
 use serde::Serialize;
 use std::future::Future;
@@ -64,6 +66,10 @@ pub struct AppState {
     /// Mark the session cookie `Secure` even without
     /// `X-Forwarded-Proto: https` (a server behind TLS it cannot see).
     pub secure_cookies: bool,
+    /// Failed receipt-code lookups, per address and per code.
+    pub lookups: Arc<Throttle>,
+    /// Public submissions, per address.
+    pub submissions: Arc<Throttle>,
 }
 
 impl AppState {
@@ -74,6 +80,8 @@ impl AppState {
             blobs,
             accounts,
             secure_cookies: false,
+            lookups: Arc::new(Throttle::new(portal::LOOKUP_WINDOW)),
+            submissions: Arc::new(Throttle::new(portal::SUBMISSION_WINDOW)),
         }
     }
 

@@ -3,7 +3,9 @@
 
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::routes::{routes, Access};
-use crate::{attachments, auth, cases, engine, history, inbox, log, people, reference, Health};
+use crate::{
+    attachments, auth, cases, engine, history, inbox, log, people, portal, reference, Health,
+};
 use axum::http::{header, Method};
 use axum::response::IntoResponse;
 use std::sync::OnceLock;
@@ -62,6 +64,10 @@ use utoipa::{Modify, OpenApi};
         people::revoke_token,
         people::audit,
         people::verify_audit,
+        portal::submit,
+        portal::track,
+        portal::rate,
+        portal::ask_review,
     ),
     components(schemas(ErrorBody, ErrorDetail, Health)),
     modifiers(&Security),
@@ -73,6 +79,7 @@ use utoipa::{Modify, OpenApi};
         (name = "engine", description = "The deadline engine, run on demand"),
         (name = "log", description = "The verifiable Merkle log and its signed checkpoints"),
         (name = "reference", description = "Jurisdictions, handling bodies, categories"),
+        (name = "portal", description = "The citizens' portal: bring a matter, follow it by receipt code and phone digits, rate it, ask for review"),
         (name = "people", description = "Accounts and API tokens (administrators), the security log (auditors)"),
         (name = "health"),
     )

@@ -1788,3 +1788,248 @@ async fn sessions_cookies_csrf_timeouts_and_throttling() {
     assert!(!text.contains(password) && !text.contains("not the password"));
     app.finish().await;
 }
+
+async fn public_post(app: &TestApp, path: &str, body: &Value) -> Response {
+    app.anonymous
+        .post(app.url(path))
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn track(code: &str, last4: &str) -> Value {
+    json!({"receipt_code": code, "phone_last4": last4})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn citizens_submit_follow_rate_and_cannot_guess() {
+    let app = TestApp::sqlite().await;
+    let submission = |phone: &str| {
+        json!({"category": "neighbourhood.noise", "title": "楼上夜间噪音",
+               "description": "楼上住户每晚十一点后仍在装修，影响休息。",
+               "jurisdiction": VILLAGE, "name": "王小二", "phone": phone,
+               "address": "尧渡镇建设路8号"})
+    };
+    // Refused before anything is written, each in the one shape.
+    let mut bad = submission("13800001111");
+    bad.as_object_mut().unwrap().remove("phone");
+    expect_error(
+        public_post(&app, "/api/v1/public/cases", &bad).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_request",
+        Some("phone"),
+    )
+    .await;
+    let mut long = submission("13800001111");
+    long["title"] = json!("长".repeat(101));
+    expect_error(
+        public_post(&app, "/api/v1/public/cases", &long).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_request",
+        Some("title"),
+    )
+    .await;
+    let mut huge = submission("13800001111");
+    huge["description"] = json!("很".repeat(6000));
+    expect_error(
+        public_post(&app, "/api/v1/public/cases", &huge).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        None,
+    )
+    .await;
+
+    let res = public_post(&app, "/api/v1/public/cases", &submission("13800001111")).await;
+    let (status, receipt) = json_of(res).await;
+    assert_eq!(status, StatusCode::CREATED, "{receipt}");
+    let code = receipt["receipt_code"].as_str().unwrap().to_owned();
+    assert_eq!(code.len(), 10);
+    assert_eq!(receipt["view"]["state"], "registered");
+    assert_eq!(receipt["view"]["kind"], "dispute", "noise is a dispute");
+    let res = public_post(&app, "/api/v1/public/cases", &submission("13900002222")).await;
+    let (_, other) = json_of(res).await;
+    let other_code = other["receipt_code"].as_str().unwrap().to_owned();
+    for _ in 0..3 {
+        assert_eq!(
+            public_post(&app, "/api/v1/public/cases", &submission("13800001111"))
+                .await
+                .status(),
+            StatusCode::CREATED
+        );
+    }
+    // Five an hour from one address.
+    let res = public_post(&app, "/api/v1/public/cases", &submission("13800001111")).await;
+    assert!(res.headers().contains_key("retry-after"));
+    expect_error(
+        res,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+        None,
+    )
+    .await;
+
+    // Staff handle it; a note of theirs is never shown to the citizen.
+    let (_, list) = json_of(app.list_cases("limit=200").await).await;
+    let id = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["receipt_code"] == code.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.act_ok(&id, json!({"type": "accept"})).await;
+    app.act_ok(
+        &id,
+        json!({"type": "note", "text": "内部备注：申请人情绪激动"}),
+    )
+    .await;
+    app.act_ok(&id, json!({"type": "assign", "body": TOWN_MEDIATION, "due_at": app.now().plus(days(10)).to_rfc3339()})).await;
+
+    let (status, view) =
+        json_of(public_post(&app, "/api/v1/public/track", &track(&code, "1111")).await).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["state"], "assigned");
+    assert_eq!(view["state_label"], "已交办");
+    assert_eq!(view["handled_by"], "尧渡镇人民调解委员会");
+    assert!(view["deadline"]["due_at"].is_string(), "{view}");
+    let text = view.to_string();
+    for hidden in [
+        "内部备注",
+        "王小二",
+        "13800001111",
+        "super-01",
+        "receipt_code",
+        "parties",
+    ] {
+        assert!(
+            !text.contains(hidden),
+            "{hidden} shown to the citizen: {text}"
+        );
+    }
+    // Lower-case and spaces are forgiven; nothing else is.
+    let (status, _) = json_of(
+        public_post(
+            &app,
+            "/api/v1/public/track",
+            &track(&format!(" {} ", code.to_lowercase()), "1111"),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // A wrong phone, a wrong code and another's code: one answer.
+    let wrong_phone =
+        json_of(public_post(&app, "/api/v1/public/track", &track(&code, "9999")).await).await;
+    let wrong_code =
+        json_of(public_post(&app, "/api/v1/public/track", &track("ABCDEFGHJK", "1111")).await)
+            .await;
+    let someone_elses =
+        json_of(public_post(&app, "/api/v1/public/track", &track(&other_code, "1111")).await).await;
+    assert_eq!(wrong_phone.0, StatusCode::NOT_FOUND);
+    assert_eq!(wrong_phone, wrong_code);
+    assert_eq!(wrong_phone, someone_elses);
+    // That was 3 failures from this address, 1 on the other code. Four
+    // more on it lock that code for 15 minutes, even with its right digits.
+    for _ in 0..4 {
+        public_post(&app, "/api/v1/public/track", &track(&other_code, "0000")).await;
+    }
+    let res = public_post(&app, "/api/v1/public/track", &track(&other_code, "2222")).await;
+    expect_error(
+        res,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+        None,
+    )
+    .await;
+    // Guessing codes: the address is stopped at 10 failures in 15 minutes.
+    app.advance(time::Duration::minutes(16));
+    assert_eq!(
+        public_post(&app, "/api/v1/public/track", &track(&other_code, "2222"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let mut guesses = 0;
+    let locked = loop {
+        let guess: String = (0..10)
+            .map(|i| char::from(b"23456789ABCDEFGHJKMNPQRSTUVWXYZ"[(guesses * 7 + i * 3) % 31]))
+            .collect();
+        let res = public_post(&app, "/api/v1/public/track", &track(&guess, "1111")).await;
+        if res.status() == StatusCode::TOO_MANY_REQUESTS {
+            break guesses;
+        }
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        guesses += 1;
+        assert!(guesses <= 10, "no throttle after {guesses} guesses");
+    };
+    assert_eq!(locked, 10);
+    let res = public_post(&app, "/api/v1/public/track", &track(&code, "1111")).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the address is locked out"
+    );
+    app.advance(time::Duration::minutes(16));
+
+    // Answered, rated once, then a review asked for.
+    app.act_ok(&id, json!({"type": "sign_for"})).await;
+    app.act_ok(&id, json!({"type": "conclude", "outcome": "answered", "summary": "已协调楼上住户晚十点后停工。"})).await;
+    let (_, view) =
+        json_of(public_post(&app, "/api/v1/public/track", &track(&code, "1111")).await).await;
+    assert_eq!(view["answer"]["summary"], "已协调楼上住户晚十点后停工。");
+    assert_eq!(view["may_rate"], true);
+    let mut rating = track(&code, "1111");
+    rating["satisfaction"] = json!("dissatisfied");
+    rating["comment"] = json!("仍有噪音");
+    let (status, view) =
+        json_of(public_post(&app, "/api/v1/public/track/rate", &rating).await).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["satisfaction"], "dissatisfied");
+    assert_eq!(view["state"], "followed_up");
+    expect_error(
+        public_post(&app, "/api/v1/public/track/rate", &rating).await,
+        StatusCode::CONFLICT,
+        "illegal_transition",
+        None,
+    )
+    .await;
+    let mut wrong = rating.clone();
+    wrong["phone_last4"] = json!("0000");
+    expect_error(
+        public_post(&app, "/api/v1/public/track/rate", &wrong).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        None,
+    )
+    .await;
+    let mut ask = track(&code, "1111");
+    ask["reason"] = json!("噪音问题没有解决");
+    let (status, view) =
+        json_of(public_post(&app, "/api/v1/public/track/review", &ask).await).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["review"], "review");
+    let (_, history) = json_of(app.history(&id).await).await;
+    let last = history["events"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["actor"], "citizen");
+
+    // Every failure is in the security log, without the codes tried.
+    let res = app
+        .as_user("auditor")
+        .get(app.url("/api/v1/audit?action=citizen_lookup_failed&limit=200"))
+        .send()
+        .await
+        .unwrap();
+    let (_, log) = json_of(res).await;
+    assert!(log["items"].as_array().unwrap().len() >= 15, "{log}");
+    assert!(!log.to_string().contains(&other_code));
+    app.finish().await;
+}
