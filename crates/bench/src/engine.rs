@@ -48,6 +48,9 @@ pub async fn run(data: &Path, cases: u64, changing: u32, rounds: usize) -> Resul
         clock.clone(),
         DeploymentKey::from_seed([42; 32]),
         "bench".into(),
+        Some(jiefen_store::vault::Vault::new(
+            &jiefen_store::vault::MasterKey::from_bytes([42; 32]),
+        )),
     )
     .await?;
     let existing = store.count_cases().await?;

@@ -13,6 +13,7 @@ use jiefen_ledger::checkpoint::{DeploymentKey, PublicKey, SignedCheckpoint};
 use jiefen_store::blobs::BlobStore;
 use jiefen_store::postgres::PostgresStore;
 use jiefen_store::sqlite::SqliteStore;
+use jiefen_store::vault::{MasterKey, Vault, MASTER_KEY_ENV};
 use jiefen_store::{Clock, Ledger, Store, SystemClock};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -65,6 +66,24 @@ struct StoreArgs {
     /// Name of this deployment in signed checkpoints.
     #[arg(long, env = "JIEFEN_ORIGIN", default_value = "jiefen")]
     origin: String,
+    /// The master key personal data is sealed under (a file of 64 hex
+    /// digits, kept apart from the data and its backups). Or give the key
+    /// itself in JIEFEN_MASTER_KEY. `serve` refuses to start without one.
+    #[arg(long, env = "JIEFEN_MASTER_KEY_FILE")]
+    master_key_file: Option<PathBuf>,
+}
+
+impl StoreArgs {
+    /// The master key, from the file or the environment, if given.
+    fn master_key(&self) -> Result<Option<MasterKey>> {
+        if let Some(path) = &self.master_key_file {
+            return Ok(Some(MasterKey::from_file(path)?));
+        }
+        match std::env::var(MASTER_KEY_ENV) {
+            Ok(text) => Ok(Some(MasterKey::parse(&text).context(MASTER_KEY_ENV)?)),
+            Err(_) => Ok(None),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -130,6 +149,10 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Print a new master key (64 hex digits) for personal data at rest.
+    /// Keep it apart from the data directory and its backups: whoever has
+    /// both can read every party's data.
+    MasterKey,
     /// Print the deployment's public key, for `verify --key`.
     Key {
         #[command(flatten)]
@@ -295,6 +318,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let ledger = open(&store, Arc::new(SystemClock)).await?;
             let c = ledger.checkpoint().await?;
             println!("{}", serde_json::to_string_pretty(&c)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::MasterKey => {
+            let (_, text) = MasterKey::generate();
+            println!("{text}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Key { store } => {
@@ -487,18 +515,39 @@ async fn open_with(
     args: &StoreArgs,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    master: Option<&MasterKey>,
 ) -> Result<Ledger> {
     let key = load_or_create_key(&args.data)?;
     let taxonomy = taxonomy(args)?;
     let rules = rules(args, &taxonomy)?;
-    let ledger = Ledger::open(store, taxonomy, clock, key, args.origin.clone()).await?;
+    let vault = master.map(Vault::new);
+    let ledger = Ledger::open(store, taxonomy, clock, key, args.origin.clone(), vault).await?;
     ledger.set_rules(rules);
     Ok(ledger)
 }
 
+/// Opens the ledger with the master key if one was given: commands that
+/// need personal data say so when it is missing.
 async fn open(args: &StoreArgs, clock: Arc<dyn Clock>) -> Result<Ledger> {
     let store = open_store(args).await?;
-    open_with(args, store, clock).await
+    let master = args.master_key()?;
+    open_with(args, store, clock, master.as_ref()).await
+}
+
+/// The demo's own master key, kept in its data directory for convenience:
+/// never do this with real data, whose key belongs elsewhere.
+fn demo_master_key(data: &Path) -> Result<MasterKey> {
+    let path = data.join("demo-master.key");
+    if !path.exists() {
+        std::fs::create_dir_all(data)?;
+        let (_, text) = MasterKey::generate();
+        people::write_private(&path, &format!("{text}\n"))?;
+        eprintln!(
+            "Demo: generated a master key for personal data in {} (a real deployment keeps it apart from its data).",
+            path.display()
+        );
+    }
+    Ok(MasterKey::from_file(&path)?)
 }
 
 struct ServeOptions {
@@ -515,6 +564,15 @@ async fn serve(args: StoreArgs, listen: &str, options: ServeOptions) -> Result<E
         tick_seconds,
         secure_cookies,
     } = options;
+    let master = match args.master_key()? {
+        Some(k) => k,
+        None if demo => demo_master_key(&args.data)?,
+        None => bail!(
+            "no master key: personal data is encrypted at rest under a key kept apart from the data. \
+             Create one with `jiefen master-key > /secure/place/jiefen.key` and give \
+             --master-key-file /secure/place/jiefen.key (or the key itself in {MASTER_KEY_ENV})"
+        ),
+    };
     let store = open_store(&args).await?;
     if demo && store.count_cases().await? == 0 {
         tracing::info!(cases = demo_cases, "loading the demo city and cases");
@@ -524,8 +582,9 @@ async fn serve(args: StoreArgs, listen: &str, options: ServeOptions) -> Result<E
         let today = SystemClock.now();
         let demo_store = store.clone();
         let origin = args.origin.clone();
+        let vault = Vault::new(&master);
         let loaded = jiefen_demo::load(demo_cases, 20261122, today, move |clock| {
-            let opened = Ledger::open(demo_store, taxonomy, clock, key, origin);
+            let opened = Ledger::open(demo_store, taxonomy, clock, key, origin, Some(vault));
             async move {
                 let ledger = opened.await?;
                 ledger.set_rules(demo_rules);
@@ -541,7 +600,7 @@ async fn serve(args: StoreArgs, listen: &str, options: ServeOptions) -> Result<E
     } else if demo {
         tracing::info!("the store already holds cases; not loading demo data again");
     }
-    let ledger = open_with(&args, store, Arc::new(SystemClock)).await?;
+    let ledger = open_with(&args, store, Arc::new(SystemClock), Some(&master)).await?;
     ledger.checkpoint_if_grown().await?;
     let checkpoints = ledger.clone();
     tokio::spawn(async move {

@@ -236,6 +236,7 @@ fn serve_demo_export_verify_and_tampering() {
             Arc::new(SystemClock),
             DeploymentKey::parse_seed_file(&seed).unwrap(),
             "jiefen".into(),
+            None,
         )
         .await
         .unwrap();
@@ -295,6 +296,26 @@ fn bad_input_gets_a_clear_error_and_exit_code() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Without a master key the server does not start; a key file that is
+    // not one is named.
+    let data_arg = dir.path().to_str().unwrap();
+    let out = jiefen(&["serve", "--data", data_arg, "--listen", "127.0.0.1:0"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no master key"), "{err}");
+    let bad_key = dir.path().join("bad.key");
+    std::fs::write(&bad_key, "not a key").unwrap();
+    let out = jiefen(&[
+        "serve",
+        "--data",
+        data_arg,
+        "--master-key-file",
+        bad_key.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("64 hexadecimal digits"));
+    let key_file = dir.path().join("master.key");
+    std::fs::write(&key_file, stdout(&jiefen(&["master-key"]))).unwrap();
     // A policy file with a mistake stops the server before it listens.
     let policy = dir.path().join("policy.toml");
     std::fs::write(
@@ -310,6 +331,8 @@ fn bad_input_gets_a_clear_error_and_exit_code() {
         "127.0.0.1:0",
         "--policy",
         policy.to_str().unwrap(),
+        "--master-key-file",
+        key_file.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);

@@ -8,8 +8,9 @@
 //! phone numbers. Text similarity joins in a later issue.
 
 use crate::case::CaseId;
+use crate::jurisdiction::JurisdictionCode;
 use crate::lifecycle::NewCase;
-use crate::party::{PartyKind, PartyRole};
+use crate::party::{NewParty, PartyKind, PartyRole};
 use hmac::{Hmac, Mac};
 use jiefen_ledger::hash::Hash;
 use serde::{Deserialize, Serialize};
@@ -99,45 +100,58 @@ pub struct IdentityHash {
 /// phone, and each respondent (ID number, phone, or an organisation's or
 /// person's name) together with the place.
 pub fn identities(new: &NewCase, key: &IdentityKey) -> Vec<IdentityHash> {
+    let mut out: Vec<IdentityHash> = new
+        .parties
+        .iter()
+        .flat_map(|p| party_identities(p, &new.jurisdiction, key))
+        .collect();
+    out.sort_by_key(|a| (a.reason, a.hash));
+    out.dedup();
+    out
+}
+
+/// The keyed identities one party gives a case at `place` (also what an
+/// erasure removes from the index).
+pub fn party_identities(
+    p: &NewParty,
+    place: &JurisdictionCode,
+    key: &IdentityKey,
+) -> Vec<IdentityHash> {
     let mut out = Vec::new();
-    for p in &new.parties {
-        match p.role {
-            PartyRole::Applicant => {
-                if let Some(id) = &p.id_number {
-                    out.push(IdentityHash {
-                        reason: RepeatReason::SameIdNumber,
-                        hash: key.hash(RepeatReason::SameIdNumber, id.as_str()),
-                    });
-                }
-                if let Some(phone) = &p.phone {
-                    out.push(IdentityHash {
-                        reason: RepeatReason::SamePhone,
-                        hash: key.hash(RepeatReason::SamePhone, phone.as_str()),
-                    });
-                }
-            }
-            PartyRole::Respondent => {
-                // The strongest identifier given names the respondent; a
-                // bare personal name is weak, but with the place it is what
-                // a clerk would also go by.
-                let who = match (&p.id_number, &p.phone, p.kind) {
-                    (Some(id), _, _) => format!("id:{}", id.as_str()),
-                    (None, Some(phone), _) => format!("phone:{}", phone.as_str()),
-                    (None, None, PartyKind::Organisation) => {
-                        format!("org:{}", normalise_name(p.name.as_str()))
-                    }
-                    (None, None, _) => format!("name:{}", normalise_name(p.name.as_str())),
-                };
-                let value = format!("{who}@{}", new.jurisdiction);
+    match p.role {
+        PartyRole::Applicant => {
+            if let Some(id) = &p.id_number {
                 out.push(IdentityHash {
-                    reason: RepeatReason::SameRespondentAndPlace,
-                    hash: key.hash(RepeatReason::SameRespondentAndPlace, &value),
+                    reason: RepeatReason::SameIdNumber,
+                    hash: key.hash(RepeatReason::SameIdNumber, id.as_str()),
+                });
+            }
+            if let Some(phone) = &p.phone {
+                out.push(IdentityHash {
+                    reason: RepeatReason::SamePhone,
+                    hash: key.hash(RepeatReason::SamePhone, phone.as_str()),
                 });
             }
         }
+        PartyRole::Respondent => {
+            // The strongest identifier given names the respondent; a bare
+            // personal name is weak, but with the place it is what a clerk
+            // would also go by.
+            let who = match (&p.id_number, &p.phone, p.kind) {
+                (Some(id), _, _) => format!("id:{}", id.as_str()),
+                (None, Some(phone), _) => format!("phone:{}", phone.as_str()),
+                (None, None, PartyKind::Organisation) => {
+                    format!("org:{}", normalise_name(p.name.as_str()))
+                }
+                (None, None, _) => format!("name:{}", normalise_name(p.name.as_str())),
+            };
+            let value = format!("{who}@{place}");
+            out.push(IdentityHash {
+                reason: RepeatReason::SameRespondentAndPlace,
+                hash: key.hash(RepeatReason::SameRespondentAndPlace, &value),
+            });
+        }
     }
-    out.sort_by_key(|a| (a.reason, a.hash));
-    out.dedup();
     out
 }
 

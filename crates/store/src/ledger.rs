@@ -3,6 +3,7 @@
 use crate::clock::Clock;
 use crate::refdata::RefData;
 use crate::rows::{CaseDocument, CaseQuery, CaseRow, EventRow};
+use crate::vault::{PartyKey, Vault};
 use crate::writer::{Idempotency, Request, TickReport, WriteError, WriteOutcome, Writer};
 use crate::{Store, StoreError};
 use jiefen_domain::body::Body;
@@ -10,7 +11,9 @@ use jiefen_domain::case::{Case, CaseId};
 use jiefen_domain::inbox::{self, Notice};
 use jiefen_domain::jurisdiction::{Jurisdiction, JurisdictionError, JurisdictionTree};
 use jiefen_domain::lifecycle::{self, Actor, Command, Event, NewCase};
-use jiefen_domain::party::PersonalValue;
+use jiefen_domain::party::{
+    IdNumber, NewParty, PartyKind, PartyRecord, PersonalFieldKind, PersonalValue, PhoneNumber,
+};
 use jiefen_domain::taxonomy::Taxonomy;
 use jiefen_ledger::bundle::{BundleEvent, CaseBundle, ConsistencyProof, PersonalDatum};
 use jiefen_ledger::canonical::canonical_json;
@@ -44,6 +47,7 @@ pub struct Ledger {
     refs: Arc<RwLock<Arc<RefData>>>,
     clock: Arc<dyn Clock>,
     key: Arc<DeploymentKey>,
+    vault: Option<Arc<Vault>>,
     origin: String,
     writer: mpsc::Sender<Request>,
 }
@@ -63,14 +67,30 @@ pub struct RebuildReport {
 }
 
 impl Ledger {
-    /// Loads reference data and starts the writer task.
+    /// Loads reference data and starts the writer task. Without a vault the
+    /// ledger reads and writes everything but personal data: registrations
+    /// that carry any are refused, and personal values cannot be read.
     pub async fn open(
         store: Arc<dyn Store>,
         taxonomy: Taxonomy,
         clock: Arc<dyn Clock>,
         key: DeploymentKey,
         origin: String,
+        vault: Option<Vault>,
     ) -> Result<Self, StoreError> {
+        if let Some(v) = &vault {
+            if store.has_clear_personal().await? {
+                return Err(StoreError::Corrupt(
+                    "this store keeps personal data in clear, from before encryption at rest; \
+                     this version does not open it (a demo store can be deleted and made again)"
+                        .into(),
+                ));
+            }
+            let recorded = store.init_vault_check(v.check_value()).await?;
+            if recorded != v.check_value() {
+                return Err(StoreError::WrongMasterKey);
+            }
+        }
         let jurisdictions = store.jurisdictions().await?;
         let tree = JurisdictionTree::build(jurisdictions, [])
             .map_err(|e| StoreError::Corrupt(format!("stored jurisdictions: {e}")))?;
@@ -80,15 +100,29 @@ impl Ledger {
             tree, bodies, taxonomy, rules,
         ))));
         let (tx, rx) = mpsc::channel(4096);
-        let identity_key =
-            jiefen_domain::repeats::IdentityKey::new(key.derive_secret("repeats.identity"));
-        let writer = Writer::new(store.clone(), refs.clone(), clock.clone(), identity_key);
+        // Identity hashes are keyed from the master key, so a copy of the
+        // database and the data directory cannot test guesses at ID numbers
+        // or phones. Without a vault nothing with parties is registered.
+        let identity_secret = match &vault {
+            Some(v) => v.identity_secret(),
+            None => key.derive_secret("repeats.identity"),
+        };
+        let identity_key = jiefen_domain::repeats::IdentityKey::new(identity_secret);
+        let vault = vault.map(Arc::new);
+        let writer = Writer::new(
+            store.clone(),
+            refs.clone(),
+            clock.clone(),
+            identity_key,
+            vault.clone(),
+        );
         tokio::spawn(writer.run(rx));
         Ok(Self {
             store,
             refs,
             clock,
             key: Arc::new(key),
+            vault,
             origin,
             writer: tx,
         })
@@ -276,8 +310,86 @@ impl Ledger {
         self.store.events(id).await
     }
 
+    /// A case's personal values, opened with the master key. Erased
+    /// parties have none.
     pub async fn personal_values(&self, id: CaseId) -> Result<Vec<PersonalValue>, StoreError> {
-        self.store.personal_values(id).await
+        let (sealed, keys) = self.store.sealed_personal(id).await?;
+        if sealed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let vault = self.vault.as_deref().ok_or(StoreError::Locked)?;
+        let mut opened: HashMap<u32, PartyKey> = HashMap::new();
+        for k in keys {
+            if let Some(wrapped) = k.wrapped {
+                let key = vault
+                    .unwrap(&wrapped, id, k.party_no)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                opened.insert(k.party_no, key);
+            }
+        }
+        let mut out = Vec::with_capacity(sealed.len());
+        for s in sealed {
+            let Some(key) = opened.get(&s.party_no) else {
+                continue;
+            };
+            let (salt, value) = Vault::open(key, id, s.party_no, s.field, &s.sealed)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            out.push(PersonalValue {
+                party_no: s.party_no,
+                field: s.field,
+                value,
+                salt,
+                commitment: s.commitment,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Erases a party's personal data by destroying its key: its sealed
+    /// values cannot be opened again anywhere, its identity hashes leave the
+    /// repeats index, and the case's events (commitments only) stay as
+    /// they are, so its history still verifies. Returns the fields that
+    /// were erased; `NotFound` when the case or party does not exist or
+    /// holds nothing to erase.
+    pub async fn erase_party(
+        &self,
+        id: CaseId,
+        party_no: u32,
+    ) -> Result<Vec<PersonalFieldKind>, StoreError> {
+        let case = self.store.get_case(id).await?.ok_or(StoreError::NotFound)?;
+        let party = case
+            .parties
+            .iter()
+            .find(|p| p.no == party_no)
+            .ok_or(StoreError::NotFound)?;
+        let values: Vec<PersonalValue> = self
+            .personal_values(id)
+            .await?
+            .into_iter()
+            .filter(|v| v.party_no == party_no)
+            .collect();
+        if values.is_empty() {
+            return Err(StoreError::NotFound);
+        }
+        let vault = self.vault.as_deref().ok_or(StoreError::Locked)?;
+        let identity_key = jiefen_domain::repeats::IdentityKey::new(vault.identity_secret());
+        let hashes = party_as_registered(party, &values)
+            .map(|p| {
+                jiefen_domain::repeats::party_identities(
+                    &p,
+                    &case.location.jurisdiction,
+                    &identity_key,
+                )
+                .into_iter()
+                .map(|i| i.hash)
+                .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        let now = self.clock.now().unix_millis();
+        if !self.store.erase_party(id, party_no, now, &hashes).await? {
+            return Err(StoreError::NotFound);
+        }
+        Ok(values.iter().map(|v| v.field).collect())
     }
 
     /// Validates new jurisdictions and bodies against what exists and stores
@@ -465,8 +577,7 @@ impl Ledger {
             });
         }
         let personal_data = if include_personal {
-            self.store
-                .personal_values(id)
+            self.personal_values(id)
                 .await?
                 .into_iter()
                 .map(|p| PersonalDatum {
@@ -598,4 +709,30 @@ pub enum ImportError {
     Body(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// A party as it was given at registration, rebuilt from its opened values
+/// (to find the identity hashes it gave the case).
+fn party_as_registered(party: &PartyRecord, values: &[PersonalValue]) -> Option<NewParty> {
+    let value = |f: PersonalFieldKind| {
+        values
+            .iter()
+            .find(|v| v.field == f)
+            .map(|v| v.value.as_str())
+    };
+    let name = match party.kind {
+        PartyKind::Organisation => party
+            .organisation
+            .as_deref()
+            .or(value(PersonalFieldKind::Name)),
+        _ => value(PersonalFieldKind::Name),
+    }?;
+    Some(NewParty {
+        role: party.role,
+        kind: party.kind,
+        name: jiefen_domain::Text::parse(name).ok()?,
+        id_number: value(PersonalFieldKind::IdNumber).and_then(|v| IdNumber::parse(v).ok()),
+        phone: value(PersonalFieldKind::Phone).and_then(|v| PhoneNumber::parse(v).ok()),
+        address: None,
+    })
 }

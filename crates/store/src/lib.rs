@@ -38,6 +38,7 @@ pub mod rows;
 mod sql;
 pub mod sqlite;
 pub mod throttle;
+pub mod vault;
 pub mod writer;
 
 use async_trait::async_trait;
@@ -45,7 +46,6 @@ use jiefen_domain::body::Body;
 use jiefen_domain::case::{Case, CaseId};
 use jiefen_domain::inbox::Recipient;
 use jiefen_domain::jurisdiction::Jurisdiction;
-use jiefen_domain::party::PersonalValue;
 use jiefen_ledger::checkpoint::SignedCheckpoint;
 use jiefen_ledger::hash::Hash;
 use jiefen_ledger::merkle::Subtree;
@@ -67,6 +67,11 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Personal data was needed and no master key was given.
+    #[error("personal data is sealed and no master key was given")]
+    Locked,
+    #[error("this store's personal data was sealed under another master key")]
+    WrongMasterKey,
 }
 
 impl StoreError {
@@ -121,7 +126,27 @@ pub trait Store: access::AccessStore + Send + Sync + 'static {
     async fn case_ids(&self, after: Option<CaseId>, limit: u32) -> Result<Vec<CaseId>>;
     async fn events(&self, id: CaseId) -> Result<Vec<EventRow>>;
     async fn projection(&self, id: CaseId) -> Result<Option<CaseRow>>;
-    async fn personal_values(&self, id: CaseId) -> Result<Vec<PersonalValue>>;
+    /// A case's sealed personal values and its parties' wrapped keys.
+    async fn sealed_personal(&self, id: CaseId) -> Result<(Vec<SealedValue>, Vec<PartyKeyRow>)>;
+    /// Whether any personal value is still stored in clear (a store from
+    /// before encryption at rest).
+    async fn has_clear_personal(&self) -> Result<bool>;
+    /// The master key's check value the store was sealed under, if any yet.
+    async fn vault_check(&self) -> Result<Option<String>>;
+    /// Records the check value unless one is recorded; returns the one that
+    /// is.
+    async fn init_vault_check(&self, check: &str) -> Result<String>;
+    /// Erases a party in one transaction: its wrapped key (the row stays,
+    /// with the time, as the register of erasures), its sealed values and
+    /// the given identity hashes of the case. Returns false when the party
+    /// had no live key.
+    async fn erase_party(
+        &self,
+        id: CaseId,
+        party_no: u32,
+        at_ms: i64,
+        identities: &[Hash],
+    ) -> Result<bool>;
 
     async fn jurisdictions(&self) -> Result<Vec<Jurisdiction>>;
     async fn bodies(&self) -> Result<Vec<Body>>;

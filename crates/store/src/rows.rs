@@ -2,7 +2,7 @@
 
 use jiefen_domain::case::{Case, CaseId, CaseKind, CaseState, DeadlineSignal, RiskLevel, Stage};
 use jiefen_domain::inbox::{Notice, NoticeKind};
-use jiefen_domain::party::PersonalValue;
+use jiefen_domain::party::PersonalFieldKind;
 use jiefen_domain::policy::EscalationLadder;
 use jiefen_domain::repeats::IdentityHash;
 use jiefen_domain::Timestamp;
@@ -177,6 +177,24 @@ pub struct IdempotencyRow {
     pub created_at_ms: i64,
 }
 
+/// A personal value as stored: sealed under its party's data key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedValue {
+    pub party_no: u32,
+    pub field: PersonalFieldKind,
+    pub sealed: String,
+    pub commitment: Hash,
+}
+
+/// A party's data key as stored: wrapped by the master key, or gone once
+/// the party's data was erased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartyKeyRow {
+    pub party_no: u32,
+    pub wrapped: Option<Vec<u8>>,
+    pub erased_at_ms: Option<i64>,
+}
+
 /// Everything one batch writes, in the order it must be written.
 #[derive(Debug, Default)]
 pub struct WritePlan {
@@ -184,7 +202,10 @@ pub struct WritePlan {
     /// Final projection of every case the batch touched, and how to write it.
     pub cases: Vec<(CaseRow, RowWrite)>,
     pub nodes: Vec<(Subtree, Hash)>,
-    pub personal: Vec<(CaseId, PersonalValue)>,
+    /// Personal values, sealed (see [`crate::vault`]).
+    pub personal: Vec<(CaseId, SealedValue)>,
+    /// The wrapped data keys of the parties registered in this batch.
+    pub party_keys: Vec<(CaseId, PartyKeyRow)>,
     pub idempotency: Vec<IdempotencyRow>,
     pub counters: Vec<(String, i64)>,
     pub log_size: u64,

@@ -95,7 +95,7 @@ macro_rules! sql_store {
         use jiefen_domain::body::Body;
         use jiefen_domain::case::{Case, CaseId, DeadlineSignal};
         use jiefen_domain::jurisdiction::{Jurisdiction, JurisdictionCode, Level};
-        use jiefen_domain::party::{PersonalFieldKind, PersonalValue};
+        use jiefen_domain::party::PersonalFieldKind;
         use jiefen_ledger::checkpoint::SignedCheckpoint;
         use jiefen_ledger::hash::Hash;
         use jiefen_ledger::merkle::Subtree;
@@ -398,9 +398,21 @@ macro_rules! sql_store {
                         b.push_bind(id.to_string())
                             .push_bind(i64::from(p.party_no))
                             .push_bind(p.field.as_str())
-                            .push_bind(&p.value)
-                            .push_bind(hex::encode(p.salt))
+                            .push_bind(&p.sealed)
+                            .push_bind("")
                             .push_bind(p.commitment.to_string());
+                    });
+                    q.build().execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
+                }
+                for chunk in plan.party_keys.chunks(CHUNK_ROWS) {
+                    let mut q = QueryBuilder::<$db>::new(
+                        "INSERT INTO party_keys (case_id, party_no, wrapped, erased_at_ms) ",
+                    );
+                    q.push_values(chunk, |mut b, (id, k)| {
+                        b.push_bind(id.to_string())
+                            .push_bind(i64::from(k.party_no))
+                            .push_bind(k.wrapped.clone())
+                            .push_bind(k.erased_at_ms);
                     });
                     q.build().execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
                 }
@@ -762,31 +774,109 @@ macro_rules! sql_store {
                 row.as_ref().map(case_row).transpose()
             }
 
-            async fn personal_values(&self, id: CaseId) -> Result<Vec<PersonalValue>> {
+            async fn sealed_personal(
+                &self,
+                id: CaseId,
+            ) -> Result<(Vec<SealedValue>, Vec<PartyKeyRow>)> {
                 let rows = sqlx::query(
-                    "SELECT party_no, field, value, salt, commitment FROM personal_data \
+                    "SELECT party_no, field, value, commitment FROM personal_data \
                      WHERE case_id = $1 ORDER BY party_no, field",
                 )
                 .bind(id.to_string())
                 .fetch_all(&self.pool)
                 .await?;
-                rows.iter()
+                let values = rows
+                    .iter()
                     .map(|r| {
                         let field: &str = r.try_get("field")?;
-                        let salt: &str = r.try_get("salt")?;
-                        let mut s = [0u8; 16];
-                        hex::decode_to_slice(salt, &mut s)
-                            .map_err(|_| StoreError::Corrupt("bad salt".into()))?;
-                        Ok(PersonalValue {
+                        Ok(SealedValue {
                             party_no: r.try_get::<i64, _>("party_no")? as u32,
                             field: PersonalFieldKind::parse(field)
                                 .ok_or_else(|| StoreError::Corrupt(format!("field {field}")))?,
-                            value: r.try_get("value")?,
-                            salt: s,
+                            sealed: r.try_get("value")?,
                             commitment: parse_hash(r.try_get("commitment")?)?,
                         })
                     })
-                    .collect()
+                    .collect::<Result<Vec<_>>>()?;
+                let rows = sqlx::query(
+                    "SELECT party_no, wrapped, erased_at_ms FROM party_keys \
+                     WHERE case_id = $1 ORDER BY party_no",
+                )
+                .bind(id.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+                let keys = rows
+                    .iter()
+                    .map(|r| {
+                        Ok(PartyKeyRow {
+                            party_no: r.try_get::<i64, _>("party_no")? as u32,
+                            wrapped: r.try_get("wrapped")?,
+                            erased_at_ms: r.try_get("erased_at_ms")?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok((values, keys))
+            }
+
+            async fn has_clear_personal(&self) -> Result<bool> {
+                let any: Option<i64> =
+                    sqlx::query_scalar("SELECT 1 FROM personal_data WHERE salt <> '' LIMIT 1")
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(any.is_some())
+            }
+
+            async fn vault_check(&self) -> Result<Option<String>> {
+                Ok(sqlx::query_scalar("SELECT check_value FROM vault WHERE id = 1")
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn init_vault_check(&self, check: &str) -> Result<String> {
+                sqlx::query(
+                    "INSERT INTO vault (id, check_value) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(check)
+                .execute(&self.write_pool)
+                .await?;
+                Ok(sqlx::query_scalar("SELECT check_value FROM vault WHERE id = 1")
+                    .fetch_one(&self.write_pool)
+                    .await?)
+            }
+
+            async fn erase_party(
+                &self,
+                id: CaseId,
+                party_no: u32,
+                at_ms: i64,
+                identities: &[Hash],
+            ) -> Result<bool> {
+                let mut tx = self.write_pool.begin().await?;
+                let erased = sqlx::query(
+                    "UPDATE party_keys SET wrapped = NULL, erased_at_ms = $1 \
+                     WHERE case_id = $2 AND party_no = $3 AND wrapped IS NOT NULL",
+                )
+                .bind(at_ms)
+                .bind(id.to_string())
+                .bind(i64::from(party_no))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    > 0;
+                sqlx::query("DELETE FROM personal_data WHERE case_id = $1 AND party_no = $2")
+                    .bind(id.to_string())
+                    .bind(i64::from(party_no))
+                    .execute(&mut *tx)
+                    .await?;
+                for h in identities {
+                    sqlx::query("DELETE FROM identities WHERE case_id = $1 AND hash = $2")
+                        .bind(id.to_string())
+                        .bind(h.to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(erased)
             }
 
             async fn jurisdictions(&self) -> Result<Vec<Jurisdiction>> {

@@ -14,7 +14,11 @@
 
 use crate::clock::Clock;
 use crate::refdata::RefData;
-use crate::rows::{CaseRow, EventRow, IdempotencyRow, IndexedColumns, RowWrite, WritePlan};
+use crate::rows::{
+    CaseRow, EventRow, IdempotencyRow, IndexedColumns, PartyKeyRow, RowWrite, SealedValue,
+    WritePlan,
+};
+use crate::vault::{PartyKey, Vault};
 use crate::{BatchTx, Store, StoreError};
 use jiefen_domain::case::{Case, CaseId};
 use jiefen_domain::escalation;
@@ -22,6 +26,7 @@ use jiefen_domain::inbox;
 use jiefen_domain::lifecycle::{
     self, Actor, Command, Event, EventKind, Minted, NewCase, TransitionError,
 };
+use jiefen_domain::party::PersonalValue;
 use jiefen_domain::repeats::{self, IdentityHash, IdentityKey};
 use jiefen_domain::Timestamp;
 use jiefen_ledger::canonical::canonical_json;
@@ -168,6 +173,8 @@ pub struct Writer {
     refs: Arc<RwLock<Arc<RefData>>>,
     clock: Arc<dyn Clock>,
     identity_key: IdentityKey,
+    /// Seals personal data; `None` refuses registrations that carry any.
+    vault: Option<Arc<Vault>>,
     /// The log's right edge as of the last commit; reloaded when another
     /// process has appended meanwhile (PostgreSQL) or after a failed batch.
     frontier: Option<Frontier>,
@@ -179,12 +186,14 @@ impl Writer {
         refs: Arc<RwLock<Arc<RefData>>>,
         clock: Arc<dyn Clock>,
         identity_key: IdentityKey,
+        vault: Option<Arc<Vault>>,
     ) -> Self {
         Self {
             store,
             refs,
             clock,
             identity_key,
+            vault,
             frontier: None,
         }
     }
@@ -305,6 +314,7 @@ impl Writer {
         let mut work = Batch {
             now,
             refs: &refs,
+            vault: self.vault.as_deref(),
             frontier,
             loaded: cases
                 .values()
@@ -375,6 +385,7 @@ fn new_case_id(now: Timestamp) -> CaseId {
 struct Batch<'a> {
     now: Timestamp,
     refs: &'a RefData,
+    vault: Option<&'a Vault>,
     frontier: Frontier,
     cases: HashMap<CaseId, (Case, Hash)>,
     /// Cases changed by this batch, in first-touch order.
@@ -457,6 +468,7 @@ impl Batch<'_> {
         )?;
         let case = lifecycle::apply(None, &event).map_err(internal)?;
         let consequences = self.consequences(&case, &event)?;
+        let (sealed, keys) = self.seal(case.id, personal)?;
         // Everything fallible is done: from here the batch state changes.
         self.counter = number;
         let id = case.id;
@@ -467,10 +479,46 @@ impl Batch<'_> {
         let hash = self.record(None, &event, case, Hash::ZERO);
         self.plan
             .personal
-            .extend(personal.into_iter().map(|p| (id, p)));
+            .extend(sealed.into_iter().map(|p| (id, p)));
+        self.plan
+            .party_keys
+            .extend(keys.into_iter().map(|k| (id, k)));
         let outcome = outcome_of(&self.cases[&id].0, &event, hash);
         self.record_all(id, consequences);
         Ok(outcome)
+    }
+
+    /// Seals a new case's personal values, each party under a fresh key.
+    fn seal(
+        &self,
+        id: CaseId,
+        personal: Vec<PersonalValue>,
+    ) -> Result<(Vec<SealedValue>, Vec<PartyKeyRow>), WriteError> {
+        if personal.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let vault = self.vault.ok_or(WriteError::Store(StoreError::Locked))?;
+        let mut sealed = Vec::with_capacity(personal.len());
+        let mut keys = Vec::new();
+        let mut party_keys: HashMap<u32, PartyKey> = HashMap::new();
+        for p in personal {
+            let key = party_keys.entry(p.party_no).or_insert_with(|| {
+                let key = Vault::new_party_key();
+                keys.push(PartyKeyRow {
+                    party_no: p.party_no,
+                    wrapped: Some(vault.wrap(&key, id, p.party_no)),
+                    erased_at_ms: None,
+                });
+                key
+            });
+            sealed.push(SealedValue {
+                party_no: p.party_no,
+                field: p.field,
+                sealed: Vault::seal(key, id, p.party_no, p.field, &p.salt, &p.value),
+                commitment: p.commitment,
+            });
+        }
+        Ok((sealed, keys))
     }
 
     fn act(

@@ -3,7 +3,7 @@
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, IdempotencyKey, QueryParams, IDEMPOTENT_REPLAYED};
+use crate::extract::{ApiJson, ApiPath, IdempotencyKey, QueryParams, IDEMPOTENT_REPLAYED};
 use crate::scope::{other_case, scope_of, CaseInScope};
 use crate::AppState;
 use axum::extract::State;
@@ -498,6 +498,76 @@ async fn disclosure(
         ));
     }
     Ok(reason.to_owned())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErasureRequest {
+    /// The lawful ground (e.g. the person's request under PIPL art. 47),
+    /// 2–200 characters; recorded in the security log.
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Erased {
+    pub case_id: CaseId,
+    pub party_no: u32,
+    pub erased_fields: Vec<PersonalFieldKind>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{id}/parties/{no}/erase",
+    operation_id = "erase_party",
+    tag = "cases",
+    description = "Destroys the party's data key: its name, ID number, phone and address can no longer be read from the database or any backup, while the case's history (commitments only) still verifies.",
+    request_body = ErasureRequest,
+    params(
+        ("id" = String, Path, description = "Case id (UUID)"),
+        ("no" = u32, Path, description = "The party's number within the case"),
+    ),
+    responses(
+        (status = 200, body = Erased),
+        (status = 404, description = "`not_found`: no such case in scope, no such party, or nothing left to erase", body = ErrorBody),
+        (status = 422, description = "`invalid_request`: no reason", body = ErrorBody),
+    )
+)]
+pub async fn erase(
+    State(app): State<Arc<AppState>>,
+    found: CaseInScope,
+    ApiPath((_, no)): ApiPath<(String, u32)>,
+    ApiJson(req): ApiJson<ErasureRequest>,
+) -> Result<Json<Erased>, ApiError> {
+    let (id, principal) = (found.id, &found.principal);
+    let reason = req.reason.trim();
+    if !(2..=200).contains(&reason.chars().count()) || reason.chars().any(char::is_control) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "give the lawful ground for the erasure (2–200 characters); it is recorded",
+        )
+        .with_field("reason"));
+    }
+    let fields = match app.ledger.erase_party(id, no).await {
+        Err(jiefen_store::StoreError::NotFound) => {
+            return Err(ApiError::not_found(format!(
+                "party {no} of case {id} has no personal data to erase"
+            )))
+        }
+        other => other?,
+    };
+    let entry = principal
+        .audit(app.ledger.clock().now(), AuditAction::PersonalDataErased)
+        .case(id)
+        .subject(format!("party:{no}"))
+        .fields(fields.clone())
+        .reason(reason);
+    app.record(entry).await;
+    Ok(Json(Erased {
+        case_id: id,
+        party_no: no,
+        erased_fields: fields,
+    }))
 }
 
 #[utoipa::path(

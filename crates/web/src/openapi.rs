@@ -40,6 +40,7 @@ use utoipa::{Modify, OpenApi};
         cases::parties,
         cases::routing,
         cases::export,
+        cases::erase,
         cases::repeats,
         history::history,
         attachments::upload,

@@ -70,6 +70,7 @@ pub fn endpoints() -> Vec<(Route, Handler)> {
         r(Method::GET, "/api/v1/cases/{id}/routing", "propose_routing", Staff(F::ReadCases), get(cases::routing)),
         r(Method::GET, "/api/v1/cases/{id}/repeats", "case_repeats", Staff(F::ReadCases), get(cases::repeats)),
         r(Method::GET, "/api/v1/cases/{id}/export", "export_case", Staff(F::ExportCase), get(cases::export)),
+        r(Method::POST, "/api/v1/cases/{id}/parties/{no}/erase", "erase_party", Staff(F::ErasePersonalData), post(cases::erase)),
         r(Method::POST, "/api/v1/cases/{id}/attachments", "upload_attachment", Staff(F::ActOnCase), post(attachments::upload)),
         r(Method::GET, "/api/v1/cases/{id}/attachments/{sha256}", "download_attachment", Staff(F::ReadCases), get(attachments::download)),
         // Work.

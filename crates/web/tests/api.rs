@@ -2033,3 +2033,173 @@ async fn citizens_submit_follow_rate_and_cannot_guess() {
     assert!(!log.to_string().contains(&other_code));
     app.finish().await;
 }
+
+/// Every byte of the SQLite database as it is on disk (file and WAL).
+fn database_bytes(app: &TestApp) -> Vec<u8> {
+    let mut all = Vec::new();
+    for name in ["jiefen.db", "jiefen.db-wal"] {
+        if let Ok(b) = std::fs::read(app._dir.path().join(name)) {
+            all.extend(b);
+        }
+    }
+    all
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_data_is_sealed_at_rest_and_erasure_destroys_it() {
+    let app = TestApp::sqlite().await;
+    let id = app.register(dispute()).await;
+    let secrets = [VALID_ID, "13812345678", "尧渡镇建设路1号"];
+    let disk = database_bytes(&app);
+    for s in secrets {
+        assert!(!contains(&disk, s), "{s} is in the database file in clear");
+    }
+    // With the master key it round-trips.
+    let full = |app: &TestApp| {
+        app.client
+            .get(app.url(&format!(
+                "/api/v1/cases/{id}/parties?full=true&reason=核实身份"
+            )))
+            .send()
+    };
+    let (status, parties) = json_of(full(&app).await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{parties}");
+    let applicant = &parties["parties"][0]["personal"];
+    let values: Vec<&str> = applicant
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["value"].as_str().unwrap())
+        .collect();
+    assert!(
+        values.contains(&VALID_ID) && values.contains(&"13812345678"),
+        "{values:?}"
+    );
+    assert!(values.contains(&"张三"));
+
+    // A ledger over the same store with another master key is refused; one
+    // without a key cannot read personal data.
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(&app._dir.path().join("jiefen.db"))
+            .await
+            .unwrap(),
+    );
+    let other =
+        jiefen_store::vault::Vault::new(&jiefen_store::vault::MasterKey::from_bytes([4; 32]));
+    let refused = Ledger::open(
+        store.clone(),
+        Taxonomy::default_taxonomy(),
+        app.clock.clone(),
+        DeploymentKey::from_seed([7; 32]),
+        "jiefen-test".into(),
+        Some(other),
+    )
+    .await;
+    assert!(matches!(
+        refused,
+        Err(jiefen_store::StoreError::WrongMasterKey)
+    ));
+    let locked = Ledger::open(
+        store,
+        Taxonomy::default_taxonomy(),
+        app.clock.clone(),
+        DeploymentKey::from_seed([7; 32]),
+        "jiefen-test".into(),
+        None,
+    )
+    .await
+    .unwrap();
+    let case_id = jiefen_domain::case::CaseId::parse(&id).unwrap();
+    assert!(matches!(
+        locked.personal_values(case_id).await,
+        Err(jiefen_store::StoreError::Locked)
+    ));
+
+    // Erasure: a supervisor, with a reason.
+    let erase = |no: u32, reason: &str| {
+        app.client
+            .post(app.url(&format!("/api/v1/cases/{id}/parties/{no}/erase")))
+            .json(&json!({"reason": reason}))
+            .send()
+    };
+    expect_error(
+        erase(1, "").await.unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_request",
+        Some("reason"),
+    )
+    .await;
+    let (status, erased) = json_of(
+        erase(1, "当事人依《个人信息保护法》第四十七条申请删除")
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{erased}");
+    assert_eq!(
+        erased["erased_fields"],
+        json!(["address", "id_number", "name", "phone"])
+    );
+    expect_error(
+        erase(1, "再次删除").await.unwrap(),
+        StatusCode::NOT_FOUND,
+        "not_found",
+        None,
+    )
+    .await;
+    expect_error(
+        erase(9, "不存在的当事人").await.unwrap(),
+        StatusCode::NOT_FOUND,
+        "not_found",
+        None,
+    )
+    .await;
+
+    // Nothing of the party can be read, through the API or from the file.
+    let (_, parties) = json_of(full(&app).await.unwrap()).await;
+    for f in parties["parties"][0]["personal"].as_array().unwrap() {
+        assert_eq!(f["masked"], Value::Null, "{parties}");
+        assert!(f.get("value").is_none(), "{parties}");
+    }
+    assert_eq!(
+        parties["parties"][1]["personal"][0]["value"], "李四",
+        "the other party is untouched"
+    );
+    let disk = database_bytes(&app);
+    for s in secrets {
+        assert!(!contains(&disk, s), "{s} is in the database file in clear");
+    }
+    // The history still verifies, with only the other party's data to disclose.
+    let (status, bundle) = json_of(app.export(&id, true).await).await;
+    assert_eq!(status, StatusCode::OK, "{bundle}");
+    let bundle: CaseBundle = serde_json::from_value(bundle).unwrap();
+    assert_eq!(bundle.personal_data.len(), 1);
+    let pinned = VerifyOptions {
+        pinned_key: Some(DeploymentKey::from_seed([7; 32]).public()),
+        earlier_checkpoint: None,
+    };
+    verify_bundle(&bundle, &pinned).unwrap();
+    // The erasure is in the security log: who, which case, which fields, why.
+    let res = app
+        .as_user("auditor")
+        .get(app.url("/api/v1/audit?action=personal_data_erased"))
+        .send()
+        .await
+        .unwrap();
+    let (_, log) = json_of(res).await;
+    let entry = &log["items"][0];
+    assert_eq!(entry["actor"], "staff:super-01");
+    assert_eq!(entry["case_id"], id.as_str());
+    assert_eq!(
+        entry["fields"],
+        json!(["address", "id_number", "name", "phone"])
+    );
+    assert!(entry["reason"].as_str().unwrap().contains("第四十七条"));
+    app.finish().await;
+}

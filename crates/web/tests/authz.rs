@@ -51,7 +51,7 @@ fn design(role: Role, variant: &str) -> bool {
         "case_parties_full" => &[IntakeClerk, Handler, Supervisor],
         "act_on_case" => &[IntakeClerk, Handler, Supervisor, Leader, GridWorker],
         "upload_attachment" => &[IntakeClerk, Handler, Supervisor, GridWorker],
-        "export_case" | "export_case_personal" => &[Supervisor],
+        "export_case" | "export_case_personal" | "erase_party" => &[Supervisor],
         "inbox_body" => &[Handler],
         "engine_tick" | "sign_checkpoint" | "list_users" | "add_user" | "disable_user"
         | "enable_user" | "reset_password" | "list_tokens" | "create_token" | "revoke_token" => {
@@ -216,6 +216,12 @@ impl Matrix<'_> {
                     )),
                 ),
             ],
+            // The respondent: the applicant's data stays for the other cells.
+            "erase_party" => one(with(
+                M::POST,
+                format!("/api/v1/cases/{x}/parties/2/erase"),
+                json!({"reason": "当事人依法申请删除"}),
+            )),
             "upload_attachment" => one(Sample {
                 method: M::POST,
                 path: format!("/api/v1/cases/{x}/attachments?filename=m.png"),

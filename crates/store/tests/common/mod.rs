@@ -104,6 +104,9 @@ pub async fn ledger(db: &Db, clock: Arc<ManualClock>) -> Ledger {
         clock,
         DeploymentKey::from_seed([9; 32]),
         "test".into(),
+        Some(jiefen_store::vault::Vault::new(
+            &jiefen_store::vault::MasterKey::from_bytes([5; 32]),
+        )),
     )
     .await
     .unwrap();

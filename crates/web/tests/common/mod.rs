@@ -20,6 +20,13 @@ pub use std::collections::HashMap;
 pub use std::sync::Arc;
 pub use tokio::sync::oneshot;
 
+/// The master key the tests' personal data is sealed under.
+pub const TEST_MASTER_KEY: [u8; 32] = [3; 32];
+
+pub fn test_vault() -> jiefen_store::vault::Vault {
+    jiefen_store::vault::Vault::new(&jiefen_store::vault::MasterKey::from_bytes(TEST_MASTER_KEY))
+}
+
 pub const START: &str = "2026-03-02T08:00:00Z";
 pub const VILLAGE: &str = "341721100201";
 pub const TOWN_A: &str = "341721100";
@@ -158,6 +165,7 @@ impl TestApp {
             clock.clone(),
             DeploymentKey::from_seed([7; 32]),
             "jiefen-test".into(),
+            Some(test_vault()),
         )
         .await
         .unwrap();
