@@ -2203,3 +2203,41 @@ async fn personal_data_is_sealed_at_rest_and_erasure_destroys_it() {
     assert!(entry["reason"].as_str().unwrap().contains("第四十七条"));
     app.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_response_carries_the_security_headers() {
+    let app = TestApp::sqlite().await;
+    let id = app.register(dispute()).await;
+    let responses = [
+        app.healthz().await,
+        app.get_case(&id).await,
+        app.anonymous
+            .get(app.url("/api/v1/cases"))
+            .send()
+            .await
+            .unwrap(),
+        app.anonymous.get(app.url("/nowhere")).send().await.unwrap(),
+        app.create_raw("{", Some("application/json")).await,
+    ];
+    for res in responses {
+        let h = res.headers();
+        let status = res.status();
+        assert!(
+            h["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'"),
+            "{status}"
+        );
+        assert_eq!(h["x-content-type-options"], "nosniff", "{status}");
+        assert_eq!(h["x-frame-options"], "DENY", "{status}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{status}");
+        assert_eq!(h["cache-control"], "no-store", "{status}");
+        // No stack traces or internals: every error body is the one shape.
+        if !status.is_success() {
+            let (_, body) = json_of(res).await;
+            assert_eq!(body.as_object().unwrap().len(), 1, "{body}");
+        }
+    }
+    app.finish().await;
+}
