@@ -290,10 +290,7 @@ impl Ledger {
 
     /// The case a receipt code was given for.
     pub async fn case_by_receipt(&self, receipt_code: &str) -> Result<Option<Case>, StoreError> {
-        match self.store.case_id_by_receipt(receipt_code).await? {
-            Some(id) => self.store.get_case(id).await,
-            None => Ok(None),
-        }
+        self.store.case_by_receipt(receipt_code).await
     }
 
     /// The case as the API sends it, without decoding it (see

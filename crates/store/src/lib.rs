@@ -107,7 +107,7 @@ pub trait Store: access::AccessStore + Send + Sync + 'static {
     async fn get_case(&self, id: CaseId) -> Result<Option<Case>>;
     async fn case_document(&self, id: CaseId) -> Result<Option<CaseDocument>>;
     /// The case a receipt code was given for.
-    async fn case_id_by_receipt(&self, receipt_code: &str) -> Result<Option<CaseId>>;
+    async fn case_by_receipt(&self, receipt_code: &str) -> Result<Option<Case>>;
     async fn list_cases(&self, query: &CaseQuery) -> Result<Vec<Case>>;
     async fn count_cases(&self) -> Result<u64>;
     /// Cases the deadline engine must look at by `now_ms`, earliest first.

@@ -604,13 +604,13 @@ macro_rules! sql_store {
                 json.map(|j| case_from_json(&j)).transpose()
             }
 
-            async fn case_id_by_receipt(&self, receipt_code: &str) -> Result<Option<CaseId>> {
-                let id: Option<String> =
-                    sqlx::query_scalar("SELECT id FROM cases WHERE receipt_code = $1")
+            async fn case_by_receipt(&self, receipt_code: &str) -> Result<Option<Case>> {
+                let json: Option<String> =
+                    sqlx::query_scalar("SELECT state_json FROM cases WHERE receipt_code = $1")
                         .bind(receipt_code)
                         .fetch_optional(&self.pool)
                         .await?;
-                id.map(|i| parse_id(&i)).transpose()
+                json.map(|j| case_from_json(&j)).transpose()
             }
 
             async fn case_document(&self, id: CaseId) -> Result<Option<CaseDocument>> {

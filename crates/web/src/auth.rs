@@ -313,15 +313,10 @@ pub async fn sign_in(
             ))
         }
         Err(SignInError::Throttled { retry_after_secs }) => {
-            let mut res = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_attempts",
+            return Ok(ApiError::too_many_attempts(
+                retry_after_secs,
                 format!("too many failed sign-ins; try again in {retry_after_secs} s"),
-            )
-            .into_response();
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-            return Ok(res);
+            ));
         }
     };
     // Rotation: whatever session this browser had is gone, so a cookie

@@ -489,15 +489,22 @@ async fn disclosure(
         let what = format!("full personal data of case {id}");
         return Err(principal.deny(app, what, Some(id)).await);
     }
-    let reason = q.get("reason").map(str::trim).unwrap_or_default();
-    let n = reason.chars().count();
-    if !(2..=200).contains(&n) || reason.chars().any(char::is_control) {
-        return Err(ApiError::invalid_query(
-            "reason",
-            "say why the full personal data is needed (2–200 characters); it is recorded",
-        ));
-    }
-    Ok(reason.to_owned())
+    recorded_reason(q.get("reason").unwrap_or_default())
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            ApiError::invalid_query(
+                "reason",
+                "say why the full personal data is needed (2–200 characters); it is recorded",
+            )
+        })
+}
+
+/// A reason written to the security log with a disclosure or an erasure:
+/// 2–200 characters without control characters, trimmed.
+fn recorded_reason(raw: &str) -> Option<&str> {
+    let reason = raw.trim();
+    let ok = (2..=200).contains(&reason.chars().count()) && !reason.chars().any(char::is_control);
+    ok.then_some(reason)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -539,15 +546,14 @@ pub async fn erase(
     ApiJson(req): ApiJson<ErasureRequest>,
 ) -> Result<Json<Erased>, ApiError> {
     let (id, principal) = (found.id, &found.principal);
-    let reason = req.reason.trim();
-    if !(2..=200).contains(&reason.chars().count()) || reason.chars().any(char::is_control) {
-        return Err(ApiError::new(
+    let reason = recorded_reason(&req.reason).ok_or_else(|| {
+        ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_request",
             "give the lawful ground for the erasure (2–200 characters); it is recorded",
         )
-        .with_field("reason"));
-    }
+        .with_field("reason")
+    })?;
     let fields = match app.ledger.erase_party(id, no).await {
         Err(jiefen_store::StoreError::NotFound) => {
             return Err(ApiError::not_found(format!(

@@ -83,6 +83,15 @@ impl ApiError {
         Self::new(StatusCode::FORBIDDEN, "forbidden", message)
     }
 
+    /// 429 `too_many_attempts` with the seconds to wait in `Retry-After`.
+    pub fn too_many_attempts(retry_after_secs: u64, message: impl Into<String>) -> Response {
+        let mut res =
+            Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", message).into_response();
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        res
+    }
+
     pub fn invalid_query(field: &str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", message).with_field(field)
     }

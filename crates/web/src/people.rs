@@ -58,17 +58,6 @@ pub struct UserList {
     pub items: Vec<UserView>,
 }
 
-fn username_field(raw: &str, field: &str) -> Result<Username, ApiError> {
-    Username::parse(raw).map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_request",
-            e.to_string(),
-        )
-        .with_field(field)
-    })
-}
-
 /// A user name in a JSON body, refused while deserialising so the refusal
 /// names its field like every other bad value.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -222,14 +211,18 @@ pub async fn add_user(
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
+/// The account a path names; a name that cannot be one names no account.
+fn user_in_path(raw: &str) -> Result<Username, ApiError> {
+    Username::parse(raw).map_err(|_| ApiError::not_found(format!("no user {raw}")))
+}
+
 async fn set_disabled(
     app: &AppState,
     principal: &Principal,
     raw: &str,
     disabled: bool,
 ) -> Result<Json<UserView>, ApiError> {
-    let username =
-        Username::parse(raw).map_err(|_| ApiError::not_found(format!("no user {raw}")))?;
+    let username = user_in_path(raw)?;
     if disabled && username == principal.staff.username {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -319,8 +312,7 @@ pub async fn reset_password(
     ApiPath(raw): ApiPath<String>,
     ApiJson(req): ApiJson<PasswordReset>,
 ) -> Result<Json<PasswordChanged>, ApiError> {
-    let username =
-        Username::parse(&raw).map_err(|_| ApiError::not_found(format!("no user {raw}")))?;
+    let username = user_in_path(&raw)?;
     let (password, generated_password) = password_of(req.password, false)?;
     let password = password.expect("a password is given or generated");
     app.accounts
@@ -375,13 +367,11 @@ pub async fn tokens(
     q: QueryParams,
 ) -> Result<Json<TokenList>, ApiError> {
     q.only(&["username"])?;
-    let username = match q.get("username") {
-        Some(raw) => Some(
-            username_field(raw, "username")
-                .map_err(|e| ApiError::invalid_query("username", e.message))?,
-        ),
-        None => None,
-    };
+    let username = q.parse_with(
+        "username",
+        "a user name (1–32 characters of a-z, 0-9, '.', '_' or '-')",
+        |s| Username::parse(s).ok(),
+    )?;
     let items = app
         .accounts
         .tokens(username.as_ref())

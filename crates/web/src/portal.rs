@@ -16,7 +16,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{decode, read_body};
 use crate::{auth::client_address, AppState};
 use axum::extract::{FromRequest, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use jiefen_domain::audit::{AuditAction, AuditEntry};
@@ -69,14 +69,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for PublicJson<T> {
         let bytes = read_body(req, PUBLIC_JSON_LIMIT).await?;
         decode(&bytes).map(PublicJson)
     }
-}
-
-fn too_many(retry_after_secs: u64, message: &str) -> Response {
-    let mut res =
-        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", message).into_response();
-    res.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-    res
 }
 
 /// A matter brought through the portal. The person who brings it is its
@@ -149,7 +141,7 @@ pub async fn submit(State(app): State<Arc<AppState>>, req: Request) -> Result<Re
     let key = format!("submit:{}", address.as_deref().unwrap_or("unknown"));
     let now = app.ledger.clock().now();
     if let Some(wait) = app.submissions.blocked(&key, SUBMISSIONS_PER_ADDRESS, now) {
-        return Ok(too_many(
+        return Ok(ApiError::too_many_attempts(
             wait,
             "too many submissions from this address; try again later",
         ));
@@ -354,7 +346,10 @@ async fn open(app: &AppState, address: Option<String>, track: &Track) -> Result<
         .blocked(&by_address, LOOKUP_FAILURES_PER_ADDRESS, now)
         .max(t.blocked(&by_code, LOOKUP_FAILURES_PER_CODE, now));
     if let Some(wait) = blocked {
-        return Err(too_many(wait, "too many failed attempts; try again later"));
+        return Err(ApiError::too_many_attempts(
+            wait,
+            "too many failed attempts; try again later",
+        ));
     }
     let plausible = code.len() == 10
         && code.bytes().all(|b| b.is_ascii_alphanumeric())
