@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+mod backups;
 mod people;
 
 /// mimalloc: the write path allocates many small strings per event, and
@@ -188,6 +189,52 @@ enum Command {
         #[command(subcommand)]
         command: people::AuditCommand,
     },
+    /// Write a backup of the SQLite store that holds no data keys, so a
+    /// party erased later cannot be read from it (PostgreSQL: see README).
+    Backup {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The backup file to write (must not exist).
+        #[arg(long)]
+        to: PathBuf,
+        /// Also export the data keys to this file (see `jiefen keys export`).
+        #[arg(long)]
+        keys: Option<PathBuf>,
+    },
+    /// The parties' data keys, kept apart from data backups.
+    Keys {
+        #[command(subcommand)]
+        command: backups::KeysCommand,
+    },
+    /// Restore: put a key export into a restored store (applying every
+    /// erasure it records) and rebuild the identity hashes. With --from,
+    /// first copy a SQLite backup into the (empty) data directory.
+    Restore {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// A backup written by `jiefen backup`.
+        #[arg(long)]
+        from: Option<PathBuf>,
+        /// The key export to restore the keys from.
+        #[arg(long)]
+        keys: PathBuf,
+    },
+    /// Erase a party's personal data on a lawful request: its key is
+    /// destroyed, its values can no longer be read anywhere, the case's
+    /// history still verifies. Recorded in the security log.
+    Erase {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The case id.
+        #[arg(long = "case")]
+        case: String,
+        /// The party's number in the case.
+        #[arg(long)]
+        party: u32,
+        /// The lawful ground, e.g. the person's request under PIPL art. 47.
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -235,6 +282,17 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::User { command } => people::user(command).await,
         Command::Token { command } => people::token(command).await,
         Command::Audit { command } => people::audit(command).await,
+        Command::Backup { store, to, keys } => backups::backup(store, &to, keys.as_deref()).await,
+        Command::Keys { command } => backups::keys(command).await,
+        Command::Restore { store, from, keys } => {
+            backups::restore(store, from.as_deref(), &keys).await
+        }
+        Command::Erase {
+            store,
+            case,
+            party,
+            reason,
+        } => backups::erase(store, &case, party, &reason).await,
         Command::Serve {
             store,
             listen,

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 /// Who the security log names for what is done here.
-const CLI_ACTOR: &str = "cli";
+pub(crate) const CLI_ACTOR: &str = "cli";
 
 #[derive(Subcommand)]
 pub enum UserCommand {
@@ -371,16 +371,27 @@ pub async fn demo_accounts(
 
 pub(crate) fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
     use std::io::Write;
+    let mut f = private_file(path, true)?;
+    f.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// Opens a file only its owner can read, for secrets; with `replace`
+/// false, an existing file is an error instead of being overwritten.
+pub(crate) fn private_file(path: &std::path::Path, replace: bool) -> Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true);
+    if replace {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut f = options
+    options
         .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    f.write_all(text.as_bytes())?;
-    Ok(())
+        .with_context(|| format!("cannot write {}", path.display()))
 }

@@ -26,6 +26,17 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// The standard output of a command that must have succeeded.
+fn succeeded(args: &[&str], out: Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout(&out)
+}
+
 /// A minimal HTTP/1.1 GET, so this test needs no client library.
 fn get(addr: &str, path: &str) -> (u16, Value) {
     request(addr, "GET", path, "", "").1
@@ -372,16 +383,7 @@ fn users_tokens_and_the_security_log() {
          [[jurisdiction]]\ncode='341721'\nname='东至县'\nlevel='county'\nparent='341700'\n",
     )
     .unwrap();
-    let ok = |args: &[&str]| {
-        let out = jiefen(args);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        stdout(&out)
-    };
+    let ok = |args: &[&str]| succeeded(args, jiefen(args));
     ok(&[
         "jurisdictions",
         "import",
@@ -487,4 +489,165 @@ fn users_tokens_and_the_security_log() {
         "{}",
         stdout(&out)
     );
+}
+
+#[test]
+fn backup_erase_and_restore() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (server, addr) = serve_demo(&data, 30);
+    let cookie = format!(
+        "Cookie: {}\r\n",
+        demo_sign_in(&addr, &data, "supervisor.dongzhi")
+    );
+    let (_, page) = request(&addr, "GET", "/api/v1/cases?limit=1", &cookie, "").1;
+    let id = page["items"][0]["id"].as_str().unwrap().to_owned();
+    drop(server);
+
+    let data_s = data.to_str().unwrap();
+    let key_file = data.join("demo-master.key");
+    let master = ["--master-key-file", key_file.to_str().unwrap()];
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&master);
+        jiefen(&all)
+    };
+    let ok = |args: &[&str]| succeeded(args, run(args));
+    let personal = |data: &str| -> Vec<String> {
+        let bundle: Value = serde_json::from_str(&ok(&[
+            "export",
+            "--data",
+            data,
+            "--case",
+            &id,
+            "--personal",
+        ]))
+        .unwrap();
+        bundle["personal_data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["value"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let before = personal(data_s);
+    assert!(!before.is_empty(), "the demo's applicants give their data");
+
+    // A backup and a key export, made before the erasure.
+    let backup = path("jiefen-backup.db");
+    let said = ok(&[
+        "backup",
+        "--data",
+        data_s,
+        "--to",
+        &backup,
+        "--keys",
+        &path("before.keys"),
+    ]);
+    assert!(said.contains("no data keys"), "{said}");
+    let again = run(&["backup", "--data", data_s, "--to", &backup]);
+    assert_eq!(again.status.code(), Some(1), "a backup never overwrites");
+
+    // Erasure: refused without a ground or for a party that is not there.
+    for (args, says) in [
+        (vec!["--party", "1", "--reason", " "], "--reason"),
+        (
+            vec!["--party", "99", "--reason", "当事人申请删除"],
+            "no party 99",
+        ),
+    ] {
+        let mut all = vec!["erase", "--data", data_s, "--case", &id];
+        all.extend(args);
+        let out = run(&all);
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{err}");
+    }
+    let erased = ok(&[
+        "erase",
+        "--data",
+        data_s,
+        "--case",
+        &id,
+        "--party",
+        "1",
+        "--reason",
+        "当事人依《个人信息保护法》第四十七条申请删除",
+    ]);
+    assert!(erased.contains("erased party 1"), "{erased}");
+    let after = personal(data_s);
+    assert!(after.len() < before.len(), "{before:?} {after:?}");
+    let gone: Vec<&String> = before.iter().filter(|v| !after.contains(v)).collect();
+    let log = ok(&[
+        "audit",
+        "list",
+        "--data",
+        data_s,
+        "--action",
+        "personal_data_erased",
+    ]);
+    assert!(
+        log.contains("\"actor\":\"cli\"") && log.contains(&id),
+        "{log}"
+    );
+    ok(&[
+        "keys",
+        "export",
+        "--data",
+        data_s,
+        "--to",
+        &path("after.keys"),
+    ]);
+
+    // The backup from before the erasure, restored with the keys exported
+    // after it: the erased party stays erased, the history verifies.
+    let restored = dir.path().join("restored");
+    std::fs::create_dir_all(&restored).unwrap();
+    std::fs::copy(data.join("signing.key"), restored.join("signing.key")).unwrap();
+    let restored_s = restored.to_str().unwrap();
+    let restore = |data: &str, keys: &str| {
+        run(&[
+            "restore",
+            "--data",
+            data,
+            "--from",
+            &backup,
+            "--keys",
+            &path(keys),
+        ])
+    };
+    let report = succeeded(&["restore"], restore(restored_s, "after.keys"));
+    assert!(report.contains("1 erasures applied"), "{report}");
+    let back = personal(restored_s);
+    assert_eq!(back.len(), after.len(), "{back:?}");
+    assert!(gone.iter().all(|v| !back.contains(v)), "{back:?}");
+    let bundle = dir.path().join("restored.json");
+    std::fs::write(
+        &bundle,
+        ok(&["export", "--data", restored_s, "--case", &id]),
+    )
+    .unwrap();
+    let key = stdout(&jiefen(&["key", "--data", restored_s]))
+        .trim()
+        .to_owned();
+    let verified = jiefen(&["verify", bundle.to_str().unwrap(), "--key", &key]);
+    assert_eq!(verified.status.code(), Some(0), "{}", stdout(&verified));
+
+    // Restoring over a database is refused, and a broken key export leaves
+    // no database behind.
+    let twice = restore(restored_s, "after.keys");
+    assert_eq!(twice.status.code(), Some(1));
+    std::fs::write(path("broken.keys"), "{\"format\":\"other\"}\n").unwrap();
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::copy(data.join("signing.key"), elsewhere.join("signing.key")).unwrap();
+    let broken = restore(elsewhere.to_str().unwrap(), "broken.keys");
+    assert_eq!(broken.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&broken.stderr).contains("line 1"));
+    let listing: Vec<_> = std::fs::read_dir(&elsewhere)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(listing, ["signing.key"], "nothing else is left");
 }

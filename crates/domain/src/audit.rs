@@ -61,6 +61,14 @@ pub struct AuditEntry {
     pub detail: Option<String>,
 }
 
+/// A reason written to the security log with a disclosure or an erasure:
+/// 2–200 characters without control characters, trimmed.
+pub fn recorded_reason(raw: &str) -> Option<&str> {
+    let reason = raw.trim();
+    let ok = (2..=200).contains(&reason.chars().count()) && !reason.chars().any(char::is_control);
+    ok.then_some(reason)
+}
+
 impl AuditEntry {
     pub fn new(at: Timestamp, actor: impl Into<String>, action: AuditAction) -> Self {
         Self {

@@ -43,11 +43,11 @@ pub const EXPORT_CONSISTENCY_LIMIT: u32 = 64;
 
 #[derive(Clone)]
 pub struct Ledger {
-    store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn Store>,
     refs: Arc<RwLock<Arc<RefData>>>,
-    clock: Arc<dyn Clock>,
+    pub(crate) clock: Arc<dyn Clock>,
     key: Arc<DeploymentKey>,
-    vault: Option<Arc<Vault>>,
+    pub(crate) vault: Option<Arc<Vault>>,
     origin: String,
     writer: mpsc::Sender<Request>,
 }
@@ -354,39 +354,54 @@ impl Ledger {
         party_no: u32,
     ) -> Result<Vec<PersonalFieldKind>, StoreError> {
         let case = self.store.get_case(id).await?.ok_or(StoreError::NotFound)?;
-        let party = case
+        if !case.parties.iter().any(|p| p.no == party_no) {
+            return Err(StoreError::NotFound);
+        }
+        let values = self.personal_values(id).await?;
+        let erased: Vec<PersonalFieldKind> = values
+            .iter()
+            .filter(|v| v.party_no == party_no)
+            .map(|v| v.field)
+            .collect();
+        if erased.is_empty() {
+            return Err(StoreError::NotFound);
+        }
+        let remaining = self.identities_of(&case, &values, &[party_no])?;
+        let now = self.clock.now().unix_millis();
+        if !self
+            .store
+            .erase_party(id, party_no, now, &remaining)
+            .await?
+        {
+            return Err(StoreError::NotFound);
+        }
+        self.store.scrub().await?;
+        Ok(erased)
+    }
+
+    /// The keyed identities a case gives the repeats index: those of its
+    /// parties as registered, leaving out the `erased` ones. `values` are
+    /// the case's opened personal values.
+    pub(crate) fn identities_of(
+        &self,
+        case: &Case,
+        values: &[PersonalValue],
+        erased: &[u32],
+    ) -> Result<Vec<jiefen_domain::repeats::IdentityHash>, StoreError> {
+        let vault = self.vault.as_deref().ok_or(StoreError::Locked)?;
+        let key = jiefen_domain::repeats::IdentityKey::new(vault.identity_secret());
+        let mut out: Vec<_> = case
             .parties
             .iter()
-            .find(|p| p.no == party_no)
-            .ok_or(StoreError::NotFound)?;
-        let values: Vec<PersonalValue> = self
-            .personal_values(id)
-            .await?
-            .into_iter()
-            .filter(|v| v.party_no == party_no)
-            .collect();
-        if values.is_empty() {
-            return Err(StoreError::NotFound);
-        }
-        let vault = self.vault.as_deref().ok_or(StoreError::Locked)?;
-        let identity_key = jiefen_domain::repeats::IdentityKey::new(vault.identity_secret());
-        let hashes = party_as_registered(party, &values)
-            .map(|p| {
-                jiefen_domain::repeats::party_identities(
-                    &p,
-                    &case.location.jurisdiction,
-                    &identity_key,
-                )
-                .into_iter()
-                .map(|i| i.hash)
-                .collect::<Vec<_>>()
+            .filter(|p| !erased.contains(&p.no))
+            .filter_map(|p| party_as_registered(p, values))
+            .flat_map(|p| {
+                jiefen_domain::repeats::party_identities(&p, &case.location.jurisdiction, &key)
             })
-            .unwrap_or_default();
-        let now = self.clock.now().unix_millis();
-        if !self.store.erase_party(id, party_no, now, &hashes).await? {
-            return Err(StoreError::NotFound);
-        }
-        Ok(values.iter().map(|v| v.field).collect())
+            .collect();
+        out.sort_by_key(|a| (a.reason, a.hash));
+        out.dedup();
+        Ok(out)
     }
 
     /// Validates new jurisdictions and bodies against what exists and stores
@@ -708,13 +723,14 @@ pub enum ImportError {
     Store(#[from] StoreError),
 }
 
-/// A party as it was given at registration, rebuilt from its opened values
-/// (to find the identity hashes it gave the case).
+/// A party as it was given at registration, rebuilt from its record and the
+/// case's opened values (only its own are used), to find the identity
+/// hashes it gave the case.
 fn party_as_registered(party: &PartyRecord, values: &[PersonalValue]) -> Option<NewParty> {
     let value = |f: PersonalFieldKind| {
         values
             .iter()
-            .find(|v| v.field == f)
+            .find(|v| v.party_no == party.no && v.field == f)
             .map(|v| v.value.as_str())
     };
     let name = match party.kind {

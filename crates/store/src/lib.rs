@@ -27,6 +27,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod backup;
 pub mod blobs;
 pub mod clock;
 #[doc(hidden)]
@@ -46,6 +47,7 @@ use jiefen_domain::body::Body;
 use jiefen_domain::case::{Case, CaseId};
 use jiefen_domain::inbox::Recipient;
 use jiefen_domain::jurisdiction::Jurisdiction;
+use jiefen_domain::repeats::IdentityHash;
 use jiefen_ledger::checkpoint::SignedCheckpoint;
 use jiefen_ledger::hash::Hash;
 use jiefen_ledger::merkle::Subtree;
@@ -72,6 +74,8 @@ pub enum StoreError {
     Locked,
     #[error("this store's personal data was sealed under another master key")]
     WrongMasterKey,
+    #[error("{0}")]
+    Io(String),
 }
 
 impl StoreError {
@@ -137,16 +141,42 @@ pub trait Store: access::AccessStore + Send + Sync + 'static {
     /// is.
     async fn init_vault_check(&self, check: &str) -> Result<String>;
     /// Erases a party in one transaction: its wrapped key (the row stays,
-    /// with the time, as the register of erasures), its sealed values and
-    /// the given identity hashes of the case. Returns false when the party
-    /// had no live key.
+    /// with the time, as the register of erasures) and its sealed values;
+    /// the case's identity hashes become `remaining` (those of its other
+    /// parties). Returns false when the party had no live key.
     async fn erase_party(
         &self,
         id: CaseId,
         party_no: u32,
         at_ms: i64,
-        identities: &[Hash],
+        remaining: &[IdentityHash],
     ) -> Result<bool>;
+    /// Makes what was just erased unrecoverable from the database's own
+    /// files where the backend allows it (see `sqlite.rs`, `postgres.rs`).
+    async fn scrub(&self) -> Result<()>;
+    /// The key store in (case, party) order from after `after`: what a key
+    /// export holds.
+    async fn party_keys_after(
+        &self,
+        after: Option<(CaseId, u32)>,
+        limit: u32,
+    ) -> Result<Vec<(CaseId, PartyKeyRow)>>;
+    /// Puts exported keys back into a restored store, in one transaction:
+    /// a party the export says was erased is erased here too (key and
+    /// sealed values); a live key fills a party whose key is missing.
+    /// Parties of cases this store does not hold are skipped.
+    async fn merge_party_keys(&self, rows: &[(CaseId, PartyKeyRow)]) -> Result<KeyMerge>;
+    /// Parties with sealed values but neither a key nor an erasure: their
+    /// data cannot be opened until a key export supplies the key.
+    async fn count_keyless_parties(&self) -> Result<u64>;
+    /// Replaces a case's identity hashes (a restore rebuilds them: backups
+    /// leave them out).
+    async fn replace_identities(
+        &self,
+        id: CaseId,
+        identities: &[IdentityHash],
+        at_ms: i64,
+    ) -> Result<()>;
 
     async fn jurisdictions(&self) -> Result<Vec<Jurisdiction>>;
     async fn bodies(&self) -> Result<Vec<Body>>;

@@ -40,6 +40,18 @@ impl PostgresStore {
         })
     }
 
+    /// After an erasure: vacuums the tables that held the party's key and
+    /// values, so the dead row versions are removed from their pages.
+    /// PostgreSQL does not zero freed space or rewrite its write-ahead log:
+    /// the bytes stay on disk until reused, and WAL archives keep them (see
+    /// ARCHITECTURE.md, "Erasure and backups").
+    async fn scrub_files(&self) -> crate::Result<()> {
+        sqlx::query("VACUUM party_keys, personal_data, identities")
+            .execute(&self.write_pool)
+            .await?;
+        Ok(())
+    }
+
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }

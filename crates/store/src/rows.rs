@@ -195,6 +195,25 @@ pub struct PartyKeyRow {
     pub erased_at_ms: Option<i64>,
 }
 
+/// What merging one page of a key export into a store did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct KeyMerge {
+    /// Keys put back for parties whose key was missing.
+    pub restored: u64,
+    /// Parties erased here because the export records their erasure.
+    pub erased: u64,
+    /// Rows left alone: the store already had them, or does not hold the case.
+    pub unchanged: u64,
+}
+
+impl std::ops::AddAssign for KeyMerge {
+    fn add_assign(&mut self, other: Self) {
+        self.restored += other.restored;
+        self.erased += other.erased;
+        self.unchanged += other.unchanged;
+    }
+}
+
 /// Everything one batch writes, in the order it must be written.
 #[derive(Debug, Default)]
 pub struct WritePlan {

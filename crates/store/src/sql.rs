@@ -436,17 +436,11 @@ macro_rules! sql_store {
                         .map_err(StoreError::from_sqlx)?;
                 }
                 for chunk in plan.identities.chunks(CHUNK_ROWS) {
-                    let mut q = QueryBuilder::<$db>::new(
-                        "INSERT INTO identities (hash, reason, case_id, at_ms) ",
-                    );
-                    q.push_values(chunk, |mut b, (id, i, at)| {
-                        b.push_bind(i.hash.to_string())
-                            .push_bind(i.reason.as_str())
-                            .push_bind(id.to_string())
-                            .push_bind(*at);
-                    });
-                    q.push(" ON CONFLICT DO NOTHING");
-                    q.build().execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
+                    push_identity_insert(chunk)
+                        .build()
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(StoreError::from_sqlx)?;
                 }
                 for (name, value) in &plan.counters {
                     sqlx::query(
@@ -475,6 +469,66 @@ macro_rules! sql_store {
         /// Identities per lookup statement: below SQLite's limit of 500
         /// terms in one compound SELECT.
         const IDENTITY_CHUNK: usize = 100;
+
+        fn push_identity_insert<'a>(
+            rows: &'a [(CaseId, jiefen_domain::repeats::IdentityHash, i64)],
+        ) -> QueryBuilder<'a, $db> {
+            let mut q =
+                QueryBuilder::<$db>::new("INSERT INTO identities (hash, reason, case_id, at_ms) ");
+            q.push_values(rows, |mut b, (id, i, at)| {
+                b.push_bind(i.hash.to_string())
+                    .push_bind(i.reason.as_str())
+                    .push_bind(id.to_string())
+                    .push_bind(*at);
+            });
+            q.push(" ON CONFLICT DO NOTHING");
+            q
+        }
+
+        /// Destroys a party's key (keeping the row, with the time, as the
+        /// register of erasures) and deletes its sealed values. True when
+        /// the party had not been erased before.
+        async fn erase_in(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            id: CaseId,
+            party_no: u32,
+            at_ms: i64,
+        ) -> Result<bool> {
+            let erased = sqlx::query(
+                "UPDATE party_keys SET wrapped = NULL, erased_at_ms = $1 \
+                 WHERE case_id = $2 AND party_no = $3 AND erased_at_ms IS NULL",
+            )
+            .bind(at_ms)
+            .bind(id.to_string())
+            .bind(i64::from(party_no))
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+                > 0;
+            sqlx::query("DELETE FROM personal_data WHERE case_id = $1 AND party_no = $2")
+                .bind(id.to_string())
+                .bind(i64::from(party_no))
+                .execute(&mut *conn)
+                .await?;
+            Ok(erased)
+        }
+
+        async fn replace_identities_in(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            id: CaseId,
+            identities: &[jiefen_domain::repeats::IdentityHash],
+            at_ms: i64,
+        ) -> Result<()> {
+            sqlx::query("DELETE FROM identities WHERE case_id = $1")
+                .bind(id.to_string())
+                .execute(&mut *conn)
+                .await?;
+            let rows: Vec<_> = identities.iter().map(|i| (id, i.clone(), at_ms)).collect();
+            for chunk in rows.chunks(CHUNK_ROWS) {
+                push_identity_insert(chunk).build().execute(&mut *conn).await?;
+            }
+            Ok(())
+        }
 
         async fn fetch_nodes(
             conn: &mut <$db as sqlx::Database>::Connection,
@@ -849,34 +903,108 @@ macro_rules! sql_store {
                 id: CaseId,
                 party_no: u32,
                 at_ms: i64,
-                identities: &[Hash],
+                remaining: &[jiefen_domain::repeats::IdentityHash],
             ) -> Result<bool> {
                 let mut tx = self.write_pool.begin().await?;
-                let erased = sqlx::query(
-                    "UPDATE party_keys SET wrapped = NULL, erased_at_ms = $1 \
-                     WHERE case_id = $2 AND party_no = $3 AND wrapped IS NOT NULL",
-                )
-                .bind(at_ms)
-                .bind(id.to_string())
-                .bind(i64::from(party_no))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                    > 0;
-                sqlx::query("DELETE FROM personal_data WHERE case_id = $1 AND party_no = $2")
-                    .bind(id.to_string())
-                    .bind(i64::from(party_no))
-                    .execute(&mut *tx)
-                    .await?;
-                for h in identities {
-                    sqlx::query("DELETE FROM identities WHERE case_id = $1 AND hash = $2")
-                        .bind(id.to_string())
-                        .bind(h.to_string())
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                let erased = erase_in(&mut tx, id, party_no, at_ms).await?;
+                replace_identities_in(&mut tx, id, remaining, at_ms).await?;
                 tx.commit().await?;
                 Ok(erased)
+            }
+
+            async fn scrub(&self) -> Result<()> {
+                self.scrub_files().await
+            }
+
+            async fn party_keys_after(
+                &self,
+                after: Option<(CaseId, u32)>,
+                limit: u32,
+            ) -> Result<Vec<(CaseId, PartyKeyRow)>> {
+                let (case, party) = after
+                    .map(|(c, p)| (c.to_string(), i64::from(p)))
+                    .unwrap_or_default();
+                let rows = sqlx::query(
+                    "SELECT case_id, party_no, wrapped, erased_at_ms FROM party_keys \
+                     WHERE case_id > $1 OR (case_id = $1 AND party_no > $2) \
+                     ORDER BY case_id, party_no LIMIT $3",
+                )
+                .bind(case)
+                .bind(party)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let id: &str = r.try_get("case_id")?;
+                        Ok((
+                            parse_id(id)?,
+                            PartyKeyRow {
+                                party_no: r.try_get::<i64, _>("party_no")? as u32,
+                                wrapped: r.try_get("wrapped")?,
+                                erased_at_ms: r.try_get("erased_at_ms")?,
+                            },
+                        ))
+                    })
+                    .collect()
+            }
+
+            async fn merge_party_keys(&self, rows: &[(CaseId, PartyKeyRow)]) -> Result<KeyMerge> {
+                let mut tx = self.write_pool.begin().await?;
+                let mut merge = KeyMerge::default();
+                for (id, k) in rows {
+                    let changed = match (&k.wrapped, k.erased_at_ms) {
+                        (_, Some(at_ms)) => {
+                            if erase_in(&mut tx, *id, k.party_no, at_ms).await? {
+                                merge.erased += 1;
+                                true
+                            } else {
+                                false
+                            }
+                        }
+                        (Some(wrapped), None) => {
+                            let n = sqlx::query(
+                                "UPDATE party_keys SET wrapped = $1 WHERE case_id = $2 \
+                                 AND party_no = $3 AND wrapped IS NULL AND erased_at_ms IS NULL",
+                            )
+                            .bind(wrapped.clone())
+                            .bind(id.to_string())
+                            .bind(i64::from(k.party_no))
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                            merge.restored += n;
+                            n > 0
+                        }
+                        (None, None) => false,
+                    };
+                    if !changed {
+                        merge.unchanged += 1;
+                    }
+                }
+                tx.commit().await?;
+                Ok(merge)
+            }
+
+            async fn count_keyless_parties(&self) -> Result<u64> {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM party_keys WHERE wrapped IS NULL AND erased_at_ms IS NULL",
+                )
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(n as u64)
+            }
+
+            async fn replace_identities(
+                &self,
+                id: CaseId,
+                identities: &[jiefen_domain::repeats::IdentityHash],
+                at_ms: i64,
+            ) -> Result<()> {
+                let mut tx = self.write_pool.begin().await?;
+                replace_identities_in(&mut tx, id, identities, at_ms).await?;
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn jurisdictions(&self) -> Result<Vec<Jurisdiction>> {

@@ -35,7 +35,10 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            // Deleted content is overwritten, not left in free space: an
+            // erased party's wrapped key must not survive in the file.
+            .pragma("secure_delete", "ON");
         // The writer only checkpoints as a backstop (about 80 MB of WAL):
         // normally a background task does it, so copying the WAL into the
         // database never adds to the latency of an acknowledged write. Its
@@ -81,6 +84,84 @@ impl SqliteStore {
             write_pool,
             checkpointer,
         })
+    }
+
+    /// After an erasure: copies the WAL into the database (whose pages
+    /// were zeroed by `secure_delete`) and truncates it, so the older page
+    /// images holding the erased key leave the disk. Readers can hold the
+    /// checkpoint back; it is retried briefly, and the next erasure or the
+    /// background checkpoints finish it otherwise.
+    async fn scrub_files(&self) -> crate::Result<()> {
+        for _ in 0..50 {
+            let (busy,): (i64,) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                .fetch_one(&self.write_pool)
+                .await?;
+            if busy == 0 {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tracing::warn!("the WAL could not be truncated after an erasure: readers held it");
+        Ok(())
+    }
+
+    /// Writes a consistent copy of the database to `path` (which must not
+    /// exist) without what a backup must not carry: the parties' data keys
+    /// (a key export holds them, apart; see [`crate::backup`]), the
+    /// identity hashes (rebuilt on restore) and sessions. Personal values
+    /// stay sealed in the copy, so it cannot resurrect a party erased
+    /// after it was made. Nothing is left at `path` if this fails.
+    pub async fn backup_to(&self, path: &Path) -> crate::Result<()> {
+        if path.exists() {
+            return Err(crate::StoreError::Conflict(format!(
+                "{} exists; a backup never overwrites a file",
+                path.display()
+            )));
+        }
+        let partial = path.with_extension("partial");
+        let _ = std::fs::remove_file(&partial);
+        let result = self.write_backup(&partial).await;
+        match result {
+            Ok(()) => {
+                std::fs::rename(&partial, path).map_err(|e| crate::StoreError::Io(e.to_string()))
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&partial);
+                Err(e)
+            }
+        }
+    }
+
+    async fn write_backup(&self, partial: &Path) -> crate::Result<()> {
+        let target = partial
+            .to_str()
+            .ok_or_else(|| crate::StoreError::Io("the backup path is not UTF-8".into()))?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target)
+            .execute(&self.pool)
+            .await?;
+        // No journal: the copy is renamed into place only when complete,
+        // and a journal would hold the pages with the keys once more.
+        let copy = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(
+                SqliteConnectOptions::new()
+                    .filename(partial)
+                    .journal_mode(SqliteJournalMode::Off)
+                    .synchronous(SqliteSynchronous::Full)
+                    .pragma("secure_delete", "ON"),
+            )
+            .await?;
+        for sql in [
+            "UPDATE party_keys SET wrapped = NULL WHERE wrapped IS NOT NULL",
+            "DELETE FROM identities",
+            "DELETE FROM sessions",
+            "VACUUM",
+        ] {
+            sqlx::query(sql).execute(&copy).await?;
+        }
+        copy.close().await;
+        Ok(())
     }
 
     /// `PRAGMA integrity_check`: "ok" or the problems SQLite found.

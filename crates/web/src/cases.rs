@@ -489,7 +489,7 @@ async fn disclosure(
         let what = format!("full personal data of case {id}");
         return Err(principal.deny(app, what, Some(id)).await);
     }
-    recorded_reason(q.get("reason").unwrap_or_default())
+    jiefen_domain::audit::recorded_reason(q.get("reason").unwrap_or_default())
         .map(str::to_owned)
         .ok_or_else(|| {
             ApiError::invalid_query(
@@ -497,14 +497,6 @@ async fn disclosure(
                 "say why the full personal data is needed (2–200 characters); it is recorded",
             )
         })
-}
-
-/// A reason written to the security log with a disclosure or an erasure:
-/// 2–200 characters without control characters, trimmed.
-fn recorded_reason(raw: &str) -> Option<&str> {
-    let reason = raw.trim();
-    let ok = (2..=200).contains(&reason.chars().count()) && !reason.chars().any(char::is_control);
-    ok.then_some(reason)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -546,7 +538,7 @@ pub async fn erase(
     ApiJson(req): ApiJson<ErasureRequest>,
 ) -> Result<Json<Erased>, ApiError> {
     let (id, principal) = (found.id, &found.principal);
-    let reason = recorded_reason(&req.reason).ok_or_else(|| {
+    let reason = jiefen_domain::audit::recorded_reason(&req.reason).ok_or_else(|| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_request",

@@ -97,19 +97,31 @@ pub fn start() -> Timestamp {
     Timestamp::parse("2026-03-02T01:30:00Z").unwrap()
 }
 
-pub async fn ledger(db: &Db, clock: Arc<ManualClock>) -> Ledger {
-    let ledger = Ledger::open(
+/// The master key of the suites' stores.
+pub const MASTER_KEY: [u8; 32] = [5; 32];
+
+/// A ledger over a store as it is, under the given master key.
+pub async fn open_ledger(
+    db: &Db,
+    clock: Arc<ManualClock>,
+    master: [u8; 32],
+) -> Result<Ledger, jiefen_store::StoreError> {
+    Ledger::open(
         db.store(),
         Taxonomy::default_taxonomy(),
         clock,
         DeploymentKey::from_seed([9; 32]),
         "test".into(),
         Some(jiefen_store::vault::Vault::new(
-            &jiefen_store::vault::MasterKey::from_bytes([5; 32]),
+            &jiefen_store::vault::MasterKey::from_bytes(master),
         )),
     )
     .await
-    .unwrap();
+}
+
+/// A ledger over the small demo tree.
+pub async fn ledger(db: &Db, clock: Arc<ManualClock>) -> Ledger {
+    let ledger = open_ledger(db, clock, MASTER_KEY).await.unwrap();
     let j = |c: &str, n: &str, l, p: Option<&str>| Jurisdiction {
         code: code(c),
         name: n.into(),
