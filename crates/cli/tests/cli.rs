@@ -14,12 +14,25 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 
+/// Our crates' logs in full, so the checks below see everything they say.
+const LOG_LEVELS: &str = "info,jiefen_web=trace,jiefen_store=trace,tower_http=debug,sqlx=warn";
+
+/// Runs the binary. Whatever it writes to standard error (its logs and
+/// error messages) must hold no ID number or phone; standard output may,
+/// where the command was asked for personal data.
 fn jiefen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_jiefen"))
+    let out = Command::new(env!("CARGO_BIN_EXE_jiefen"))
         .args(args)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", LOG_LEVELS)
         .output()
-        .expect("jiefen runs")
+        .expect("jiefen runs");
+    assert_no_personal_data(&String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+fn assert_no_personal_data(text: &str) {
+    let found = jiefen_domain::party::personal_data_in(text);
+    assert!(found.is_empty(), "personal data logged: {found:?}");
 }
 
 fn stdout(o: &Output) -> String {
@@ -98,12 +111,22 @@ fn parse_response(raw: &str) -> (u16, Value) {
     (status, serde_json::from_str(json).unwrap_or(Value::Null))
 }
 
-struct Server(std::process::Child);
+/// A running `serve`; its standard error is collected and, when it is
+/// stopped, checked for personal data.
+struct Server {
+    child: std::process::Child,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let logged = self.stderr.take().map(|t| t.join().unwrap());
+        if let (Some(logged), false) = (logged, std::thread::panicking()) {
+            assert!(logged.contains("finished processing request"), "{logged}");
+            assert_no_personal_data(&logged);
+        }
     }
 }
 
@@ -119,7 +142,7 @@ fn serve_demo(data: &Path, cases: usize) -> (Server, String) {
             "--data",
         ])
         .arg(data)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", LOG_LEVELS)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -127,11 +150,28 @@ fn serve_demo(data: &Path, cases: usize) -> (Server, String) {
     let addr = loop {
         let line = lines.next().expect("server printed its address").unwrap();
         if let Some(rest) = line.split("http://").nth(1) {
-            break rest.split('/').next().unwrap().to_owned();
+            break rest
+                .split(|c: char| c == '/' || c.is_whitespace())
+                .next()
+                .unwrap()
+                .to_owned();
         }
     };
-    std::thread::spawn(move || for _ in lines {});
-    (Server(child), addr)
+    let stderr = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in lines.map_while(Result::ok) {
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    (
+        Server {
+            child,
+            stderr: Some(stderr),
+        },
+        addr,
+    )
 }
 
 #[test]

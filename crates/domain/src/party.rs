@@ -195,6 +195,27 @@ impl fmt::Debug for PhoneNumber {
     }
 }
 
+/// The tokens of `text` shaped like a resident ID number (17 digits and a
+/// digit or X, whatever its check character) or a mobile number (11 digits,
+/// 1[3-9]…), each standing alone between characters that are not ASCII
+/// letters or digits. Masked forms (138****5678) do not match. For checking
+/// that logs, error messages and security records carry no personal data.
+pub fn personal_data_in(text: &str) -> Vec<&str> {
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|t| {
+            let b = t.as_bytes();
+            let id_shaped = b.len() == 18
+                && b[..17].iter().all(u8::is_ascii_digit)
+                && (b[17].is_ascii_digit() || b[17] == b'X' || b[17] == b'x');
+            let mobile_shaped = b.len() == 11
+                && b.iter().all(u8::is_ascii_digit)
+                && b[0] == b'1'
+                && (b'3'..=b'9').contains(&b[1]);
+            id_shaped || mobile_shaped
+        })
+        .collect()
+}
+
 /// 张* — the family name kept, the rest hidden.
 pub fn mask_name(name: &str) -> String {
     let mut chars = name.chars();
@@ -393,6 +414,25 @@ impl NewParty {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn personal_data_is_found_in_free_text() {
+        let text = "申请人电话13812345678，身份证11010519491231002X；\
+                    wrong check 110105194912310021 \"phone\":\"13900002222\"";
+        assert_eq!(
+            personal_data_in(text),
+            [
+                "13812345678",
+                "11010519491231002X",
+                "110105194912310021",
+                "13900002222"
+            ]
+        );
+        // Masked values, hashes, timestamps and longer numbers are not.
+        let clean = "138****5678 110105********002X at_ms=1772438400000 \
+                     hash=1381234567800aa 12345678901 case 2026-0000012";
+        assert!(personal_data_in(clean).is_empty(), "{clean}");
+    }
 
     #[test]
     fn id_number_checksum() {

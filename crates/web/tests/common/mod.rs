@@ -57,6 +57,80 @@ pub const STAFF: &[(&str, Role, &str, Option<&str>)] = &[
     ("auditor", Role::Auditor, "341700", None),
 ];
 
+/// Everything the servers of this test process logged (every level of our
+/// crates and of the request tracing, with URIs) and every error body they
+/// sent: `finish` checks that none of it carries personal data.
+static CAPTURED: std::sync::OnceLock<Arc<std::sync::Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+
+fn captured() -> Arc<std::sync::Mutex<Vec<u8>>> {
+    CAPTURED
+        .get_or_init(|| {
+            let buf = Arc::new(std::sync::Mutex::new(Vec::new()));
+            let sink = buf.clone();
+            tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(
+                    "info,jiefen_web=trace,jiefen_store=trace,tower_http=trace",
+                ))
+                .with_ansi(false)
+                .with_writer(move || Capture(sink.clone()))
+                .try_init()
+                .expect("the tests' log capture is the process's only subscriber");
+            buf
+        })
+        .clone()
+}
+
+struct Capture(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Copies the body of every 4xx and 5xx response into the capture.
+async fn capture_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let response = next.run(request).await;
+    if !(response.status().is_client_error() || response.status().is_server_error()) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    let mut buf = captured();
+    let mut buf = buf.lock().unwrap();
+    buf.extend_from_slice(&bytes);
+    buf.push(b'\n');
+    drop(buf);
+    axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+/// Fails naming every ID number or mobile number in `what`.
+pub fn assert_no_personal_data(what: &str, text: &str) {
+    let found = jiefen_domain::party::personal_data_in(text);
+    assert!(
+        found.is_empty(),
+        "personal data in the {what}: {found:?}\n{}",
+        found
+            .iter()
+            .filter_map(|f| text.find(f))
+            .map(|at| {
+                let start = text.floor_char_boundary(at.saturating_sub(200));
+                let end = text.ceil_char_boundary((at + 200).min(text.len()));
+                &text[start..end]
+            })
+            .collect::<Vec<_>>()
+            .join("\n---\n")
+    );
+}
+
 pub struct TestApp {
     pub base: String,
     /// Acts as the supervisor of the county, who may do most things.
@@ -214,9 +288,10 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
+        let _ = captured();
         let server = tokio::spawn(jiefen_web::serve(
             listener,
-            jiefen_web::router(state),
+            jiefen_web::router(state).layer(axum::middleware::from_fn(capture_errors)),
             async move {
                 let _ = rx.await;
             },
@@ -237,7 +312,8 @@ impl TestApp {
         }
     }
 
-    /// Stops the server and drops the PostgreSQL schema.
+    /// Stops the server, checks that its logs, error bodies and security
+    /// log hold no ID number or phone, and drops the PostgreSQL schema.
     pub async fn finish(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -245,6 +321,33 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             server.await.unwrap().unwrap();
         }
+        let logged = String::from_utf8_lossy(&captured().lock().unwrap()).into_owned();
+        assert!(
+            logged.contains("finished processing request"),
+            "the capture sees the server's logs"
+        );
+        assert_no_personal_data("logs and error bodies", &logged);
+        let mut audit = String::new();
+        let mut after_seq = 0;
+        loop {
+            let page = self
+                .accounts
+                .audit_log(&jiefen_store::access::AuditQuery {
+                    after_seq,
+                    action: None,
+                    case_id: None,
+                    limit: 1000,
+                })
+                .await
+                .unwrap();
+            let Some(last) = page.last() else { break };
+            after_seq = last.seq;
+            for row in &page {
+                audit.push_str(&row.body);
+                audit.push('\n');
+            }
+        }
+        assert_no_personal_data("security log", &audit);
         if let Some((pg, schema)) = self.postgres.take() {
             sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
                 .execute(pg.pool())
