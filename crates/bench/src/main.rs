@@ -149,6 +149,12 @@ async fn http(jiefen: PathBuf, clients: usize, seconds: u64, runs: usize) -> Res
                     "0",
                     "--listen",
                     "127.0.0.1:0",
+                    // One account drives a province's intake here: its
+                    // limit is raised, not switched off, so the check runs.
+                    "--account-rate",
+                    "100000000",
+                    "--account-burst",
+                    "100000",
                     "--data",
                 ])
                 .arg(dir.path())

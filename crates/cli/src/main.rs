@@ -106,10 +106,8 @@ enum Command {
         /// escalations); the first runs at start-up and catches up.
         #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
         tick_seconds: u64,
-        /// Mark the session cookie Secure: the server is reached over TLS
-        /// through a proxy that does not send X-Forwarded-Proto.
-        #[arg(long)]
-        secure_cookies: bool,
+        #[command(flatten)]
+        web: WebArgs,
     },
     /// Write a case's self-contained, verifiable bundle to standard output.
     Export {
@@ -299,7 +297,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             demo,
             demo_cases,
             tick_seconds,
-            secure_cookies,
+            web,
         } => {
             serve(
                 store,
@@ -308,7 +306,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     demo,
                     demo_cases,
                     tick_seconds,
-                    secure_cookies,
+                    web,
                 },
             )
             .await
@@ -612,7 +610,48 @@ struct ServeOptions {
     demo: bool,
     demo_cases: usize,
     tick_seconds: u64,
+    web: WebArgs,
+}
+
+/// How the server meets the network: cookies, proxies, request rates.
+#[derive(Args)]
+struct WebArgs {
+    /// Mark the session cookie Secure: the server is reached over TLS
+    /// through a proxy that does not send X-Forwarded-Proto.
+    #[arg(long)]
     secure_cookies: bool,
+    /// A reverse proxy (IP address) whose X-Forwarded-For names the client;
+    /// repeat for several. Without it the socket's peer is the client.
+    #[arg(long = "trusted-proxy")]
+    trusted_proxies: Vec<std::net::IpAddr>,
+    /// Requests a signed-in account may make per minute, sustained.
+    #[arg(long, default_value_t = jiefen_web::ACCOUNT_RATE.per_minute, value_parser = clap::value_parser!(u32).range(1..))]
+    account_rate: u32,
+    /// Requests a signed-in account may make at once above that rate.
+    #[arg(long, default_value_t = jiefen_web::ACCOUNT_RATE.burst, value_parser = clap::value_parser!(u32).range(1..))]
+    account_burst: u32,
+    /// Requests without credentials per client address per minute.
+    #[arg(long, default_value_t = jiefen_web::ADDRESS_RATE.per_minute, value_parser = clap::value_parser!(u32).range(1..))]
+    address_rate: u32,
+    /// Requests without credentials per client address at once.
+    #[arg(long, default_value_t = jiefen_web::ADDRESS_RATE.burst, value_parser = clap::value_parser!(u32).range(1..))]
+    address_burst: u32,
+}
+
+impl WebArgs {
+    fn apply(self, state: &mut jiefen_web::AppState) {
+        use jiefen_store::throttle::{Rate, RateLimit};
+        state.secure_cookies = self.secure_cookies;
+        state.trusted_proxies = self.trusted_proxies;
+        state.account_requests = Arc::new(RateLimit::new(Rate {
+            per_minute: self.account_rate,
+            burst: self.account_burst,
+        }));
+        state.address_requests = Arc::new(RateLimit::new(Rate {
+            per_minute: self.address_rate,
+            burst: self.address_burst,
+        }));
+    }
 }
 
 async fn serve(args: StoreArgs, listen: &str, options: ServeOptions) -> Result<ExitCode> {
@@ -620,7 +659,7 @@ async fn serve(args: StoreArgs, listen: &str, options: ServeOptions) -> Result<E
         demo,
         demo_cases,
         tick_seconds,
-        secure_cookies,
+        web,
     } = options;
     let master = match args.master_key()? {
         Some(k) => k,
@@ -702,7 +741,7 @@ async fn serve(args: StoreArgs, listen: &str, options: ServeOptions) -> Result<E
     });
     let blobs = BlobStore::new(args.data.join("attachments"));
     let mut state = jiefen_web::AppState::new(ledger, blobs);
-    state.secure_cookies = secure_cookies;
+    web.apply(&mut state);
     if demo {
         people::demo_accounts(&state.accounts, &state.ledger, &args.data).await?;
     } else if !state.accounts.has_users().await? {

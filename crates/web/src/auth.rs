@@ -24,7 +24,7 @@ use jiefen_domain::case::CaseId;
 use jiefen_domain::lifecycle::Actor;
 use jiefen_store::accounts::{Password, SignInError, SESSION_ABSOLUTE, SESSION_IDLE};
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
@@ -93,11 +93,60 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
     }
 }
 
-/// The client's address as the socket saw it.
-pub fn client_address(parts_ext: &axum::http::Extensions) -> Option<String> {
-    parts_ext
+/// The client's address: the socket's peer, or, when the peer is a
+/// trusted proxy, the nearest address in `X-Forwarded-For` that is not one
+/// (each proxy appends the address it was reached from, so entries left of
+/// an untrusted one could have been written by the client itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddress(pub IpAddr);
+
+/// Middleware in front of everything: finds the [`ClientAddress`] once.
+pub async fn client_addresses(
+    State(app): State<Arc<AppState>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let peer = req
+        .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+        .map(|c| c.0.ip());
+    if let Some(peer) = peer {
+        let client = forwarded_client(peer, req.headers(), &app.trusted_proxies);
+        req.extensions_mut().insert(ClientAddress(client));
+    }
+    next.run(req).await
+}
+
+fn forwarded_client(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        match hop.parse::<IpAddr>() {
+            Ok(ip) => {
+                client = ip;
+                if !trusted.contains(&ip) {
+                    break;
+                }
+            }
+            // An entry that is no address ends what can be believed.
+            Err(_) => break,
+        }
+    }
+    client
+}
+
+/// The client's address as [`client_addresses`] found it.
+pub fn client_address(parts_ext: &axum::http::Extensions) -> Option<String> {
+    parts_ext.get::<ClientAddress>().map(|c| c.0.to_string())
 }
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -168,7 +217,22 @@ pub async fn gate(
     next: Next,
 ) -> Response {
     let address = client_address(req.extensions());
-    let found = authenticate(&app, req.headers(), address).await;
+    let found = authenticate(&app, req.headers(), address.clone()).await;
+    // Signed-in callers are counted per account, everyone else per address.
+    let (limit, key) = match &found {
+        Ok(Some(p)) => (
+            &app.account_requests,
+            format!("account:{}", p.staff.username),
+        ),
+        _ => (
+            &app.address_requests,
+            format!("address:{}", address.as_deref().unwrap_or("unknown")),
+        ),
+    };
+    if let Err(wait) = limit.take(&key, app.ledger.clock().now()) {
+        tracing::warn!(path = %req.uri().path(), %key, "rate limit reached");
+        return ApiError::rate_limited(wait);
+    }
     let principal = match (access, found) {
         // A stale cookie must not stop anyone reading public data or
         // signing in again.

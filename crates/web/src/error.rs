@@ -84,9 +84,26 @@ impl ApiError {
     }
 
     /// 429 `too_many_attempts` with the seconds to wait in `Retry-After`.
+    /// 429 `too_many_attempts`: guesses (sign-in, receipt codes) throttled.
     pub fn too_many_attempts(retry_after_secs: u64, message: impl Into<String>) -> Response {
-        let mut res =
-            Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", message).into_response();
+        Self::retry_later("too_many_attempts", retry_after_secs, message)
+    }
+
+    /// 429 `rate_limited`: more requests than an account or address may make.
+    pub fn rate_limited(retry_after_secs: u64) -> Response {
+        Self::retry_later(
+            "rate_limited",
+            retry_after_secs,
+            format!("too many requests; try again in {retry_after_secs} s"),
+        )
+    }
+
+    fn retry_later(
+        code: &'static str,
+        retry_after_secs: u64,
+        message: impl Into<String>,
+    ) -> Response {
+        let mut res = Self::new(StatusCode::TOO_MANY_REQUESTS, code, message).into_response();
         res.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         res

@@ -47,11 +47,11 @@ use axum::{Json, Router};
 use jiefen_domain::audit::AuditEntry;
 use jiefen_store::accounts::Accounts;
 use jiefen_store::blobs::BlobStore;
-use jiefen_store::throttle::Throttle;
+use jiefen_store::throttle::{Rate, RateLimit, Throttle};
 use jiefen_store::Ledger;
 use serde::Serialize;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use tower_http::trace::TraceLayer;
 use utoipa::ToSchema;
@@ -70,7 +70,28 @@ pub struct AppState {
     pub lookups: Arc<Throttle>,
     /// Public submissions, per address.
     pub submissions: Arc<Throttle>,
+    /// Requests of each signed-in account.
+    pub account_requests: Arc<RateLimit>,
+    /// Requests without valid credentials, per client address.
+    pub address_requests: Arc<RateLimit>,
+    /// Proxies whose `X-Forwarded-For` names the client (see
+    /// [`auth::client_addresses`]); nobody else's is believed.
+    pub trusted_proxies: Vec<IpAddr>,
 }
+
+/// Requests a signed-in account may make by default: far above what a
+/// person clicks, low enough that a runaway script is stopped.
+pub const ACCOUNT_RATE: Rate = Rate {
+    per_minute: 3000,
+    burst: 600,
+};
+
+/// Requests without credentials per client address by default (the
+/// portal's own limits on lookups and submissions are tighter).
+pub const ADDRESS_RATE: Rate = Rate {
+    per_minute: 300,
+    burst: 300,
+};
 
 impl AppState {
     pub fn new(ledger: Ledger, blobs: BlobStore) -> Self {
@@ -82,6 +103,9 @@ impl AppState {
             secure_cookies: false,
             lookups: Arc::new(Throttle::new(portal::LOOKUP_WINDOW)),
             submissions: Arc::new(Throttle::new(portal::SUBMISSION_WINDOW)),
+            account_requests: Arc::new(RateLimit::new(ACCOUNT_RATE)),
+            address_requests: Arc::new(RateLimit::new(ADDRESS_RATE)),
+            trusted_proxies: Vec::new(),
         }
     }
 
@@ -116,6 +140,10 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(extract::JSON_LIMIT))
         .layer(axum::middleware::map_response(error::shape_plain_errors))
         .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::client_addresses,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -134,6 +134,10 @@ impl Modify for Security {
                 _ => None,
             };
             let Some(op) = op else { continue };
+            // Every route is behind the gate's rate limits.
+            op.responses.responses.entry("429".into()).or_insert_with(|| {
+                error("`rate_limited`: too many requests from this account or address; `too_many_attempts`: too many failed guesses. Retry-After says when to try again").into()
+            });
             if route.access == Access::Public {
                 op.security = Some(vec![SecurityRequirement::default()]);
                 continue;

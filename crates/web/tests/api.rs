@@ -2241,3 +2241,138 @@ async fn every_response_carries_the_security_headers() {
     }
     app.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_are_rate_limited_per_account_and_per_address() {
+    use jiefen_store::throttle::{Rate, RateLimit};
+    let app = TestApp::sqlite_with(|state| {
+        state.account_requests = Arc::new(RateLimit::new(Rate {
+            per_minute: 60,
+            burst: 5,
+        }));
+        state.address_requests = Arc::new(RateLimit::new(Rate {
+            per_minute: 60,
+            burst: 3,
+        }));
+        state.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let whoami = |user: &str| app.as_user(user).get(app.url("/api/v1/session")).send();
+    for _ in 0..5 {
+        assert_eq!(whoami("clerk-01").await.unwrap().status(), StatusCode::OK);
+    }
+    let refused = whoami("clerk-01").await.unwrap();
+    assert_eq!(refused.headers()["retry-after"], "1");
+    expect_error(refused, StatusCode::TOO_MANY_REQUESTS, "rate_limited", None).await;
+    assert_eq!(
+        whoami("super-01").await.unwrap().status(),
+        StatusCode::OK,
+        "accounts are counted apart"
+    );
+    app.clock.advance(time::Duration::seconds(1));
+    assert_eq!(whoami("clerk-01").await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        whoami("clerk-01").await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    // Without credentials, per address: the trusted proxy's
+    // X-Forwarded-For names it, from the right, past trusted hops.
+    let from = |forwarded: &str| {
+        app.anonymous
+            .get(app.url("/healthz"))
+            .header("X-Forwarded-For", forwarded.to_owned())
+            .send()
+    };
+    for _ in 0..3 {
+        assert_eq!(from("203.0.113.5").await.unwrap().status(), StatusCode::OK);
+    }
+    expect_error(
+        from("203.0.113.5").await.unwrap(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        None,
+    )
+    .await;
+    // A client writing its own X-Forwarded-For entry gains nothing.
+    assert_eq!(
+        from("198.51.100.1, 203.0.113.5").await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        from("203.0.113.5, 127.0.0.1").await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "a trusted hop is skipped"
+    );
+    assert_eq!(from("203.0.113.6").await.unwrap().status(), StatusCode::OK);
+    // Bad credentials count against the address too.
+    let bad_token = || {
+        app.anonymous
+            .get(app.url("/api/v1/cases"))
+            .header("X-Forwarded-For", "203.0.113.6")
+            .bearer_auth("jf_0011223344556677_nothing")
+            .send()
+    };
+    assert_eq!(
+        bad_token().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        bad_token().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        bad_token().await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    // The security log names the forwarded client of a failed sign-in.
+    let res = sign_in_raw(
+        &app,
+        "clerk-01",
+        "not the password",
+        &[("X-Forwarded-For", "203.0.113.7")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let (_, log) = json_of(
+        app.as_user("auditor")
+            .get(app.url("/api/v1/audit?action=sign_in_failed"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(log["items"][0]["address"], "203.0.113.7", "{log}");
+    app.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_peer_cannot_choose_its_address() {
+    use jiefen_store::throttle::{Rate, RateLimit};
+    let app = TestApp::sqlite_with(|state| {
+        state.address_requests = Arc::new(RateLimit::new(Rate {
+            per_minute: 60,
+            burst: 2,
+        }));
+    })
+    .await;
+    for (i, status) in [
+        StatusCode::OK,
+        StatusCode::OK,
+        StatusCode::TOO_MANY_REQUESTS,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let res = app
+            .anonymous
+            .get(app.url("/healthz"))
+            .header("X-Forwarded-For", format!("203.0.113.{i}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), status, "request {i}");
+    }
+    app.finish().await;
+}

@@ -199,13 +199,18 @@ pub fn fixture() -> (Vec<Jurisdiction>, Vec<Body>) {
 
 impl TestApp {
     pub async fn sqlite() -> TestApp {
+        Self::sqlite_with(|_| {}).await
+    }
+
+    /// A SQLite app whose state `configure` adjusts before it serves.
+    pub async fn sqlite_with(configure: impl FnOnce(&mut AppState)) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Store> = Arc::new(
             SqliteStore::open(&dir.path().join("jiefen.db"))
                 .await
                 .unwrap(),
         );
-        Self::start(store, dir, None).await
+        Self::start_with(store, dir, None, configure).await
     }
 
     /// None when no PostgreSQL is configured outside CI; in CI a missing
@@ -232,6 +237,15 @@ impl TestApp {
         dir: tempfile::TempDir,
         postgres: Option<(Arc<PostgresStore>, String)>,
     ) -> TestApp {
+        Self::start_with(store, dir, postgres, |_| {}).await
+    }
+
+    pub async fn start_with(
+        store: Arc<dyn Store>,
+        dir: tempfile::TempDir,
+        postgres: Option<(Arc<PostgresStore>, String)>,
+        configure: impl FnOnce(&mut AppState),
+    ) -> TestApp {
         let clock = Arc::new(ManualClock::new(Timestamp::parse(START).unwrap()));
         let ledger = Ledger::open(
             store,
@@ -248,7 +262,8 @@ impl TestApp {
             .import_reference(jurisdictions, bodies)
             .await
             .unwrap();
-        let state = AppState::new(ledger, BlobStore::new(dir.path().join("blobs")));
+        let mut state = AppState::new(ledger, BlobStore::new(dir.path().join("blobs")));
+        configure(&mut state);
         let mut clients = HashMap::new();
         let mut first_token = None;
         for (name, role, node, body) in STAFF {
