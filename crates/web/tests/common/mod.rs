@@ -104,7 +104,7 @@ async fn capture_errors(
     }
     let (parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
-    let mut buf = captured();
+    let buf = captured();
     let mut buf = buf.lock().unwrap();
     buf.extend_from_slice(&bytes);
     buf.push(b'\n');
@@ -122,8 +122,14 @@ pub fn assert_no_personal_data(what: &str, text: &str) {
             .iter()
             .filter_map(|f| text.find(f))
             .map(|at| {
-                let start = text.floor_char_boundary(at.saturating_sub(200));
-                let end = text.ceil_char_boundary((at + 200).min(text.len()));
+                let mut start = at.saturating_sub(200);
+                while !text.is_char_boundary(start) {
+                    start -= 1;
+                }
+                let mut end = (at + 200).min(text.len());
+                while !text.is_char_boundary(end) {
+                    end += 1;
+                }
                 &text[start..end]
             })
             .collect::<Vec<_>>()
