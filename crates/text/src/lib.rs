@@ -3,6 +3,7 @@
 //! build on it (issue 5). Pure: no I/O, no network, nothing downloaded.
 #![forbid(unsafe_code)]
 
+pub mod classify;
 pub mod segment;
 
 pub use segment::Segmenter;
