@@ -20,6 +20,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 mod backups;
+mod model;
 mod people;
 
 /// mimalloc: the write path allocates many small strings per event, and
@@ -199,6 +200,11 @@ enum Command {
         #[arg(long)]
         keys: Option<PathBuf>,
     },
+    /// The category classifier.
+    Model {
+        #[command(subcommand)]
+        command: model::ModelCommand,
+    },
     /// The parties' data keys, kept apart from data backups.
     Keys {
         #[command(subcommand)]
@@ -282,6 +288,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Audit { command } => people::audit(command).await,
         Command::Backup { store, to, keys } => backups::backup(store, &to, keys.as_deref()).await,
         Command::Keys { command } => backups::keys(command).await,
+        Command::Model { command } => model::model(command),
         Command::Restore { store, from, keys } => {
             backups::restore(store, from.as_deref(), &keys).await
         }

@@ -691,3 +691,29 @@ fn backup_erase_and_restore() {
         .collect();
     assert_eq!(listing, ["signing.key"], "nothing else is left");
 }
+
+#[test]
+fn model_eval_reports_and_refuses_bad_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(&bad, "{\"title\":\"x\",\"detail\":\"y\"}\n").unwrap();
+    let out = jiefen(&["model", "eval", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 1"));
+    // Twelve examples of two plain categories: evaluated, per category.
+    let good = dir.path().join("good.jsonl");
+    let mut lines = String::new();
+    for i in 0..6 {
+        lines.push_str(&format!(
+            "{{\"title\":\"拖欠工资{i}\",\"detail\":\"老板拖欠农民工工资\",\"category\":\"劳动\"}}\n\
+             {{\"title\":\"噪音扰民{i}\",\"detail\":\"搅拌站夜间噪音\",\"category\":\"环境\"}}\n"
+        ));
+    }
+    std::fs::write(&good, lines).unwrap();
+    let out = succeeded(
+        &["model"],
+        jiefen(&["model", "eval", good.to_str().unwrap(), "--folds", "3"]),
+    );
+    assert!(out.contains("accuracy\t1.0000"), "{out}");
+    assert!(out.contains("劳动\t") && out.contains("macro-F1"), "{out}");
+}

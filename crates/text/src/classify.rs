@@ -290,3 +290,77 @@ mod tests {
         );
     }
 }
+
+/// How a model did on held-out examples.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Evaluation {
+    pub examples: usize,
+    pub accuracy: f64,
+    pub macro_f1: f64,
+    /// Per category: (label, precision, recall, F1, support).
+    pub classes: Vec<(String, f64, f64, f64, usize)>,
+}
+
+/// k-fold cross-validation, stratified: each category's examples are
+/// shuffled with `seed` and dealt round-robin to the folds, so every fold
+/// has each category in proportion. Deterministic for a seed.
+pub fn cross_validate(
+    seg: &Segmenter,
+    examples: &[(Document, String)],
+    folds: usize,
+    seed: u64,
+    params: Params,
+) -> Evaluation {
+    let mut by_label: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
+    for (i, (_, l)) in examples.iter().enumerate() {
+        by_label.entry(l).or_default().push(i);
+    }
+    let mut rng = Lcg::new(seed);
+    let mut fold_of = vec![0; examples.len()];
+    let mut k = 0;
+    for ids in by_label.values_mut() {
+        rng.shuffle(ids);
+        for &i in ids.iter() {
+            fold_of[i] = k % folds;
+            k += 1;
+        }
+    }
+    let mut predicted = vec![String::new(); examples.len()];
+    for fold in 0..folds {
+        let train: Vec<(Document, String)> = (0..examples.len())
+            .filter(|i| fold_of[*i] != fold)
+            .map(|i| examples[i].clone())
+            .collect();
+        let model = Model::train(seg, &train, params);
+        for i in (0..examples.len()).filter(|i| fold_of[*i] == fold) {
+            predicted[i] = model.suggest(seg, &examples[i].0)[0].0.clone();
+        }
+    }
+    let right = (0..examples.len())
+        .filter(|i| predicted[*i] == examples[*i].1)
+        .count();
+    let classes: Vec<(String, f64, f64, f64, usize)> = by_label
+        .keys()
+        .map(|label| {
+            let tp = (0..examples.len())
+                .filter(|i| predicted[*i] == *label && examples[*i].1 == *label)
+                .count() as f64;
+            let said = predicted.iter().filter(|p| *p == label).count() as f64;
+            let support = examples.iter().filter(|(_, l)| l == label).count();
+            let precision = if said > 0.0 { tp / said } else { 0.0 };
+            let recall = tp / support as f64;
+            let f1 = if precision + recall > 0.0 {
+                2.0 * precision * recall / (precision + recall)
+            } else {
+                0.0
+            };
+            (label.to_string(), precision, recall, f1, support)
+        })
+        .collect();
+    Evaluation {
+        examples: examples.len(),
+        accuracy: right as f64 / examples.len() as f64,
+        macro_f1: classes.iter().map(|c| c.3).sum::<f64>() / classes.len() as f64,
+        classes,
+    }
+}
