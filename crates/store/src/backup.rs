@@ -177,13 +177,7 @@ impl Ledger {
                 let Some(case) = self.store.get_case(id).await? else {
                     continue;
                 };
-                let (_, keys) = self.store.sealed_personal(id).await?;
-                let erased: Vec<u32> = keys
-                    .iter()
-                    .filter(|k| k.erased_at_ms.is_some())
-                    .map(|k| k.party_no)
-                    .collect();
-                let values = self.personal_values(id).await?;
+                let (values, erased) = self.opened_personal(id).await?;
                 let identities = self.identities_of(&case, &values, &erased)?;
                 self.store
                     .replace_identities(id, &identities, case.registered_at.unix_millis())

@@ -310,9 +310,23 @@ impl Ledger {
     /// A case's personal values, opened with the master key. Erased
     /// parties have none.
     pub async fn personal_values(&self, id: CaseId) -> Result<Vec<PersonalValue>, StoreError> {
+        Ok(self.opened_personal(id).await?.0)
+    }
+
+    /// A case's opened personal values and the parties in the register of
+    /// erasures, from one read of the store.
+    pub(crate) async fn opened_personal(
+        &self,
+        id: CaseId,
+    ) -> Result<(Vec<PersonalValue>, Vec<u32>), StoreError> {
         let (sealed, keys) = self.store.sealed_personal(id).await?;
+        let erased: Vec<u32> = keys
+            .iter()
+            .filter(|k| k.erased_at_ms.is_some())
+            .map(|k| k.party_no)
+            .collect();
         if sealed.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), erased));
         }
         let vault = self.vault.as_deref().ok_or(StoreError::Locked)?;
         let mut opened: HashMap<u32, PartyKey> = HashMap::new();
@@ -339,7 +353,7 @@ impl Ledger {
                 commitment: s.commitment,
             });
         }
-        Ok(out)
+        Ok((out, erased))
     }
 
     /// Erases a party's personal data by destroying its key: its sealed
@@ -357,7 +371,7 @@ impl Ledger {
         if !case.parties.iter().any(|p| p.no == party_no) {
             return Err(StoreError::NotFound);
         }
-        let values = self.personal_values(id).await?;
+        let (values, mut erased_parties) = self.opened_personal(id).await?;
         let erased: Vec<PersonalFieldKind> = values
             .iter()
             .filter(|v| v.party_no == party_no)
@@ -366,7 +380,9 @@ impl Ledger {
         if erased.is_empty() {
             return Err(StoreError::NotFound);
         }
-        let remaining = self.identities_of(&case, &values, &[party_no])?;
+        // The parties erased before stay out of the index as well.
+        erased_parties.push(party_no);
+        let remaining = self.identities_of(&case, &values, &erased_parties)?;
         let now = self.clock.now().unix_millis();
         if !self
             .store
