@@ -194,8 +194,7 @@ pub async fn erase(store: StoreArgs, case: &str, party: u32, reason: &str) -> Re
         CLI_ACTOR,
         AuditAction::PersonalDataErased,
     )
-    .case(id)
-    .subject(format!("party:{party}"))
+    .party(id, party)
     .fields(fields.clone())
     .reason(reason);
     accounts.audit(vec![entry]).await?;

@@ -94,6 +94,11 @@ impl AuditEntry {
         self
     }
 
+    /// One party of a case: the case, and the party as the subject.
+    pub fn party(self, id: CaseId, party_no: u32) -> Self {
+        self.case(id).subject(format!("party:{party_no}"))
+    }
+
     pub fn fields(mut self, fields: Vec<PersonalFieldKind>) -> Self {
         self.fields = fields;
         self

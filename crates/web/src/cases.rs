@@ -556,8 +556,7 @@ pub async fn erase(
     };
     let entry = principal
         .audit(app.ledger.clock().now(), AuditAction::PersonalDataErased)
-        .case(id)
-        .subject(format!("party:{no}"))
+        .party(id, no)
         .fields(fields.clone())
         .reason(reason);
     app.record(entry).await;
