@@ -20,8 +20,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 mod backups;
+mod import;
 mod model;
 mod people;
+mod records;
+mod search;
 
 /// mimalloc: the write path allocates many small strings per event, and
 /// glibc malloc showed as a fifth of the server's time under load.
@@ -200,6 +203,24 @@ enum Command {
         #[arg(long)]
         keys: Option<PathBuf>,
     },
+    /// Register cases from a JSON-lines or CSV file (see README for the
+    /// fields); checks every record first.
+    Import(import::ImportArgs),
+    /// Build the search index again from the store (it also catches up by
+    /// itself when the server starts).
+    Reindex {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Search cases (the same language as the API's `q`) and print the
+    /// best with snippets.
+    Search {
+        #[command(flatten)]
+        store: StoreArgs,
+        query: String,
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=200))]
+        limit: u64,
+    },
     /// The category classifier.
     Model {
         #[command(subcommand)]
@@ -289,6 +310,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Backup { store, to, keys } => backups::backup(store, &to, keys.as_deref()).await,
         Command::Keys { command } => backups::keys(command).await,
         Command::Model { command } => model::model(command),
+        Command::Import(args) => import::import(args).await,
+        Command::Reindex { store } => search::reindex(store).await,
+        Command::Search {
+            store,
+            query,
+            limit,
+        } => search::search(store, &query, limit as usize).await,
         Command::Restore { store, from, keys } => {
             backups::restore(store, from.as_deref(), &keys).await
         }
@@ -748,6 +776,8 @@ async fn serve(args: StoreArgs, listen: &str, options: ServeOptions) -> Result<E
     });
     let blobs = BlobStore::new(args.data.join("attachments"));
     let mut state = jiefen_web::AppState::new(ledger, blobs);
+    state.search = search::follower(&args, &state.ledger).await?;
+    state.search.spawn();
     web.apply(&mut state);
     if demo {
         people::demo_accounts(&state.accounts, &state.ledger, &args.data).await?;

@@ -235,7 +235,7 @@ impl Frontier {
 /// RFC 6962 hash of the range `[a, b)`, left to right.
 fn range_subtrees(a: u64, b: u64, out: &mut Vec<Subtree>) {
     let n = b - a;
-    if n.is_power_of_two() && a % n == 0 {
+    if n.is_power_of_two() && a.is_multiple_of(n) {
         let level = n.trailing_zeros();
         out.push(Subtree {
             level,
@@ -255,7 +255,7 @@ fn range_hash<E>(
     lookup: &mut impl FnMut(Subtree) -> Result<Hash, E>,
 ) -> Result<Hash, E> {
     let n = b - a;
-    if n.is_power_of_two() && a % n == 0 {
+    if n.is_power_of_two() && a.is_multiple_of(n) {
         let level = n.trailing_zeros();
         lookup(Subtree {
             level,

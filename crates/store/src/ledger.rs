@@ -50,6 +50,7 @@ pub struct Ledger {
     pub(crate) vault: Option<Arc<Vault>>,
     origin: String,
     writer: mpsc::Sender<Request>,
+    committed: tokio::sync::watch::Receiver<u64>,
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -109,12 +110,14 @@ impl Ledger {
         };
         let identity_key = jiefen_domain::repeats::IdentityKey::new(identity_secret);
         let vault = vault.map(Arc::new);
+        let (committed_tx, committed) = tokio::sync::watch::channel(store.log_size().await?);
         let writer = Writer::new(
             store.clone(),
             refs.clone(),
             clock.clone(),
             identity_key,
             vault.clone(),
+            committed_tx,
         );
         tokio::spawn(writer.run(rx));
         Ok(Self {
@@ -125,7 +128,14 @@ impl Ledger {
             vault,
             origin,
             writer: tx,
+            committed,
         })
+    }
+
+    /// The event log's size after each commit of this process's writer:
+    /// derived indexes wait on it to catch up.
+    pub fn committed(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.committed.clone()
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -128,6 +128,9 @@ pub trait Store: access::AccessStore + Send + Sync + 'static {
         at_ms: i64,
     ) -> Result<u64>;
     async fn case_ids(&self, after: Option<CaseId>, limit: u32) -> Result<Vec<CaseId>>;
+    /// The events from log position `leaf` on, in log order, as (position,
+    /// case): what a derived index behind the log must look at again.
+    async fn changed_since(&self, leaf: u64, limit: u32) -> Result<Vec<(u64, CaseId)>>;
     async fn events(&self, id: CaseId) -> Result<Vec<EventRow>>;
     async fn projection(&self, id: CaseId) -> Result<Option<CaseRow>>;
     /// A case's sealed personal values and its parties' wrapped keys.

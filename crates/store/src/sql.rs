@@ -807,6 +807,20 @@ macro_rules! sql_store {
                 rows.iter().map(|s| parse_id(s)).collect()
             }
 
+            async fn changed_since(&self, leaf: u64, limit: u32) -> Result<Vec<(u64, CaseId)>> {
+                let rows: Vec<(i64, String)> = sqlx::query_as(
+                    "SELECT leaf_index, case_id FROM events WHERE leaf_index >= $1 \
+                     ORDER BY leaf_index LIMIT $2",
+                )
+                .bind(leaf as i64)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|(leaf, id)| Ok((*leaf as u64, parse_id(id)?)))
+                    .collect()
+            }
+
             async fn events(&self, id: CaseId) -> Result<Vec<EventRow>> {
                 sqlx::query(
                     "SELECT case_id, seq, leaf_index, at_ms, actor, type, body, prev_hash, hash \

@@ -178,6 +178,9 @@ pub struct Writer {
     /// The log's right edge as of the last commit; reloaded when another
     /// process has appended meanwhile (PostgreSQL) or after a failed batch.
     frontier: Option<Frontier>,
+    /// The log size after each commit, for whoever follows the log (the
+    /// search index).
+    committed: tokio::sync::watch::Sender<u64>,
 }
 
 impl Writer {
@@ -187,6 +190,7 @@ impl Writer {
         clock: Arc<dyn Clock>,
         identity_key: IdentityKey,
         vault: Option<Arc<Vault>>,
+        committed: tokio::sync::watch::Sender<u64>,
     ) -> Self {
         Self {
             store,
@@ -195,6 +199,7 @@ impl Writer {
             identity_key,
             vault,
             frontier: None,
+            committed,
         }
     }
 
@@ -336,6 +341,7 @@ impl Writer {
         let (plan, frontier) = work.finish();
         tx.write(&plan).await?;
         tx.commit().await?;
+        self.committed.send_replace(frontier.size());
         self.frontier = Some(frontier);
         Ok(results)
     }

@@ -72,11 +72,46 @@ impl Segmenter {
     /// The words of `text` in order (precise mode, with jieba's HMM for
     /// words no dictionary has), without whitespace and punctuation.
     pub fn words<'a>(&self, text: &'a str) -> Vec<&'a str> {
-        self.jieba
-            .cut(text, true)
-            .into_iter()
-            .filter(|w| w.chars().any(char::is_alphanumeric))
-            .collect()
+        let mut words = Vec::new();
+        self.each_word(text, |w| words.push(w));
+        words
+    }
+
+    /// Calls `emit` with each word of [`Segmenter::words`], without
+    /// collecting them.
+    pub fn each_word<'a>(&self, text: &'a str, mut emit: impl FnMut(&'a str)) {
+        for token in self.jieba.cut(text, true) {
+            // Chinese first: the general Unicode test is slow for it.
+            if token
+                .word
+                .chars()
+                .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c) || c.is_alphanumeric())
+            {
+                emit(token.word);
+            }
+        }
+    }
+
+    /// Adds words to keep whole, each with the frequency jieba suggests for
+    /// joining its characters (so a word added here is cut as one word when
+    /// it stands alone). Returns how many were added.
+    pub fn add_words<'w>(&mut self, words: impl IntoIterator<Item = &'w str>) -> usize {
+        let mut n = 0;
+        for word in words {
+            let word = word.trim();
+            if !word.is_empty() {
+                self.jieba.add_word(word, None, None);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// jieba's dictionary, the domain terms and every term of `lexicon`.
+    pub fn with_lexicon(lexicon: &crate::lexicon::Lexicon) -> Self {
+        let mut s = Self::new();
+        s.add_words(lexicon.terms());
+        s
     }
 
     /// Finer words for search: long words also give their dictionary parts
@@ -86,6 +121,7 @@ impl Segmenter {
         self.jieba
             .cut_for_search(text, true)
             .into_iter()
+            .map(|t| t.word)
             .filter(|w| w.chars().any(char::is_alphanumeric))
             .collect()
     }

@@ -4,21 +4,11 @@
 
 use jiefen_text::classify::{cross_validate, Document, Params};
 use jiefen_text::Segmenter;
-use std::path::PathBuf;
+
+mod common;
 
 fn labelled() -> Option<Vec<(Document, String)>> {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/tipdm-labelled.jsonl");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        if std::env::var_os("CI").is_some() {
-            panic!(
-                "{} is missing: CI needs the labelled messages",
-                path.display()
-            );
-        }
-        eprintln!("SKIPPED: {} is missing", path.display());
-        return None;
-    };
+    let text = common::shared_data("tipdm-labelled.jsonl");
     Some(
         text.lines()
             .map(|l| {
@@ -43,7 +33,7 @@ fn five_fold_accuracy_on_the_real_messages() {
     let seg = Segmenter::new();
     let eval = cross_validate(&seg, &data, 5, 0, Params::default());
     eprintln!(
-        "5-fold accuracy {:.3}, macro-F1 {:.3}",
+        "5-fold accuracy {:.4}, macro-F1 {:.4}",
         eval.accuracy, eval.macro_f1
     );
     assert!(eval.accuracy >= 0.80, "{eval:?}");

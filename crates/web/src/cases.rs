@@ -258,10 +258,41 @@ pub async fn list(
     q: QueryParams,
 ) -> Result<Json<CaseList>, ApiError> {
     q.only(LIST_PARAMS)?;
+    let filter = list_filter(&app, &principal, &q)?;
+    let after = q.parse_with(
+        "cursor",
+        "the next_cursor of a previous page",
+        ListCursor::parse,
+    )?;
+    let limit = page_limit(&q)?;
+    let now = app.ledger.clock().now();
+    let cases = app
+        .ledger
+        .list(&CaseQuery {
+            filter,
+            after,
+            limit,
+            now,
+        })
+        .await?;
+    let next_cursor = (cases.len() == limit as usize)
+        .then(|| cases.last().map(|c| ListCursor::of(c).to_string()))
+        .flatten();
+    let items = cases.into_iter().map(|c| CaseView::new(c, now)).collect();
+    Ok(Json(CaseList { items, next_cursor }))
+}
+
+/// The case list's filters, inside the caller's scope; search takes the
+/// same ones.
+pub(crate) fn list_filter(
+    app: &AppState,
+    principal: &Principal,
+    q: &QueryParams,
+) -> Result<CaseFilter, ApiError> {
     let refs = app.ledger.refs();
     let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
     let mut filter = CaseFilter {
-        scope: scope_of(&app, &principal),
+        scope: scope_of(app, principal),
         ..CaseFilter::default()
     };
     if let Some(raw) = q.get("jurisdiction") {
@@ -327,27 +358,7 @@ pub async fn list(
     let rfc3339 = "an RFC 3339 timestamp such as 2026-03-02T08:00:00Z";
     filter.created_from = q.parse_with("created_from", rfc3339, |s| Timestamp::parse(s).ok())?;
     filter.created_to = q.parse_with("created_to", rfc3339, |s| Timestamp::parse(s).ok())?;
-    let after = q.parse_with(
-        "cursor",
-        "the next_cursor of a previous page",
-        ListCursor::parse,
-    )?;
-    let limit = page_limit(&q)?;
-    let now = app.ledger.clock().now();
-    let cases = app
-        .ledger
-        .list(&CaseQuery {
-            filter,
-            after,
-            limit,
-            now,
-        })
-        .await?;
-    let next_cursor = (cases.len() == limit as usize)
-        .then(|| cases.last().map(|c| ListCursor::of(c).to_string()))
-        .flatten();
-    let items = cases.into_iter().map(|c| CaseView::new(c, now)).collect();
-    Ok(Json(CaseList { items, next_cursor }))
+    Ok(filter)
 }
 
 #[utoipa::path(

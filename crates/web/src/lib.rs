@@ -39,6 +39,7 @@ pub mod portal;
 pub mod reference;
 pub mod routes;
 pub mod scope;
+pub mod search;
 
 pub use error::ApiError;
 
@@ -77,6 +78,8 @@ pub struct AppState {
     /// Proxies whose `X-Forwarded-For` names the client (see
     /// [`auth::client_addresses`]); nobody else's is believed.
     pub trusted_proxies: Vec<IpAddr>,
+    /// The full-text index and the ledger it follows.
+    pub search: Arc<jiefen_search::Follower>,
 }
 
 /// Requests a signed-in account may make by default: far above what a
@@ -96,6 +99,7 @@ pub const ADDRESS_RATE: Rate = Rate {
 impl AppState {
     pub fn new(ledger: Ledger, blobs: BlobStore) -> Self {
         let accounts = Accounts::new(ledger.store().clone(), ledger.clock().clone());
+        let ledger_for_search = ledger.clone();
         Self {
             ledger,
             blobs,
@@ -106,6 +110,13 @@ impl AppState {
             account_requests: Arc::new(RateLimit::new(ACCOUNT_RATE)),
             address_requests: Arc::new(RateLimit::new(ADDRESS_RATE)),
             trusted_proxies: Vec::new(),
+            search: jiefen_search::Follower::new(
+                Arc::new(
+                    jiefen_search::CaseIndex::in_memory(shared_segmenter())
+                        .expect("an index in memory opens"),
+                ),
+                ledger_for_search,
+            ),
         }
     }
 
@@ -117,6 +128,15 @@ impl AppState {
             tracing::error!(error = %e, "could not write to the security log");
         }
     }
+}
+
+/// jieba's dictionary takes a moment to load; one copy serves every state
+/// made without a deployment's own dictionary.
+pub fn shared_segmenter() -> Arc<jiefen_text::Segmenter> {
+    static SHARED: std::sync::OnceLock<Arc<jiefen_text::Segmenter>> = std::sync::OnceLock::new();
+    SHARED
+        .get_or_init(|| Arc::new(jiefen_text::Segmenter::new()))
+        .clone()
 }
 
 /// Every endpoint of the route table behind its access gate, with the

@@ -35,6 +35,7 @@ use utoipa::{Modify, OpenApi};
         auth::sign_out,
         cases::create,
         cases::list,
+        crate::search::search,
         cases::get,
         cases::act,
         cases::parties,

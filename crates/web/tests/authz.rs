@@ -40,6 +40,7 @@ fn design(role: Role, variant: &str) -> bool {
         "whoami" | "sign_out" | "log_head" | "log_consistency" | "latest_checkpoint" => Role::ALL,
         "create_case" => &[IntakeClerk, Supervisor, GridWorker],
         "list_cases"
+        | "search_cases"
         | "get_case"
         | "case_history"
         | "case_parties"
@@ -189,6 +190,9 @@ impl Matrix<'_> {
                 json!({"case": request_case(GRID_A)}),
             )),
             "list_cases" => one(get("/api/v1/cases?limit=200".into())),
+            // The target's own title: from another place, search must not
+            // find it, count it or show it.
+            "search_cases" => one(get(format!("/api/v1/search?q={SECRET_TITLE}&limit=200"))),
             "get_case" => one(get(format!("/api/v1/cases/{x}"))),
             "act_on_case" => one(with(
                 M::POST,
