@@ -153,6 +153,7 @@ async fn generate(ledger: &Ledger, from: u64, to: u64) -> Result<()> {
         people_involved: 1,
         parties: Vec::new(),
         risk: None,
+        suggestions: None,
     };
     let actor = Actor::parse("bench-clerk").expect("valid");
     // Enough concurrent callers to fill the writer's batches.

@@ -19,6 +19,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+/// The category model's file in the data directory.
+pub(crate) const MODEL_FILE: &str = "model.json";
+
 mod backups;
 mod import;
 mod model;
@@ -309,7 +312,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Audit { command } => people::audit(command).await,
         Command::Backup { store, to, keys } => backups::backup(store, &to, keys.as_deref()).await,
         Command::Keys { command } => backups::keys(command).await,
-        Command::Model { command } => model::model(command),
+        Command::Model { command } => model::model(command).await,
         Command::Import(args) => import::import(args).await,
         Command::Reindex { store } => search::reindex(store).await,
         Command::Search {
@@ -778,6 +781,32 @@ async fn serve(args: StoreArgs, listen: &str, options: ServeOptions) -> Result<E
     let mut state = jiefen_web::AppState::new(ledger, blobs);
     state.search = search::follower(&args, &state.ledger).await?;
     state.search.spawn();
+    let taxonomy = state.ledger.refs().taxonomy.clone();
+    let reading = Arc::new(
+        jiefen_web::intake::Reading::with_model_file(
+            jiefen_web::shared_segmenter(),
+            args.data.join(MODEL_FILE),
+            &taxonomy,
+        )
+        .context(
+            "the category model cannot be used (train it again, or remove it to use the lexicon)",
+        )?,
+    );
+    tracing::info!(source = %reading.classifier().source, "category suggestions");
+    state.reading = reading.clone();
+    // A model trained while the server runs is taken up within a tick.
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(tick_seconds));
+        loop {
+            every.tick().await;
+            let (reading, taxonomy) = (reading.clone(), taxonomy.clone());
+            match tokio::task::spawn_blocking(move || reading.reload(&taxonomy, false)).await {
+                Ok(Err(e)) => tracing::warn!(error = %e, "the new category model was not loaded"),
+                Err(e) => tracing::warn!(error = %e, "model reload failed"),
+                Ok(Ok(_)) => {}
+            }
+        }
+    });
     web.apply(&mut state);
     if demo {
         people::demo_accounts(&state.accounts, &state.ledger, &args.data).await?;

@@ -699,7 +699,7 @@ fn model_eval_reports_and_refuses_bad_files() {
     std::fs::write(&bad, "{\"title\":\"x\",\"detail\":\"y\"}\n").unwrap();
     let out = jiefen(&["model", "eval", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("line 1"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.jsonl:1:"));
     // Twelve examples of two plain categories: evaluated, per category.
     let good = dir.path().join("good.jsonl");
     let mut lines = String::new();
@@ -716,4 +716,152 @@ fn model_eval_reports_and_refuses_bad_files() {
     );
     assert!(out.contains("accuracy\t1.0000"), "{out}");
     assert!(out.contains("劳动\t") && out.contains("macro-F1"), "{out}");
+}
+
+#[test]
+fn import_search_and_train_a_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let d = data.to_str().unwrap();
+    let tree = dir.path().join("tree.csv");
+    std::fs::write(
+        &tree,
+        "code,name,level,parent\n341700,池州市,city,\n341702,贵池区,county,341700\n",
+    )
+    .unwrap();
+    succeeded(
+        &["jurisdictions"],
+        jiefen(&[
+            "jurisdictions",
+            "import",
+            "--data",
+            d,
+            tree.to_str().unwrap(),
+        ]),
+    );
+
+    // A file with bad records imports nothing and names each line.
+    let csv = dir.path().join("messages.csv");
+    let mut rows = String::from("id,title,detail,time,category\n");
+    for i in 0..6 {
+        rows.push_str(&format!(
+            "{i}a,搅拌站噪音{i},小区旁边的搅拌站夜间施工噪音扰民,2019/3/{} 10:00:00,环境保护\n",
+            i + 1
+        ));
+        rows.push_str(&format!(
+            "{i}b,道路破损{i},小区门口道路坑洼多年无人修,2019-03-{:02} 09:30,城乡建设\n",
+            i + 1
+        ));
+    }
+    let good_rows = rows.clone();
+    rows.push_str("bad1,,,2019/3/1 10:00:00,\n");
+    rows.push_str("bad2,标题,内容,yesterday,\n");
+    std::fs::write(&csv, &rows).unwrap();
+    let out = jiefen(&[
+        "import",
+        "--data",
+        d,
+        "--jurisdiction",
+        "341702",
+        csv.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("messages.csv:14: needs a description"),
+        "{err}"
+    );
+    assert!(err.contains("messages.csv:15: time \"yesterday\""), "{err}");
+    assert!(err.contains("nothing was imported"), "{err}");
+    let out = succeeded(&["search"], jiefen(&["search", "--data", d, "搅拌站"]));
+    assert!(out.starts_with("0 cases match"), "{out}");
+
+    // Categories are codes in the store: the good file names them by code.
+    let coded = good_rows
+        .replace("环境保护", "environment.noise")
+        .replace("城乡建设", "dept_housing.roads");
+    std::fs::write(&csv, &coded).unwrap();
+    let out = succeeded(
+        &["import"],
+        jiefen(&[
+            "import",
+            "--data",
+            d,
+            "--jurisdiction",
+            "341702",
+            csv.to_str().unwrap(),
+        ]),
+    );
+    assert!(out.contains("imported 12 cases (0 already"), "{out}");
+    // Again: the ids make it idempotent.
+    let out = succeeded(
+        &["import"],
+        jiefen(&[
+            "import",
+            "--data",
+            d,
+            "--jurisdiction",
+            "341702",
+            csv.to_str().unwrap(),
+        ]),
+    );
+    assert!(out.contains("imported 0 cases (12 already"), "{out}");
+
+    let out = succeeded(&["search"], jiefen(&["search", "--data", d, "噪音 搅拌站"]));
+    assert!(out.starts_with("6 cases match"), "{out}");
+    assert!(out.contains("【搅拌站】") && out.contains("2019-"), "{out}");
+    let out = succeeded(&["reindex"], jiefen(&["reindex", "--data", d]));
+    assert!(out.contains("indexed 12 cases"), "{out}");
+    let out = jiefen(&["search", "--data", d, "(噪音"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not closed"));
+
+    // A model from the confirmed cases, and from a file naming categories
+    // by their names.
+    let out = succeeded(
+        &["model", "train"],
+        jiefen(&["model", "train", "--data", d]),
+    );
+    assert!(
+        out.contains("trained on 12 examples in 2 categories"),
+        "{out}"
+    );
+    let model: Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("model.json")).unwrap()).unwrap();
+    assert_eq!(model["format"], "jiefen.category-model.v1");
+    let named = dir.path().join("named.csv");
+    std::fs::write(&named, &good_rows).unwrap();
+    let to = dir.path().join("named.json");
+    let out = succeeded(
+        &["model", "train"],
+        jiefen(&[
+            "model",
+            "train",
+            "--data",
+            d,
+            "--from",
+            named.to_str().unwrap(),
+            "--to",
+            to.to_str().unwrap(),
+        ]),
+    );
+    assert!(out.contains("dept_environment\t6"), "{out}");
+    let unknown = dir.path().join("unknown.jsonl");
+    std::fs::write(
+        &unknown,
+        "{\"detail\":\"x\",\"category\":\"火星事务\"}\n".repeat(12),
+    )
+    .unwrap();
+    let out = jiefen(&[
+        "model",
+        "train",
+        "--data",
+        d,
+        "--from",
+        unknown.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unknown.jsonl:1: \"火星事务\" is neither")
+    );
 }

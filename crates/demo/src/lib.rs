@@ -213,6 +213,7 @@ pub fn scripts(count: usize, seed: u64) -> Vec<Script> {
             people_involved: n,
             parties,
             risk,
+            suggestions: None,
         };
         let day = -rng.gen_range(0..DAYS_OF_HISTORY);
         let mut roll = rng.gen_range(0..total_weight);

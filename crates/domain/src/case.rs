@@ -411,6 +411,10 @@ pub struct Case {
     /// identity hashes; the clerk links (merges) or leaves them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub possible_repeats: Vec<crate::repeats::PossibleRepeat>,
+    /// The category suggestions shown at registration, if any: a category
+    /// other than their first is a clerk's correction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suggestions: Option<crate::taxonomy::CategorySuggestions>,
     /// The body of the current assignment, or of the one that brought the
     /// case to its conclusion: whose cases a handler sees. Cleared whenever
     /// the case goes back for routing (returned, escalated, under review).

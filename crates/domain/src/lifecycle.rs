@@ -134,6 +134,10 @@ pub struct NewCase {
     /// wins, and the computed reasons are kept beside it.
     #[serde(default)]
     pub risk: Option<RiskLevel>,
+    /// The category suggestions the clerk was shown (from
+    /// `/api/v1/intake/preview`), recorded with the registration.
+    #[serde(default)]
+    pub suggestions: Option<crate::taxonomy::CategorySuggestions>,
 }
 
 fn one() -> u32 {
@@ -316,6 +320,9 @@ pub struct Registration {
     /// an acceptance rule (信访 15 days, disputes 3 working days).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acceptance: Option<AcceptanceDeadline>,
+    /// What the classifier suggested before the clerk chose `category`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suggestions: Option<crate::taxonomy::CategorySuggestions>,
 }
 
 /// What routing proposed when a case was assigned, and whether the clerk
@@ -550,6 +557,9 @@ pub fn register(
             "is longer than 200 characters",
         ));
     }
+    if let Some(problem) = new.suggestions.as_ref().and_then(|s| s.problem()) {
+        return Err(TransitionError::invalid("suggestions", problem));
+    }
     if new.people_involved == 0 || new.people_involved > 1_000_000 {
         return Err(TransitionError::invalid(
             "people_involved",
@@ -655,6 +665,7 @@ pub fn register(
         level: jurisdiction.level.handling(),
         possible_repeats,
         acceptance,
+        suggestions: new.suggestions.clone(),
     };
     let event = Event {
         case_id: minted.id,
@@ -1197,6 +1208,7 @@ pub fn apply(case: Option<Case>, event: &Event) -> Result<Case, ReplayError> {
                 leader: None,
                 repeats: Vec::new(),
                 possible_repeats: r.possible_repeats,
+                suggestions: r.suggestions,
                 handled_by: None,
                 attachments: Vec::new(),
                 mediation_sessions: 0,

@@ -169,6 +169,56 @@ impl Taxonomy {
     }
 }
 
+/// What the category suggestions were when a case was registered, before
+/// the clerk chose. Kept with the registration, so a choice against the
+/// first suggestion is a correction on record, and every confirmed case is
+/// training data for the next model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CategorySuggestions {
+    /// `lexicon`, or `model:` and the first hex digits of the model file's
+    /// SHA-256: which classifier said it.
+    pub source: String,
+    /// Best first; confidences in thousandths (integers keep the hashed
+    /// event free of float formatting).
+    pub suggested: Vec<SuggestedCategory>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SuggestedCategory {
+    pub category: CategoryCode,
+    pub permille: u16,
+}
+
+impl CategorySuggestions {
+    /// More than the intake shows is not a suggestion but a list.
+    pub const MAX: usize = 5;
+
+    /// Whether the clerk chose other than the first suggestion.
+    pub fn corrected(&self, chosen: &CategoryCode) -> bool {
+        self.suggested
+            .first()
+            .is_some_and(|first| &first.category != chosen)
+    }
+
+    /// The reason it cannot be recorded, if any.
+    pub fn problem(&self) -> Option<String> {
+        if self.source.trim().is_empty() || self.source.chars().count() > 64 {
+            return Some("source must be 1–64 characters".into());
+        }
+        if self.suggested.len() > Self::MAX {
+            return Some(format!("at most {} suggestions", Self::MAX));
+        }
+        if self.suggested.iter().any(|s| s.permille > 1000) {
+            return Some("permille is at most 1000".into());
+        }
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

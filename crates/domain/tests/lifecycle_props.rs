@@ -99,6 +99,7 @@ fn new_case() -> NewCase {
             address: None,
         }],
         risk: None,
+        suggestions: None,
     }
 }
 

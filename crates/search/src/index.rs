@@ -424,16 +424,7 @@ impl CaseIndex {
                     .order_by_score(),
             ),
         )?;
-        let mut hits = Vec::with_capacity(top.len());
-        for (score, address) in top {
-            let doc: TantivyDocument = searcher.doc(address)?;
-            if let Some(id) = doc.get_first(self.fields.id).and_then(|v| v.as_str()) {
-                hits.push(Hit {
-                    id: id.to_owned(),
-                    score,
-                });
-            }
-        }
+        let hits = self.hits(&searcher, top)?;
         let mut generators = Vec::new();
         // The description first: a list shows the title anyway, and the
         // words around a match in the description say more.
@@ -454,6 +445,48 @@ impl CaseIndex {
             hits,
             highlighter: Highlighter { generators },
         })
+    }
+
+    /// The cases that share most of these words (in title or description),
+    /// inside the filters, best first: the candidates a repeat check judges.
+    /// Any one word is enough to be a candidate; BM25 ranks those sharing
+    /// the rarest and the most first, so a near-copy is at the top.
+    pub fn more_like(&self, words: &[String], filters: &Filters, limit: usize) -> Result<Vec<Hit>> {
+        let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for w in words {
+            let w = w.to_lowercase();
+            for (field, boost) in [(self.fields.title, 2.0), (self.fields.description, 1.0)] {
+                any.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(self.term_query(field, &w), boost)),
+                ));
+            }
+        }
+        if any.is_empty() {
+            return Ok(Vec::new());
+        }
+        let query = self.filtered(Box::new(BooleanQuery::new(any)), filters);
+        let searcher = self.reader.searcher();
+        let top = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
+        self.hits(&searcher, top)
+    }
+
+    fn hits(
+        &self,
+        searcher: &tantivy::Searcher,
+        top: Vec<(f32, tantivy::DocAddress)>,
+    ) -> Result<Vec<Hit>> {
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, address) in top {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            if let Some(id) = doc.get_first(self.fields.id).and_then(|v| v.as_str()) {
+                hits.push(Hit {
+                    id: id.to_owned(),
+                    score,
+                });
+            }
+        }
+        Ok(hits)
     }
 
     fn filtered(&self, text: Box<dyn Query>, filters: &Filters) -> Box<dyn Query> {

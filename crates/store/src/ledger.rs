@@ -51,6 +51,7 @@ pub struct Ledger {
     origin: String,
     writer: mpsc::Sender<Request>,
     committed: tokio::sync::watch::Receiver<u64>,
+    identity_key: jiefen_domain::repeats::IdentityKey,
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -115,7 +116,7 @@ impl Ledger {
             store.clone(),
             refs.clone(),
             clock.clone(),
-            identity_key,
+            identity_key.clone(),
             vault.clone(),
             committed_tx,
         );
@@ -129,7 +130,34 @@ impl Ledger {
             origin,
             writer: tx,
             committed,
+            identity_key,
         })
+    }
+
+    /// The earlier cases a registration of `new` would be recorded as a
+    /// possible repeat of (same person, same respondent and place), as the
+    /// writer will find them: for an intake screen before it registers.
+    pub async fn identity_repeats(
+        &self,
+        new: &jiefen_domain::lifecycle::NewCase,
+    ) -> Result<Vec<jiefen_domain::repeats::PossibleRepeat>, StoreError> {
+        use jiefen_domain::repeats;
+        let identities = repeats::identities(new, &self.identity_key);
+        if identities.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut wanted: Vec<Hash> = identities.iter().map(|i| i.hash).collect();
+        wanted.sort();
+        wanted.dedup();
+        let window = i64::from(self.refs().rules.policy.repeats.window_days) * 86_400_000;
+        let since = self.clock.now().unix_millis() - window;
+        let hits = self.store.identity_repeats(&wanted, since).await?;
+        Ok(repeats::group(hits.iter().flat_map(|hit| {
+            identities
+                .iter()
+                .filter(move |i| i.hash == hit.hash)
+                .map(move |i| (hit.case_id, i.reason))
+        })))
     }
 
     /// The event log's size after each commit of this process's writer:

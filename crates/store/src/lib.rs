@@ -128,6 +128,9 @@ pub trait Store: access::AccessStore + Send + Sync + 'static {
         at_ms: i64,
     ) -> Result<u64>;
     async fn case_ids(&self, after: Option<CaseId>, limit: u32) -> Result<Vec<CaseId>>;
+    /// Earlier cases of these identity hashes (the writer's lookup, outside
+    /// a write): what an intake preview shows before registering.
+    async fn identity_repeats(&self, hashes: &[Hash], since_ms: i64) -> Result<Vec<IdentityHit>>;
     /// The events from log position `leaf` on, in log order, as (position,
     /// case): what a derived index behind the log must look at again.
     async fn changed_since(&self, leaf: u64, limit: u32) -> Result<Vec<(u64, CaseId)>>;

@@ -303,35 +303,7 @@ macro_rules! sql_store {
             }
 
             async fn find_identities(&mut self, hashes: &[Hash], since_ms: i64) -> Result<Vec<IdentityHit>> {
-                // The most recent few per identity, each by its own walk of
-                // the (hash, at_ms) index: the cost stays flat however many
-                // cases one identity has brought.
-                let per_hash = jiefen_domain::repeats::LISTED_REPEATS as i64;
-                let mut out = Vec::new();
-                for chunk in hashes.chunks(IDENTITY_CHUNK) {
-                    let mut q = QueryBuilder::<$db>::new("");
-                    for (i, h) in chunk.iter().enumerate() {
-                        if i > 0 {
-                            q.push(" UNION ALL ");
-                        }
-                        q.push("SELECT * FROM (SELECT hash, case_id FROM identities WHERE hash = ")
-                            .push_bind(h.to_string())
-                            .push(" AND at_ms >= ")
-                            .push_bind(since_ms)
-                            .push(" ORDER BY at_ms DESC LIMIT ")
-                            .push_bind(per_hash)
-                            .push(")");
-                        // PostgreSQL wants every subquery in FROM named.
-                        q.push(format!(" AS i{i}"));
-                    }
-                    for r in q.build().fetch_all(&mut *self.tx).await? {
-                        out.push(IdentityHit {
-                            hash: parse_hash(r.try_get("hash")?)?,
-                            case_id: parse_id(r.try_get("case_id")?)?,
-                        });
-                    }
-                }
-                Ok(out)
+                identity_hits(&mut *self.tx, hashes, since_ms).await
             }
 
             async fn load_counter(&mut self, name: &str) -> Result<i64> {
@@ -637,6 +609,43 @@ macro_rules! sql_store {
             s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
         }
 
+        /// The most recent cases of each identity hash since `since_ms`.
+    async fn identity_hits(
+        conn: &mut <$db as sqlx::Database>::Connection,
+        hashes: &[Hash],
+        since_ms: i64,
+    ) -> Result<Vec<IdentityHit>> {
+            // The most recent few per identity, each by its own walk of
+            // the (hash, at_ms) index: the cost stays flat however many
+            // cases one identity has brought.
+            let per_hash = jiefen_domain::repeats::LISTED_REPEATS as i64;
+            let mut out = Vec::new();
+            for chunk in hashes.chunks(IDENTITY_CHUNK) {
+                let mut q = QueryBuilder::<$db>::new("");
+                for (i, h) in chunk.iter().enumerate() {
+                    if i > 0 {
+                        q.push(" UNION ALL ");
+                    }
+                    q.push("SELECT * FROM (SELECT hash, case_id FROM identities WHERE hash = ")
+                        .push_bind(h.to_string())
+                        .push(" AND at_ms >= ")
+                        .push_bind(since_ms)
+                        .push(" ORDER BY at_ms DESC LIMIT ")
+                        .push_bind(per_hash)
+                        .push(")");
+                    // PostgreSQL wants every subquery in FROM named.
+                    q.push(format!(" AS i{i}"));
+                }
+                for r in q.build().fetch_all(&mut *conn).await? {
+                    out.push(IdentityHit {
+                        hash: parse_hash(r.try_get("hash")?)?,
+                        case_id: parse_id(r.try_get("case_id")?)?,
+                    });
+                }
+            }
+            Ok(out)
+        }
+
         #[async_trait]
         impl Store for $store {
             fn kind(&self) -> &'static str {
@@ -805,6 +814,11 @@ macro_rules! sql_store {
                 .fetch_all(&self.pool)
                 .await?;
                 rows.iter().map(|s| parse_id(s)).collect()
+            }
+
+            async fn identity_repeats(&self, hashes: &[Hash], since_ms: i64) -> Result<Vec<IdentityHit>> {
+                let mut conn = self.pool.acquire().await?;
+                identity_hits(&mut conn, hashes, since_ms).await
             }
 
             async fn changed_since(&self, leaf: u64, limit: u32) -> Result<Vec<(u64, CaseId)>> {

@@ -85,6 +85,37 @@ struct StoredModel {
     temperature: f64,
 }
 
+/// The file `jiefen model train` writes and the server loads: the model
+/// with what it was trained on.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelFile {
+    /// [`MODEL_FORMAT`].
+    pub format: String,
+    /// RFC 3339.
+    pub trained_at: String,
+    /// Labelled examples it learned from.
+    pub examples: usize,
+    pub model: Model,
+}
+
+/// Bumped when the stored model's shape changes.
+pub const MODEL_FORMAT: &str = "jiefen.category-model.v1";
+
+impl ModelFile {
+    /// Reads a model file, refusing another format or an inconsistent model.
+    pub fn parse(text: &str) -> Result<Self, ModelError> {
+        let file: ModelFile = serde_json::from_str(text).map_err(|e| ModelError(e.to_string()))?;
+        if file.format != MODEL_FORMAT {
+            return Err(ModelError(format!(
+                "format {:?}, expected {MODEL_FORMAT:?}",
+                file.format
+            )));
+        }
+        Ok(file)
+    }
+}
+
 /// Why a stored model cannot be used.
 #[derive(Debug, thiserror::Error)]
 #[error("inconsistent model: {0}")]

@@ -227,6 +227,31 @@ pub fn simhash(seg: &Segmenter, text: &str) -> u64 {
         .fold(0u64, |acc, (bit, _)| acc | 1 << bit)
 }
 
+/// The `k` words of a title and description that say most about what it
+/// is (tf × idf, the title's counted twice), best first: what a search for
+/// earlier cases like it asks the full-text index for.
+pub fn distinctive_words(seg: &Segmenter, title: &str, description: &str, k: usize) -> Vec<String> {
+    let mut tf: HashMap<String, f64> = HashMap::new();
+    for (text, weight) in [(fold(title), TITLE_WEIGHT), (fold(description), 1.0)] {
+        for w in seg.words(&text) {
+            if !is_stop(w) {
+                *tf.entry(w.to_owned()).or_insert(0.0) += weight;
+            }
+        }
+    }
+    let mut scored: Vec<(String, f64)> = tf
+        .into_iter()
+        .map(|(w, tf)| {
+            let idf = f64::from(idf_centi(&w));
+            (w, (1.0 + tf.ln()) * idf)
+        })
+        .collect();
+    // Ties by the word itself, so the same text always asks the same.
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    scored.truncate(k);
+    scored.into_iter().map(|(w, _)| w).collect()
+}
+
 /// How many bits differ.
 pub fn hamming(a: u64, b: u64) -> u32 {
     (a ^ b).count_ones()

@@ -282,6 +282,28 @@ pub async fn list(
     Ok(Json(CaseList { items, next_cursor }))
 }
 
+/// The subtree path of the `jurisdiction` parameter, if given.
+pub(crate) fn jurisdiction_path(
+    refs: &jiefen_store::refdata::RefData,
+    q: &QueryParams,
+) -> Result<Option<String>, ApiError> {
+    let Some(raw) = q.get("jurisdiction") else {
+        return Ok(None);
+    };
+    let code = JurisdictionCode::parse(raw)
+        .ok()
+        .filter(|c| refs.tree.get(c).is_some())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_jurisdiction",
+                format!("unknown jurisdiction {raw:?}"),
+            )
+            .with_field("jurisdiction")
+        })?;
+    Ok(Some(refs.path(&code)))
+}
+
 /// The case list's filters, inside the caller's scope; search takes the
 /// same ones.
 pub(crate) fn list_filter(
@@ -295,20 +317,7 @@ pub(crate) fn list_filter(
         scope: scope_of(app, principal),
         ..CaseFilter::default()
     };
-    if let Some(raw) = q.get("jurisdiction") {
-        let code = JurisdictionCode::parse(raw)
-            .ok()
-            .filter(|c| refs.tree.get(c).is_some())
-            .ok_or_else(|| {
-                ApiError::new(
-                    unprocessable,
-                    "unknown_jurisdiction",
-                    format!("unknown jurisdiction {raw:?}"),
-                )
-                .with_field("jurisdiction")
-            })?;
-        filter.jpath_prefix = Some(refs.path(&code));
-    }
+    filter.jpath_prefix = jurisdiction_path(&refs, q)?;
     filter.kind = q.parse_with(
         "kind",
         &one_of(CaseKind::ALL, CaseKind::as_str),

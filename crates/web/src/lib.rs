@@ -31,7 +31,9 @@ pub mod engine;
 pub mod error;
 pub mod extract;
 pub mod history;
+pub mod hotspots;
 pub mod inbox;
+pub mod intake;
 pub mod log;
 pub mod openapi;
 pub mod people;
@@ -80,6 +82,8 @@ pub struct AppState {
     pub trusted_proxies: Vec<IpAddr>,
     /// The full-text index and the ledger it follows.
     pub search: Arc<jiefen_search::Follower>,
+    /// The segmenter and the category classifier of the intake.
+    pub reading: Arc<intake::Reading>,
 }
 
 /// Requests a signed-in account may make by default: far above what a
@@ -117,6 +121,7 @@ impl AppState {
                 ),
                 ledger_for_search,
             ),
+            reading: Arc::new(intake::Reading::lexicon(shared_segmenter())),
         }
     }
 

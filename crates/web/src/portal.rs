@@ -188,6 +188,7 @@ pub async fn submit(State(app): State<Arc<AppState>>, req: Request) -> Result<Re
             address: s.address,
         }],
         risk: None,
+        suggestions: None,
     };
     app.submissions.record(&key, now);
     let outcome = app

@@ -137,12 +137,7 @@ pub async fn search(
     push(FilterField::Risk, list.risk.map(|r| r.as_str().to_owned()));
     push(FilterField::Body, list.body.clone());
     let filters = Filters {
-        scope: match &scope {
-            ScopeFilter::Everything => Scope::Everything,
-            ScopeFilter::Subtree(p) => Scope::Subtree(p.clone()),
-            ScopeFilter::Body(b) => Scope::Body(b.clone()),
-            ScopeFilter::Nothing => Scope::Nothing,
-        },
+        scope: index_scope(&scope),
         within: list.jpath_prefix.clone(),
         exact,
         registered_from_ms: list.created_from.map(|t| t.unix_millis()),
@@ -204,7 +199,17 @@ pub async fn search(
     }))
 }
 
-fn follow_error(e: FollowError) -> ApiError {
+/// The store's scope in the index's terms: the same rule.
+pub(crate) fn index_scope(scope: &ScopeFilter) -> Scope {
+    match scope {
+        ScopeFilter::Everything => Scope::Everything,
+        ScopeFilter::Subtree(p) => Scope::Subtree(p.clone()),
+        ScopeFilter::Body(b) => Scope::Body(b.clone()),
+        ScopeFilter::Nothing => Scope::Nothing,
+    }
+}
+
+pub(crate) fn follow_error(e: FollowError) -> ApiError {
     match e {
         FollowError::Store(e) => e.into(),
         FollowError::Search(e) => ApiError::internal(&e),

@@ -38,9 +38,10 @@ fn design(role: Role, variant: &str) -> bool {
     let admin: &[Role] = &[Administrator];
     let roles: &[Role] = match variant {
         "whoami" | "sign_out" | "log_head" | "log_consistency" | "latest_checkpoint" => Role::ALL,
-        "create_case" => &[IntakeClerk, Supervisor, GridWorker],
+        "create_case" | "intake_preview" => &[IntakeClerk, Supervisor, GridWorker],
         "list_cases"
         | "search_cases"
+        | "hotspots"
         | "get_case"
         | "case_history"
         | "case_parties"
@@ -54,10 +55,9 @@ fn design(role: Role, variant: &str) -> bool {
         "upload_attachment" => &[IntakeClerk, Handler, Supervisor, GridWorker],
         "export_case" | "export_case_personal" | "erase_party" => &[Supervisor],
         "inbox_body" => &[Handler],
-        "engine_tick" | "sign_checkpoint" | "list_users" | "add_user" | "disable_user"
-        | "enable_user" | "reset_password" | "list_tokens" | "create_token" | "revoke_token" => {
-            admin
-        }
+        "engine_tick" | "reload_model" | "sign_checkpoint" | "list_users" | "add_user"
+        | "disable_user" | "enable_user" | "reset_password" | "list_tokens" | "create_token"
+        | "revoke_token" => admin,
         "audit_log" | "verify_audit" => &[Auditor],
         other => panic!("the design does not say who may call {other}: add it to `design`"),
     };
@@ -190,6 +190,20 @@ impl Matrix<'_> {
                 json!({"case": request_case(GRID_A)}),
             )),
             "list_cases" => one(get("/api/v1/cases?limit=200".into())),
+            // Text like the target's: from another place, the preview must
+            // not offer it as a repeat.
+            "intake_preview" => one(with(
+                M::POST,
+                "/api/v1/intake/preview".into(),
+                json!({"kind": "request", "title": SECRET_TITLE, "description": SECRET_TITLE}),
+            )),
+            // Over the target's registration time: from another place, no
+            // hotspot may count or name it.
+            "hotspots" => one(get(
+                "/api/v1/hotspots?min_size=2&from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z"
+                    .into(),
+            )),
+            "reload_model" => one(with(M::POST, "/api/v1/model/reload".into(), json!({}))),
             // The target's own title: from another place, search must not
             // find it, count it or show it.
             "search_cases" => one(get(format!("/api/v1/search?q={SECRET_TITLE}&limit=200"))),

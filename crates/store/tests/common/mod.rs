@@ -189,6 +189,7 @@ pub fn dispute(j: &str) -> NewCase {
             address: None,
         }],
         risk: None,
+        suggestions: None,
     }
 }
 

@@ -1,0 +1,202 @@
+//! Hotspots 诉求集中: clusters of similar cases at one place in a time
+//! window (twenty complaints about one concrete plant's noise this month),
+//! with their top terms, counts, trend and cases, for the dashboard.
+
+use crate::auth::Principal;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::QueryParams;
+use crate::scope::scope_of;
+use crate::AppState;
+use axum::extract::State;
+use axum::Json;
+use jiefen_domain::case::CaseId;
+use jiefen_domain::jurisdiction::JurisdictionCode;
+use jiefen_domain::Timestamp;
+use jiefen_store::{CaseFilter, CaseQuery, ListCursor};
+use jiefen_text::hotspots::{hotspots, HotspotInput, HotspotParams};
+use serde::Serialize;
+use std::sync::Arc;
+use utoipa::ToSchema;
+
+/// Cases read per window at most: the newest this many (in the window and
+/// the one before it) are clustered; `truncated` says when there were more.
+pub const MAX_CASES: usize = 20_000;
+const PAGE: u32 = 500;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TermView {
+    pub term: String,
+    pub weight: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HotspotView {
+    /// The place's jurisdiction code (rolled up to `level`).
+    pub place: String,
+    pub place_name: Option<String>,
+    /// Its top terms, for a person to read.
+    pub label: String,
+    pub top_terms: Vec<TermView>,
+    /// Cases in the window.
+    pub count: usize,
+    /// Cases per equal part of the window, oldest first.
+    pub trend: Vec<u32>,
+    /// Similar cases at the place in the window of the same length before.
+    pub previous_count: usize,
+    /// The cases behind the count, oldest first.
+    pub case_ids: Vec<CaseId>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Hotspots {
+    pub from: Timestamp,
+    pub to: Timestamp,
+    /// Largest first.
+    pub hotspots: Vec<HotspotView>,
+    /// More cases than were read fell in the windows: the oldest were left out.
+    pub truncated: bool,
+}
+
+const PARAMS: &[&str] = &["from", "to", "jurisdiction", "level", "min_size", "buckets"];
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/hotspots",
+    operation_id = "hotspots",
+    description = "Clusters of similar cases at one place (a town by default) in a time window, within the caller's scope: \
+                   top terms, count, trend over the window, the count in the window before, and the cases.",
+    tag = "cases",
+    params(
+        ("from" = Option<String>, Query, description = "RFC 3339; default 30 days before `to`"),
+        ("to" = Option<String>, Query, description = "RFC 3339, exclusive; default now"),
+        ("jurisdiction" = Option<String>, Query, description = "Only this subtree"),
+        ("level" = Option<String>, Query, description = "county, town (default) or village: what one place is"),
+        ("min_size" = Option<usize>, Query, description = "Fewest cases in a hotspot, 2–100, default 3"),
+        ("buckets" = Option<usize>, Query, description = "Parts of the window the trend counts, 1–31, default 4"),
+    ),
+    responses(
+        (status = 200, body = Hotspots),
+        (status = 422, description = "`invalid_query`, `unknown_jurisdiction`", body = ErrorBody),
+    )
+)]
+pub async fn list(
+    State(app): State<Arc<AppState>>,
+    principal: Principal,
+    q: QueryParams,
+) -> Result<Json<Hotspots>, ApiError> {
+    q.only(PARAMS)?;
+    let rfc3339 = "an RFC 3339 timestamp such as 2026-03-02T08:00:00Z";
+    let now = app.ledger.clock().now();
+    let to = q
+        .parse_with("to", rfc3339, |s| Timestamp::parse(s).ok())?
+        .unwrap_or(now);
+    let from = q
+        .parse_with("from", rfc3339, |s| Timestamp::parse(s).ok())?
+        .unwrap_or_else(|| to.plus(time::Duration::days(-30)));
+    if from.unix_millis() >= to.unix_millis() {
+        return Err(ApiError::invalid_query("from", "from must be before to"));
+    }
+    let prefix = q
+        .parse_with("level", "county, town or village", |s| match s {
+            "county" => Some(6),
+            "town" => Some(9),
+            "village" => Some(12),
+            _ => None,
+        })?
+        .unwrap_or(9);
+    let min_size = q
+        .parse_with("min_size", "a whole number from 2 to 100", |s| {
+            s.parse::<usize>().ok().filter(|n| (2..=100).contains(n))
+        })?
+        .unwrap_or(3);
+    let buckets = q
+        .parse_with("buckets", "a whole number from 1 to 31", |s| {
+            s.parse::<usize>().ok().filter(|n| (1..=31).contains(n))
+        })?
+        .unwrap_or(4);
+    let refs = app.ledger.refs();
+    let mut filter = CaseFilter {
+        scope: scope_of(&app, &principal),
+        ..CaseFilter::default()
+    };
+    filter.jpath_prefix = crate::cases::jurisdiction_path(&refs, &q)?;
+    // The window before counts too: whether a hotspot is new or growing.
+    let span = to.minus(&from);
+    filter.created_from = Some(from.plus(-span));
+    filter.created_to = Some(to);
+    let mut inputs = Vec::new();
+    let mut after: Option<ListCursor> = None;
+    let mut truncated = false;
+    loop {
+        let page = app
+            .ledger
+            .list(&CaseQuery {
+                filter: filter.clone(),
+                after,
+                limit: PAGE,
+                now,
+            })
+            .await?;
+        let full = page.len() == PAGE as usize;
+        after = page.last().map(ListCursor::of);
+        for case in page {
+            inputs.push(HotspotInput {
+                id: case.id.to_string(),
+                place: case.location.jurisdiction.to_string(),
+                at_ms: case.registered_at.unix_millis(),
+                title: case.title.as_str().to_owned(),
+                text: case.description.as_str().to_owned(),
+            });
+        }
+        if inputs.len() >= MAX_CASES {
+            truncated = full;
+            break;
+        }
+        if !full {
+            break;
+        }
+    }
+    let params = HotspotParams {
+        min_size,
+        buckets,
+        place_prefix: Some(prefix),
+        ..HotspotParams::default()
+    };
+    let seg = app.reading.seg.clone();
+    let (from_ms, to_ms) = (from.unix_millis(), to.unix_millis());
+    let found =
+        tokio::task::spawn_blocking(move || hotspots(&seg, &inputs, from_ms, to_ms, &params))
+            .await?;
+    let views = found
+        .into_iter()
+        .map(|h| HotspotView {
+            place_name: JurisdictionCode::parse(&h.place)
+                .ok()
+                .and_then(|c| refs.tree.get(&c).map(|j| j.name.clone())),
+            place: h.place,
+            label: h.label,
+            top_terms: h
+                .top_terms
+                .into_iter()
+                .map(|(term, weight)| TermView {
+                    term,
+                    weight: (weight * 1000.0).round() / 1000.0,
+                })
+                .collect(),
+            count: h.count,
+            trend: h.trend,
+            previous_count: h.previous_count,
+            case_ids: h
+                .case_ids
+                .iter()
+                .filter_map(|id| CaseId::parse(id))
+                .collect(),
+        })
+        .collect();
+    Ok(Json(Hotspots {
+        from,
+        to,
+        hotspots: views,
+        truncated,
+    }))
+}
