@@ -4,6 +4,10 @@
 //! durability (WAL, synchronous=FULL, every acknowledged write committed) as
 //! the baseline. Both servers run as separate processes on loopback; the load
 //! generator shares the machine with them, as it would in any one-box test.
+//!
+//! Also the deadline engine's tick at scale (`engine`) and text at scale
+//! (`text`: indexing, search and the intake's repeat check over synthetic
+//! cases built from the real messages' vocabulary).
 
 use anyhow::{bail, Context, Result};
 use bytes::Bytes;

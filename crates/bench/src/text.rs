@@ -10,10 +10,12 @@
 //! word with probability 0.4 by a word drawn from the corpus's word
 //! frequencies, so it has the real length, vocabulary and Zipf shape but is
 //! no verbatim copy. Cases are spread over a province of 14 cities × 8
-//! counties × 12 towns, over three years, with random categories of the
-//! default taxonomy (and a kind that category allows), states, risks, and a
-//! handling body on 40% of them. Everything is drawn from a fixed-seed
-//! PRNG, so every run builds the same cases.
+//! counties × 12 towns, registered over three years in the order they are
+//! indexed (or, `--shuffled-dates`, at random instants whatever their
+//! order), with random categories of the default taxonomy (and a kind that
+//! category allows), states, risks, and a handling body on 40% of them.
+//! Everything is drawn from a fixed-seed PRNG, so every run builds the same
+//! cases.
 //!
 //! The store is not part of this benchmark: the generated cases stay in
 //! memory, and snippets and the repeat check read candidates' texts from

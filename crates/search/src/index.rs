@@ -22,7 +22,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 
 /// Bumped whenever the schema or the tokenizer changes what is indexed: an
 /// index of another version is dropped and rebuilt from the store.
-pub const INDEX_VERSION: u32 = 1;
+pub const INDEX_VERSION: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -141,7 +141,15 @@ impl Highlighter {
                     continue;
                 }
                 let fragment = snippet.fragment();
-                let chars_before = |byte: usize| fragment[..byte].chars().count();
+                // A whole word may reach past a fragment cut at one of its
+                // search-mode parts: highlights are clamped to the fragment.
+                let chars_before = |byte: usize| {
+                    let mut end = byte.min(fragment.len());
+                    while !fragment.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    fragment[..end].chars().count()
+                };
                 return Some(Snippet {
                     field: field.name(),
                     text: fragment.to_owned(),
@@ -149,6 +157,7 @@ impl Highlighter {
                         .highlighted()
                         .iter()
                         .map(|r| (chars_before(r.start), chars_before(r.end)))
+                        .filter(|(a, b)| a < b)
                         .collect(),
                 });
             }
@@ -556,12 +565,9 @@ impl CaseIndex {
                 one_or_all(each)
             }
             Expr::Phrase { field, text } => {
-                let words: Vec<String> = self
-                    .seg
-                    .search_words(text)
+                let words: Vec<String> = crate::words::in_text_order(&self.seg, text)
                     .into_iter()
-                    .filter(|w| !crate::words::is_number_like(w))
-                    .map(str::to_lowercase)
+                    .map(|(_, w)| w.to_lowercase())
                     .collect();
                 match words.len() {
                     0 => Box::new(EmptyQuery),

@@ -38,28 +38,38 @@ pub fn is_number_like(word: &str) -> bool {
             .all(|b| b.is_ascii_digit() || b == b'x' || b == b'X' || b == b'-' || b == b' ')
 }
 
+/// The indexed words of `text` with their byte offsets, in text order: a
+/// query's phrase is cut the same way, so its positions line up.
+pub fn in_text_order<'a>(seg: &Segmenter, text: &'a str) -> Vec<(usize, &'a str)> {
+    let base = text.as_ptr() as usize;
+    // jieba returns slices of `text`, so the offset is where the slice
+    // starts. Search mode gives a long word's parts before the word itself;
+    // in text order (the whole word first) offsets never go back, which
+    // snippets rely on to cut fragments.
+    let mut words: Vec<(usize, &str)> = seg
+        .search_words(text)
+        .into_iter()
+        .filter(|w| !is_number_like(w))
+        .map(|w| (w.as_ptr() as usize - base, w))
+        .collect();
+    words.sort_by_key(|(from, w)| (*from, std::cmp::Reverse(w.len())));
+    words
+}
+
 impl Tokenizer for Words {
     type TokenStream<'a> = WordStream;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> WordStream {
-        let base = text.as_ptr() as usize;
-        let tokens = self
-            .seg
-            .search_words(text)
+        let words = in_text_order(&self.seg, text);
+        let tokens = words
             .into_iter()
-            .filter(|w| !is_number_like(w))
             .enumerate()
-            .map(|(position, w)| {
-                // jieba returns slices of `text`, so the offset is where the
-                // slice starts; snippets need it to highlight.
-                let from = w.as_ptr() as usize - base;
-                Token {
-                    offset_from: from,
-                    offset_to: from + w.len(),
-                    position,
-                    text: w.to_owned(),
-                    position_length: 1,
-                }
+            .map(|(position, (from, w))| Token {
+                offset_from: from,
+                offset_to: from + w.len(),
+                position,
+                text: w.to_owned(),
+                position_length: 1,
             })
             .collect::<Vec<_>>();
         WordStream {

@@ -212,3 +212,28 @@ fn replacing_a_case_and_the_recorded_position_survive_reopening() {
     assert_eq!(ids(&index, "酒吧", &everything()).1, ["a"]);
     assert_eq!(ids(&index, "粉尘", &everything()).0, 0);
 }
+
+#[test]
+fn a_snippet_starting_inside_a_long_word_does_not_break() {
+    // jieba's search mode cuts 中华人民共和国 into its parts as well; a
+    // fragment that starts at one of them once made the offsets go back.
+    let index = CaseIndex::in_memory(Arc::new(Segmenter::new())).unwrap();
+    for spaces in [100, 109, 110, 112, 114, 120] {
+        let description = format!("{}中华人民共和国", " ".repeat(spaces));
+        index
+            .put(&[doc(&format!("d{spaces}"), "标题", &description, "/34/")])
+            .unwrap();
+        index.commit(1).unwrap();
+        let found = index
+            .search(&parse("中华人民共和国").unwrap(), &everything(), 0, 10)
+            .unwrap();
+        let snippet = found
+            .highlighter()
+            .snippet(&[(TextField::Description, description.as_str())])
+            .unwrap();
+        let chars: Vec<char> = snippet.text.chars().collect();
+        for (a, b) in &snippet.highlights {
+            assert!(a < b && *b <= chars.len(), "{spaces}: {snippet:?}");
+        }
+    }
+}
