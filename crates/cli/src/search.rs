@@ -12,10 +12,7 @@ use std::sync::Arc;
 /// before the server answers: whatever the last run committed to the store
 /// but not to the index (a crash between the two) is indexed now.
 pub async fn follower(args: &StoreArgs, ledger: &Ledger) -> Result<Arc<Follower>> {
-    let dir = args.data.join("search");
-    let index = CaseIndex::open(&dir, jiefen_web::shared_segmenter())
-        .with_context(|| format!("cannot open the search index in {}", dir.display()))?;
-    let follower = Follower::new(Arc::new(index), ledger.clone());
+    let follower = open_index(args, ledger)?;
     let started = std::time::Instant::now();
     let caught = follower.catch_up().await?;
     if caught.cases > 0 {
@@ -29,12 +26,17 @@ pub async fn follower(args: &StoreArgs, ledger: &Ledger) -> Result<Arc<Follower>
     Ok(follower)
 }
 
-pub async fn reindex(args: StoreArgs) -> Result<ExitCode> {
-    let ledger = open(&args, Arc::new(SystemClock)).await?;
+/// The index in the data directory, following `ledger`, as it was left.
+fn open_index(args: &StoreArgs, ledger: &Ledger) -> Result<Arc<Follower>> {
     let dir = args.data.join("search");
     let index = CaseIndex::open(&dir, jiefen_web::shared_segmenter())
         .with_context(|| format!("cannot open the search index in {}", dir.display()))?;
-    let follower = Follower::new(Arc::new(index), ledger);
+    Ok(Follower::new(Arc::new(index), ledger.clone()))
+}
+
+pub async fn reindex(args: StoreArgs) -> Result<ExitCode> {
+    let ledger = open(&args, Arc::new(SystemClock)).await?;
+    let follower = open_index(&args, &ledger)?;
     let started = std::time::Instant::now();
     let done = follower.rebuild().await?;
     let seconds = started.elapsed().as_secs_f64();

@@ -131,6 +131,14 @@ pub struct RepeatPolicy {
     pub window_days: u32,
 }
 
+impl RepeatPolicy {
+    /// The earliest registration (Unix milliseconds) a case registered at
+    /// `now_ms` may repeat.
+    pub fn since_ms(&self, now_ms: i64) -> i64 {
+        now_ms - i64::from(self.window_days) * 86_400_000
+    }
+}
+
 impl Policy {
     /// The due-soon share in thousandths, as assignments record it.
     pub fn due_soon_permille(&self) -> u16 {

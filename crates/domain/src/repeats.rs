@@ -174,6 +174,22 @@ fn normalise_name(name: &str) -> String {
 /// let one prolific identity make every new registration heavier.
 pub const LISTED_REPEATS: usize = 20;
 
+/// The earlier cases a new case's identities match, given the cases the
+/// index knows for each hash: what registration records and what an intake
+/// preview shows.
+pub fn matches(
+    identities: &[IdentityHash],
+    known: &std::collections::HashMap<Hash, Vec<CaseId>>,
+) -> Vec<PossibleRepeat> {
+    group(identities.iter().flat_map(|i| {
+        known
+            .get(&i.hash)
+            .into_iter()
+            .flatten()
+            .map(move |c| (*c, i.reason))
+    }))
+}
+
 /// Groups index hits (earlier case, reason) into one entry per case and
 /// keeps the [`LISTED_REPEATS`] most recent, oldest first (ids are UUIDv7,
 /// so id order is registration order).

@@ -149,15 +149,17 @@ impl Ledger {
         let mut wanted: Vec<Hash> = identities.iter().map(|i| i.hash).collect();
         wanted.sort();
         wanted.dedup();
-        let window = i64::from(self.refs().rules.policy.repeats.window_days) * 86_400_000;
-        let since = self.clock.now().unix_millis() - window;
-        let hits = self.store.identity_repeats(&wanted, since).await?;
-        Ok(repeats::group(hits.iter().flat_map(|hit| {
-            identities
-                .iter()
-                .filter(move |i| i.hash == hit.hash)
-                .map(move |i| (hit.case_id, i.reason))
-        })))
+        let since = self
+            .refs()
+            .rules
+            .policy
+            .repeats
+            .since_ms(self.clock.now().unix_millis());
+        let mut known: HashMap<Hash, Vec<CaseId>> = HashMap::new();
+        for hit in self.store.identity_repeats(&wanted, since).await? {
+            known.entry(hit.hash).or_default().push(hit.case_id);
+        }
+        Ok(repeats::matches(&identities, &known))
     }
 
     /// The event log's size after each commit of this process's writer:

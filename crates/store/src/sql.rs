@@ -610,11 +610,11 @@ macro_rules! sql_store {
         }
 
         /// The most recent cases of each identity hash since `since_ms`.
-    async fn identity_hits(
-        conn: &mut <$db as sqlx::Database>::Connection,
-        hashes: &[Hash],
-        since_ms: i64,
-    ) -> Result<Vec<IdentityHit>> {
+        async fn identity_hits(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            hashes: &[Hash],
+            since_ms: i64,
+        ) -> Result<Vec<IdentityHit>> {
             // The most recent few per identity, each by its own walk of
             // the (hash, at_ms) index: the cost stays flat however many
             // cases one identity has brought.

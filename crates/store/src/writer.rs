@@ -299,13 +299,10 @@ impl Writer {
         let mut wanted: Vec<Hash> = identities.iter().flatten().map(|i| i.hash).collect();
         wanted.sort();
         wanted.dedup();
-        let window = i64::from(refs.rules.policy.repeats.window_days) * 86_400_000;
+        let since = refs.rules.policy.repeats.since_ms(now.unix_millis());
         let mut known: HashMap<Hash, Vec<CaseId>> = HashMap::new();
         if !wanted.is_empty() {
-            for hit in tx
-                .find_identities(&wanted, now.unix_millis() - window)
-                .await?
-            {
+            for hit in tx.find_identities(&wanted, since).await? {
                 known.entry(hit.hash).or_default().push(hit.case_id);
             }
         }
@@ -454,14 +451,7 @@ impl Batch<'_> {
             receipt_code: receipt_code(),
         };
         let identities = self.identities.next().unwrap_or_default();
-        let hits = identities.iter().flat_map(|i| {
-            self.known
-                .get(&i.hash)
-                .into_iter()
-                .flatten()
-                .map(move |c| (*c, i.reason))
-        });
-        let possible = repeats::group(hits);
+        let possible = repeats::matches(&identities, &self.known);
         let mut salt = || rand::random::<[u8; 16]>();
         let (event, personal) = lifecycle::register(
             new,

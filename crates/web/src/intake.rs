@@ -156,11 +156,9 @@ impl Reading {
                 .ok()
                 .filter(|c| taxonomy.allows(c, kind))
         };
-        let pick = |suggester: &Suggester| -> Vec<SuggestedCategory> {
-            // Ask for every label: the kind may rule out the best ones.
-            suggester
-                .suggest(&self.seg, doc, usize::MAX)
-                .into_iter()
+        // Every label is asked for: the kind may rule out the best ones.
+        let pick = |all: Vec<jiefen_text::Suggestion>| -> Vec<SuggestedCategory> {
+            all.into_iter()
                 .filter_map(|s| {
                     allowed(&s.category).map(|category| SuggestedCategory {
                         category,
@@ -170,11 +168,11 @@ impl Reading {
                 .take(SUGGESTIONS)
                 .collect()
         };
-        let suggested = pick(&classifier.suggester);
+        let suggested = pick(classifier.suggester.suggest(&self.seg, doc, usize::MAX));
         if suggested.is_empty() && classifier.source != "lexicon" {
             return CategorySuggestions {
                 source: "lexicon".into(),
-                suggested: pick(&Suggester::Lexicon(Lexicon::builtin().clone())),
+                suggested: pick(Lexicon::builtin().suggest(doc, usize::MAX)),
             };
         }
         CategorySuggestions {
@@ -324,11 +322,19 @@ pub async fn preview(
 
     // Text: candidates from the index within the repeat window, judged.
     let scope = scope_of(&app, &principal);
-    let window_days = i64::from(refs.rules.policy.repeats.window_days);
-    let since = app.ledger.clock().now().unix_millis() - window_days * 86_400_000;
+    let since = refs
+        .rules
+        .policy
+        .repeats
+        .since_ms(app.ledger.clock().now().unix_millis());
     let mut filters = Filters::scoped(crate::search::index_scope(&scope));
     filters.registered_from_ms = Some(since);
-    let mut texts: Vec<(CaseId, jiefen_text::repeats::TextMatch, Vec<String>)> = Vec::new();
+    // The earlier cases the text matches, as read for judging.
+    let mut texts: Vec<(
+        jiefen_domain::case::Case,
+        jiefen_text::repeats::TextMatch,
+        Vec<String>,
+    )> = Vec::new();
     if !words.is_empty() {
         app.search
             .fresh()
@@ -356,7 +362,8 @@ pub async fn preview(
                     let old = TextPrint::of(&reading.seg, c.title.as_str(), c.description.as_str());
                     let m = judge(&print, &old)?;
                     let old_text = format!("{}\n{}", c.title, c.description);
-                    Some((c.id, m, shared_phrases(&draft_text, &old_text, 4, 5)))
+                    let phrases = shared_phrases(&draft_text, &old_text, 4, 5);
+                    Some((c, m, phrases))
                 })
                 .collect()
         })
@@ -366,14 +373,23 @@ pub async fn preview(
     // One entry per earlier case, every reason found; identity before text,
     // then the most similar.
     let mut repeats = Vec::new();
-    for (id, _, _) in &texts {
-        if !found.iter().any(|(f, _)| f == id) {
-            found.push((*id, Vec::new()));
+    for (case, _, _) in &texts {
+        if !found.iter().any(|(f, _)| *f == case.id) {
+            found.push((case.id, Vec::new()));
         }
     }
     for (id, reasons) in found {
-        let Some(case) = app.ledger.get(id).await? else {
-            continue;
+        let text = texts.iter().find(|(c, _, _)| c.id == id);
+        let read;
+        let case = match text {
+            Some((c, _, _)) => c,
+            None => match app.ledger.get(id).await? {
+                Some(c) => {
+                    read = c;
+                    &read
+                }
+                None => continue,
+            },
         };
         let jpath = refs.path(&case.location.jurisdiction);
         if !scope.admits(
@@ -382,7 +398,6 @@ pub async fn preview(
         ) {
             continue;
         }
-        let text = texts.iter().find(|(t, _, _)| *t == id);
         let mut codes: Vec<String> = reasons.iter().map(|r| r.as_str().to_owned()).collect();
         let mut zh: Vec<String> = reasons.iter().map(|r| r.zh().to_owned()).collect();
         if let Some((_, m, _)) = text {

@@ -149,6 +149,7 @@ pub async fn search(
         .await?
         .map_err(|e| ApiError::internal(&e))?;
     let now = app.ledger.clock().now();
+    let refs = app.ledger.refs();
     let mut items = Vec::with_capacity(found.hits.len());
     for hit in &found.hits {
         let Some(id) = jiefen_domain::case::CaseId::parse(&hit.id) else {
@@ -159,7 +160,6 @@ pub async fn search(
         let Some(case) = app.ledger.get(id).await? else {
             continue;
         };
-        let refs = app.ledger.refs();
         let jpath = refs.path(&case.location.jurisdiction);
         let body = case.handled_by.as_ref().map(|b| b.to_string());
         if !scope.admits(&jpath, body.as_deref()) {
@@ -188,10 +188,8 @@ pub async fn search(
             case: CaseView::new(case, now),
         });
     }
-    let next_offset = (offset + found.hits.len() < found.total.min(MAX_OFFSET + limit)
-        && found.hits.len() == limit)
-        .then_some(offset + limit)
-        .filter(|n| *n <= MAX_OFFSET);
+    let next = offset + limit;
+    let next_offset = (next < found.total && next <= MAX_OFFSET).then_some(next);
     Ok(Json(SearchResults {
         total: found.total,
         items,
