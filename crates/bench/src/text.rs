@@ -24,7 +24,9 @@
 use anyhow::{bail, ensure, Context, Result};
 use jiefen_domain::taxonomy::Taxonomy;
 use jiefen_search::{parse, CaseDoc, CaseIndex, Expr, Filters, Scope, TextField};
-use jiefen_text::repeats::{distinctive_words, judge, shared_phrases, MatchKind, TextPrint};
+use jiefen_text::repeats::{
+    distinctive_words, judge, shared_phrases, telling_words, MatchKind, TextPrint,
+};
 use jiefen_text::Segmenter;
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -52,9 +54,13 @@ const REPEAT_WINDOW_MS: i64 = 180 * DAY_MS;
 /// Results per page, and candidates per repeat check.
 const PAGE: usize = 20;
 const CANDIDATES: usize = 20;
+/// The words of a draft the index chooses from, as the intake gives them.
+const TELLING_WORDS: usize = 40;
+/// The words the general idf table alone would choose (for the overlap of
+/// real messages, and the retrieval the intake used before).
 const DISTINCTIVE_WORDS: usize = 12;
-/// Matches whose shared phrases a clerk sees at once, for the projection.
-const SHOWN: usize = 3;
+/// Repeats the intake shows, with their shared phrases.
+const SHOWN: usize = 5;
 
 pub struct Options {
     pub dir: PathBuf,
@@ -164,7 +170,7 @@ pub fn run(o: &Options) -> Result<()> {
     }
     println!();
     println!(
-        "## repeat check at intake (distinctive words, more_like {CANDIDATES}, prints, judge, shared phrases)"
+        "## repeat check at intake (telling words, more_like {CANDIDATES}, prints, judge, shared phrases of the {SHOWN} shown)"
     );
     println!();
     println!("| drafts | n | p50 ms | p90 ms | p99 ms | max ms | retrieval p50/p99 | prints p50/p99 | judge p50/p99 | phrases p50/p99 | ≥1 match | matches/draft | source found |");
@@ -208,30 +214,7 @@ pub fn run(o: &Options) -> Result<()> {
         );
     }
     println!();
-    println!(
-        "projection from the same timings: candidates' prints read instead of computed (their \
-         reading not counted) and shared phrases only for the first {SHOWN} matches: \
-         retrieval + draft print + judge + {SHOWN} phrases"
-    );
-    println!();
-    println!("| drafts | p50 ms | p90 ms | p99 ms | max ms |");
-    println!("|---|---|---|---|---|");
-    for (name, rows) in &repeats {
-        let mut v: Vec<f64> = rows
-            .iter()
-            .map(|c| c.retrieval_ms + c.draft_print_ms + c.judge_ms + c.shown_phrases_ms)
-            .collect();
-        v.sort_by(f64::total_cmp);
-        println!(
-            "| {name} | {:.2} | {:.2} | {:.2} | {:.2} |",
-            pct(&v, 0.5),
-            pct(&v, 0.9),
-            pct(&v, 0.99),
-            pct(&v, 1.0)
-        );
-    }
-    println!();
-    println!("## candidate retrieval alone (distinctive words + more_like), the same drafts");
+    println!("## candidate retrieval alone (words + more_like), the same drafts");
     println!();
     println!("| variant | p50 ms | p90 ms | p99 ms | max ms | source among candidates |");
     println!("|---|---|---|---|---|---|");
@@ -858,12 +841,9 @@ struct Check {
     retrieval_ms: f64,
     /// The draft's print and each candidate's, from its text.
     prints_ms: f64,
-    /// The draft's print alone.
-    draft_print_ms: f64,
     judge_ms: f64,
+    /// The shared phrases of the [`SHOWN`] most similar matches.
     phrases_ms: f64,
-    /// The shared phrases of the first [`SHOWN`] matches alone.
-    shown_phrases_ms: f64,
     matches: usize,
     /// Whether the source was judged a repeat (`None` for real messages).
     source: Option<bool>,
@@ -901,8 +881,8 @@ fn drafts(
 }
 
 /// What the intake does for one draft: ask the index for the cases most
-/// like it, judge each against it, and find the shared phrases of those
-/// that repeat it.
+/// like it, judge each against it, and find the shared phrases of the
+/// most similar it shows.
 fn one_check(
     index: &CaseIndex,
     seg: &Segmenter,
@@ -911,17 +891,15 @@ fn one_check(
     d: &Draft,
 ) -> Result<Check> {
     let t = Instant::now();
-    let words = distinctive_words(seg, &d.title, &d.description, DISTINCTIVE_WORDS);
+    let words = telling_words(seg, &d.title, &d.description, TELLING_WORDS);
     let hits = index.more_like(&words, filters, CANDIDATES)?;
     let retrieved = t.elapsed();
-    let (mut prints, mut judging, mut phrases) = Default::default();
+    let (mut prints, mut judging) = Default::default();
     let t1 = Instant::now();
     let print = TextPrint::of(seg, &d.title, &d.description);
     prints += t1.elapsed();
-    let draft_print = prints;
-    let mut shown = std::time::Duration::ZERO;
-    let draft_text = format!("{}\n{}", d.title, d.description);
-    let (mut matches, mut source_found, mut source_candidate) = (0, false, false);
+    let mut source_found = false;
+    let mut matched = Vec::new();
     for hit in &hits {
         let place = place_of(&hit.id)?;
         let c = &docs[place];
@@ -931,30 +909,37 @@ fn one_check(
         let judged = judge(&print, &candidate);
         prints += t2 - t1;
         judging += t2.elapsed();
-        source_candidate |= d.source == Some(place);
         if let Some(m) = judged {
-            let t1 = Instant::now();
-            let text = format!("{}\n{}", c.title, c.description);
-            black_box(shared_phrases(&draft_text, &text, 4, 5));
-            black_box(m.kind == MatchKind::NearExact);
-            let took = t1.elapsed();
-            phrases += took;
-            if matches < SHOWN {
-                shown += took;
-            }
-            matches += 1;
+            matched.push((place, m));
             source_found |= d.source == Some(place);
+            // As the intake: best-ranked first, until as many as it shows.
+            if matched.len() == SHOWN {
+                break;
+            }
         }
     }
+    let t1 = Instant::now();
+    matched.sort_by(|a, b| b.1.similarity.total_cmp(&a.1.similarity));
+    let draft_text = format!("{}\n{}", d.title, d.description);
+    for (place, m) in matched.iter().take(SHOWN) {
+        let c = &docs[*place];
+        let text = format!("{}\n{}", c.title, c.description);
+        black_box(shared_phrases(&draft_text, &text, 4, 5));
+        black_box(m.kind == MatchKind::NearExact);
+    }
+    let phrases = t1.elapsed();
+    let total = t.elapsed();
+    let mut source_candidate = false;
+    for hit in &hits {
+        source_candidate |= d.source == Some(place_of(&hit.id)?);
+    }
     Ok(Check {
-        total_ms: t.elapsed().as_secs_f64() * 1000.0,
+        total_ms: ms(total),
         retrieval_ms: ms(retrieved),
         prints_ms: ms(prints),
-        draft_print_ms: ms(draft_print),
-        shown_phrases_ms: ms(shown),
         judge_ms: ms(judging),
         phrases_ms: ms(phrases),
-        matches,
+        matches: matched.len(),
         source: d.source.map(|_| source_found),
         source_candidate,
     })
@@ -1012,9 +997,10 @@ fn repeat_checks(
     }
     out.push(("**all**".into(), all));
     // How many cases the window's part of the query scores: every case
-    // with any of the words (counted outside the timings).
+    // with any of the words asked for (counted outside the timings).
     for d in &drafts {
-        let words = distinctive_words(seg, &d.title, &d.description, DISTINCTIVE_WORDS);
+        let words =
+            index.more_like_words(&telling_words(seg, &d.title, &d.description, TELLING_WORDS))?;
         let any = Expr::Or(
             words
                 .into_iter()
@@ -1025,7 +1011,7 @@ fn repeat_checks(
     }
     scored.sort_by(f64::total_cmp);
     println!(
-        "cases with any of a draft's {DISTINCTIVE_WORDS} words inside the 180-day window: p50 {}, p90 {}, max {} (of {} in the window)",
+        "cases with any of the words a draft's query asks for inside the 180-day window: p50 {}, p90 {}, max {} (of {} in the window)",
         group(pct(&scored, 0.5) as usize),
         group(pct(&scored, 0.9) as usize),
         group(pct(&scored, 1.0) as usize),
@@ -1045,10 +1031,11 @@ struct Variant {
     sourced: usize,
 }
 
-/// Candidate retrieval alone, as the intake does it and as it might: with
-/// fewer words, or without the date window in the query (so tantivy can
-/// prune with block-max WAND, which it does only for a query that is a
-/// bare union of terms) and the window applied to a longer list after.
+/// Candidate retrieval alone, as the intake does it and as it did or might:
+/// with the 12 words the general idf table calls rarest (before), or
+/// without the date window in the query (so tantivy can prune with
+/// block-max WAND, which it does only for a query that is a bare union of
+/// terms) and the window applied to a longer list after.
 fn retrieval_variants(
     index: &CaseIndex,
     seg: &Segmenter,
@@ -1059,33 +1046,31 @@ fn retrieval_variants(
     let mut windowed = Filters::scoped(Scope::Everything);
     windowed.registered_from_ms = Some(from);
     let everything = Filters::scoped(Scope::Everything);
-    // (name, words, window in the query, candidates asked for)
-    let plans: [(&str, usize, bool, usize); 6] = [
+    // (name, telling words offered, window in the query, candidates asked for)
+    let plans: [(&str, usize, bool, usize); 4] = [
         (
-            "12 words, window in the query (as timed above)",
-            12,
+            "index picks 12 of 40 telling words, window in the query (as the intake does)",
+            TELLING_WORDS,
             true,
             CANDIDATES,
         ),
-        ("8 words, window in the query", 8, true, CANDIDATES),
-        ("6 words, window in the query", 6, true, CANDIDATES),
         (
-            "12 words, no window (all three years)",
-            12,
+            "the general idf table's 12 words, window in the query (before)",
+            DISTINCTIVE_WORDS,
+            true,
+            CANDIDATES,
+        ),
+        (
+            "index picks 12 of 40, no window (all three years)",
+            TELLING_WORDS,
             false,
             CANDIDATES,
         ),
         (
-            "12 words, no window, best 100, window applied after",
-            12,
+            "index picks 12 of 40, no window, best 100, window applied after",
+            TELLING_WORDS,
             false,
             100,
-        ),
-        (
-            "12 words, no window, best 200, window applied after",
-            12,
-            false,
-            200,
         ),
     ];
     let mut out = Vec::new();
@@ -1098,13 +1083,13 @@ fn retrieval_variants(
         };
         for d in drafts {
             let t = Instant::now();
-            let words = distinctive_words(seg, &d.title, &d.description, k);
+            let words = telling_words(seg, &d.title, &d.description, k);
             let filters = if in_query { &windowed } else { &everything };
             let hits = index.more_like(&words, filters, limit)?;
             let mut places = Vec::with_capacity(CANDIDATES);
             for hit in &hits {
                 let place = place_of(&hit.id)?;
-                if limit == CANDIDATES || docs[place].registered_ms >= from {
+                if in_query || docs[place].registered_ms >= from {
                     places.push(place);
                 }
                 if places.len() == CANDIDATES {

@@ -24,6 +24,11 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 /// index of another version is dropped and rebuilt from the store.
 pub const INDEX_VERSION: u32 = 2;
 
+/// How many of a draft's words [`CaseIndex::more_like`] asks for. More
+/// finds a rephrased repeat that shares fewer of them; each costs the
+/// scoring of every case that has it.
+pub const MORE_LIKE_WORDS: usize = 12;
+
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
     #[error("search index: {0}")]
@@ -458,16 +463,31 @@ impl CaseIndex {
 
     /// The cases that share most of these words (in title or description),
     /// inside the filters, best first: the candidates a repeat check judges.
-    /// Any one word is enough to be a candidate; BM25 ranks those sharing
-    /// the rarest and the most first, so a near-copy is at the top.
-    pub fn more_like(&self, words: &[String], filters: &Filters, limit: usize) -> Result<Vec<Hit>> {
+    ///
+    /// `words` are a draft's telling words with how much each is said
+    /// (`jiefen_text::repeats::telling_words`). Of these, the
+    /// [`MORE_LIKE_WORDS`] rarest *among the indexed cases* are asked for
+    /// (tf × BM25's idf, as Lucene's MoreLikeThis picks its terms): a
+    /// general idf table calls words rare that a deployment's cases all
+    /// use (小区, 业主 in a city of estates), and any case with any asked
+    /// word must be scored, so common words make the query slow and its
+    /// candidates poor. Words no case has are skipped. Any one asked word
+    /// is enough to be a candidate; BM25 ranks those sharing the rarest and
+    /// the most first, so a near-copy is at the top.
+    pub fn more_like(
+        &self,
+        words: &[(String, f64)],
+        filters: &Filters,
+        limit: usize,
+    ) -> Result<Vec<Hit>> {
+        let searcher = self.reader.searcher();
+        let asked = self.rarest(&searcher, words)?;
         let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for w in words {
-            let w = w.to_lowercase();
+        for w in &asked {
             for (field, boost) in [(self.fields.title, 2.0), (self.fields.description, 1.0)] {
                 any.push((
                     Occur::Should,
-                    Box::new(BoostQuery::new(self.term_query(field, &w), boost)),
+                    Box::new(BoostQuery::new(self.term_query(field, w), boost)),
                 ));
             }
         }
@@ -475,9 +495,37 @@ impl CaseIndex {
             return Ok(Vec::new());
         }
         let query = self.filtered(Box::new(BooleanQuery::new(any)), filters);
-        let searcher = self.reader.searcher();
         let top = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
         self.hits(&searcher, top)
+    }
+
+    /// The words [`CaseIndex::more_like`] asks for, rarest first.
+    pub fn more_like_words(&self, words: &[(String, f64)]) -> Result<Vec<String>> {
+        self.rarest(&self.reader.searcher(), words)
+    }
+
+    fn rarest(&self, searcher: &tantivy::Searcher, words: &[(String, f64)]) -> Result<Vec<String>> {
+        let cases = searcher.num_docs() as f64;
+        let mut asked: Vec<(String, f64)> = Vec::with_capacity(words.len());
+        for (w, said) in words {
+            let w = w.to_lowercase();
+            if asked.iter().any(|(a, _)| *a == w) {
+                continue;
+            }
+            let mut df = 0u64;
+            for field in [self.fields.title, self.fields.description] {
+                df += searcher.doc_freq(&Term::from_field_text(field, &w))?;
+            }
+            if df == 0 {
+                continue;
+            }
+            let df = (df as f64).min(cases);
+            let idf = (1.0 + (cases - df + 0.5) / (df + 0.5)).ln();
+            asked.push((w, said * idf));
+        }
+        asked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        asked.truncate(MORE_LIKE_WORDS);
+        Ok(asked.into_iter().map(|(w, _)| w).collect())
     }
 
     fn hits(

@@ -237,3 +237,60 @@ fn a_snippet_starting_inside_a_long_word_does_not_break() {
         }
     }
 }
+
+/// The words asked for are the draft's rarest among the indexed cases, not
+/// the first it lists: words every case has would make every case a
+/// candidate, and words no case has would take a place for nothing.
+#[test]
+fn more_like_asks_for_the_words_rare_in_this_index() {
+    let seg = Arc::new(Segmenter::new());
+    let index = CaseIndex::in_memory(seg.clone()).unwrap();
+    let common = "小区物业管理混乱，电梯经常故障，停车收费不合理，业主多次反映没有解决";
+    let mut docs: Vec<CaseDoc> = (0..40)
+        .map(|i| {
+            doc(
+                &format!("estate-{i:02}"),
+                "物业问题",
+                common,
+                "/34/3417/341702/",
+            )
+        })
+        .collect();
+    docs.push(doc(
+        "plant",
+        "物业问题",
+        &format!("{common}。丽发新城旁边的搅拌站夜里轰鸣"),
+        "/34/3417/341702/",
+    ));
+    index.put(&docs).unwrap();
+    index.commit(1).unwrap();
+
+    let mut words: Vec<(String, f64)> = Vec::new();
+    for w in seg.words(common) {
+        if w.chars().count() > 1 && !words.iter().any(|(x, _)| x == w) {
+            words.push((w.to_owned(), 3.0));
+        }
+    }
+    assert!(
+        words.len() > jiefen_search::index::MORE_LIKE_WORDS,
+        "{words:?}"
+    );
+    for absent in ["缆车", "灯塔", "冰川", "沙漠", "火山", "珊瑚"] {
+        words.push((absent.to_owned(), 3.0));
+    }
+    words.push(("搅拌站".to_owned(), 1.0));
+    words.push(("轰鸣".to_owned(), 1.0));
+
+    let hits = index.more_like(&words, &everything(), 5).unwrap();
+    assert_eq!(
+        hits.first().map(|h| h.id.as_str()),
+        Some("plant"),
+        "{hits:?}"
+    );
+    // Only the common words: every case is as like it as any other.
+    let hits = index.more_like(&words[..4], &everything(), 50).unwrap();
+    assert_eq!(hits.len(), 41);
+    // Nothing the index has: no candidates.
+    let hits = index.more_like(&words[words.len() - 8..words.len() - 2], &everything(), 5);
+    assert!(hits.unwrap().is_empty());
+}

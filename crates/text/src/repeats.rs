@@ -205,6 +205,11 @@ pub fn simhash(seg: &Segmenter, text: &str) -> u64 {
     for w in seg.words(&folded) {
         *counts.entry(w).or_insert(0) += 1;
     }
+    simhash_of_counts(&counts)
+}
+
+/// [`simhash`] from the words' counts.
+fn simhash_of_counts(counts: &HashMap<&str, i64>) -> u64 {
     let mut sums = [0i64; 64];
     for (word, count) in counts {
         let idf = idf_centi(word);
@@ -231,6 +236,22 @@ pub fn simhash(seg: &Segmenter, text: &str) -> u64 {
 /// is (tf × idf, the title's counted twice), best first: what a search for
 /// earlier cases like it asks the full-text index for.
 pub fn distinctive_words(seg: &Segmenter, title: &str, description: &str, k: usize) -> Vec<String> {
+    telling_words(seg, title, description, k)
+        .into_iter()
+        .map(|(w, _)| w)
+        .collect()
+}
+
+/// [`distinctive_words`] with how much each is said: `1 + ln tf`, the
+/// title's counted twice. An index that knows how common each word is
+/// among its own cases re-ranks these by its idf (`CaseIndex::more_like`),
+/// so `k` should be a few times the words finally asked for.
+pub fn telling_words(
+    seg: &Segmenter,
+    title: &str,
+    description: &str,
+    k: usize,
+) -> Vec<(String, f64)> {
     let mut tf: HashMap<String, f64> = HashMap::new();
     for (text, weight) in [(fold(title), TITLE_WEIGHT), (fold(description), 1.0)] {
         for w in seg.words(&text) {
@@ -239,17 +260,18 @@ pub fn distinctive_words(seg: &Segmenter, title: &str, description: &str, k: usi
             }
         }
     }
-    let mut scored: Vec<(String, f64)> = tf
+    let mut scored: Vec<(String, f64, f64)> = tf
         .into_iter()
         .map(|(w, tf)| {
+            let said = 1.0 + tf.ln();
             let idf = f64::from(idf_centi(&w));
-            (w, (1.0 + tf.ln()) * idf)
+            (w, said, said * idf)
         })
         .collect();
     // Ties by the word itself, so the same text always asks the same.
-    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    scored.sort_by(|a, b| b.2.total_cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
     scored.truncate(k);
-    scored.into_iter().map(|(w, _)| w).collect()
+    scored.into_iter().map(|(w, said, _)| (w, said)).collect()
 }
 
 /// How many bits differ.
@@ -347,10 +369,15 @@ impl Terms {
     /// through a long letter does not drown the rest; idf from
     /// `data/idf.txt`.
     pub fn of(seg: &Segmenter, title: &str, description: &str) -> Self {
-        let mut tf: HashMap<&str, f64> = HashMap::new();
         let (title, description) = (fold(title), fold(description));
-        for (text, weight) in [(&title, TITLE_WEIGHT), (&description, 1.0)] {
-            for w in seg.words(text) {
+        Self::of_words(&seg.words(&title), &seg.words(&description))
+    }
+
+    /// From the folded title's and description's words.
+    fn of_words(title: &[&str], description: &[&str]) -> Self {
+        let mut tf: HashMap<&str, f64> = HashMap::new();
+        for (words, weight) in [(title, TITLE_WEIGHT), (description, 1.0)] {
+            for w in words {
                 if !is_stop(w) {
                     *tf.entry(w).or_insert(0.0) += weight;
                 }
@@ -423,12 +450,24 @@ pub struct TextPrint {
 
 impl TextPrint {
     /// The prints of a case's title and description.
+    ///
+    /// Each text is cut into words once, for the simhash and the terms
+    /// alike: segmentation is most of the cost. A newline stops every
+    /// word, so the words of the joined text are the title's and then the
+    /// description's, and the simhash is that of the joined text.
     pub fn of(seg: &Segmenter, title: &str, description: &str) -> Self {
         let joined = format!("{title}\n{description}");
+        let (folded_title, folded_description) = (fold(title), fold(description));
+        let (title_words, description_words) =
+            (seg.words(&folded_title), seg.words(&folded_description));
+        let mut counts: HashMap<&str, i64> = HashMap::new();
+        for w in title_words.iter().chain(&description_words) {
+            *counts.entry(w).or_insert(0) += 1;
+        }
         Self {
-            simhash: simhash(seg, &joined),
+            simhash: simhash_of_counts(&counts),
             shingles: Shingles::of(&joined),
-            terms: Terms::of(seg, title, description),
+            terms: Terms::of_words(&title_words, &description_words),
         }
     }
 }

@@ -6,7 +6,8 @@
 //! below what it measures. Run with `--nocapture` to see the figures.
 
 use jiefen_text::repeats::{
-    hamming, judge, shared_phrases, MatchKind, TextPrint, NEAR_EXACT_HAMMING, REPHRASED_COSINE,
+    hamming, judge, shared_phrases, simhash, MatchKind, Terms, TextPrint, NEAR_EXACT_HAMMING,
+    REPHRASED_COSINE,
 };
 use jiefen_text::Segmenter;
 use std::collections::HashMap;
@@ -251,6 +252,21 @@ fn sweep(pairs: &[Pair], prints: &HashMap<&str, TextPrint>) {
         .map(|p| hamming(prints[p.a.as_str()].simhash, prints[p.b.as_str()].simhash))
         .min();
     eprintln!("closest pair labelled different: {closest_different:?} bits apart");
+}
+
+/// A print cuts each text into words once; it must be what cutting the
+/// joined text (for the simhash) and each part (for the terms) gives, or
+/// stored simhashes would stop matching.
+#[test]
+fn one_segmentation_gives_the_same_print() {
+    let seg = Segmenter::new();
+    let texts = texts();
+    assert!(texts.len() > 4_000, "{} texts", texts.len());
+    for (id, (t, d)) in &texts {
+        let print = TextPrint::of(&seg, t, d);
+        assert_eq!(print.simhash, simhash(&seg, &format!("{t}\n{d}")), "{id}");
+        assert_eq!(print.terms, Terms::of(&seg, t, d), "{id}");
+    }
 }
 
 /// How far apart the simhashes of unrelated messages are: what a linear

@@ -29,12 +29,14 @@ use utoipa::ToSchema;
 
 /// How many categories the intake shows.
 pub const SUGGESTIONS: usize = 3;
-/// Candidates the text check judges, from the full-text index.
+/// Candidates the text check judges at most, from the full-text index.
 const TEXT_CANDIDATES: usize = 20;
-/// The words of a draft the candidates are searched by.
-const DISTINCTIVE_WORDS: usize = 12;
-/// Likely repeats shown at most.
-const SHOWN_REPEATS: usize = 10;
+/// The words of a draft the index chooses the ones it searches by from
+/// (`CaseIndex::more_like` asks for the rarest dozen among its cases).
+const TELLING_WORDS: usize = 40;
+/// Likely repeats shown at most; the shared phrases are found for these
+/// only (on two long letters that is the dearest step).
+const SHOWN_REPEATS: usize = 5;
 
 /// The classifier in use and where it came from.
 pub struct Classifier {
@@ -288,8 +290,7 @@ pub async fn preview(
     let taxonomy = refs.taxonomy.clone();
     let (suggestions, words, print) = tokio::task::spawn_blocking(move || {
         let suggestions = reading.suggest(&taxonomy, kind, &doc);
-        let words =
-            repeats::distinctive_words(&reading.seg, &doc.title, &doc.detail, DISTINCTIVE_WORDS);
+        let words = repeats::telling_words(&reading.seg, &doc.title, &doc.detail, TELLING_WORDS);
         let print = TextPrint::of(&reading.seg, &doc.title, &doc.detail);
         (suggestions, words, print)
     })
@@ -330,11 +331,7 @@ pub async fn preview(
     let mut filters = Filters::scoped(crate::search::index_scope(&scope));
     filters.registered_from_ms = Some(since);
     // The earlier cases the text matches, as read for judging.
-    let mut texts: Vec<(
-        jiefen_domain::case::Case,
-        jiefen_text::repeats::TextMatch,
-        Vec<String>,
-    )> = Vec::new();
+    let mut texts: Vec<(jiefen_domain::case::Case, jiefen_text::repeats::TextMatch)> = Vec::new();
     if !words.is_empty() {
         app.search
             .fresh()
@@ -354,17 +351,17 @@ pub async fn preview(
             }
         }
         let reading = app.reading.clone();
-        let draft_text = format!("{title}\n{description}");
+        // Best-ranked first, until as many repeats as are shown: reading a
+        // candidate's text is the dearest step, and the index ranks a
+        // near-copy first.
         texts = tokio::task::spawn_blocking(move || {
             candidates
                 .into_iter()
                 .filter_map(|c| {
                     let old = TextPrint::of(&reading.seg, c.title.as_str(), c.description.as_str());
-                    let m = judge(&print, &old)?;
-                    let old_text = format!("{}\n{}", c.title, c.description);
-                    let phrases = shared_phrases(&draft_text, &old_text, 4, 5);
-                    Some((c, m, phrases))
+                    judge(&print, &old).map(|m| (c, m))
                 })
+                .take(SHOWN_REPEATS)
                 .collect()
         })
         .await?;
@@ -372,17 +369,17 @@ pub async fn preview(
 
     // One entry per earlier case, every reason found; identity before text,
     // then the most similar.
-    let mut repeats = Vec::new();
-    for (case, _, _) in &texts {
+    for (case, _) in &texts {
         if !found.iter().any(|(f, _)| *f == case.id) {
             found.push((case.id, Vec::new()));
         }
     }
+    let mut listed: Vec<(LikelyRepeat, Option<String>)> = Vec::new();
     for (id, reasons) in found {
-        let text = texts.iter().find(|(c, _, _)| c.id == id);
+        let text = texts.iter().find(|(c, _)| c.id == id);
         let read;
         let case = match text {
-            Some((c, _, _)) => c,
+            Some((c, _)) => c,
             None => match app.ledger.get(id).await? {
                 Some(c) => {
                     read = c;
@@ -400,11 +397,11 @@ pub async fn preview(
         }
         let mut codes: Vec<String> = reasons.iter().map(|r| r.as_str().to_owned()).collect();
         let mut zh: Vec<String> = reasons.iter().map(|r| r.zh().to_owned()).collect();
-        if let Some((_, m, _)) = text {
+        if let Some((_, m)) = text {
             codes.push("similar_text".into());
             zh.push(format!("内容相似（{}）", m.kind.zh()));
         }
-        repeats.push(LikelyRepeat {
+        let repeat = LikelyRepeat {
             case_id: case.id,
             number: case.number.clone(),
             title: case.title.as_str().to_owned(),
@@ -412,12 +409,14 @@ pub async fn preview(
             registered_at: case.registered_at,
             reasons: codes,
             reasons_zh: zh,
-            text_match: text.map(|(_, m, _)| m.kind.as_str()),
-            similarity: text.map(|(_, m, _)| (m.similarity * 1000.0).round() / 1000.0),
-            shared_phrases: text.map(|(_, _, p)| p.clone()).unwrap_or_default(),
-        });
+            text_match: text.map(|(_, m)| m.kind.as_str()),
+            similarity: text.map(|(_, m)| (m.similarity * 1000.0).round() / 1000.0),
+            shared_phrases: Vec::new(),
+        };
+        let old_text = text.map(|(c, _)| format!("{}\n{}", c.title, c.description));
+        listed.push((repeat, old_text));
     }
-    repeats.sort_by(|a, b| {
+    listed.sort_by(|(a, _), (b, _)| {
         let identity = |r: &LikelyRepeat| r.reasons.iter().filter(|c| *c != "similar_text").count();
         identity(b).cmp(&identity(a)).then(
             b.similarity
@@ -425,7 +424,20 @@ pub async fn preview(
                 .total_cmp(&a.similarity.unwrap_or(0.0)),
         )
     });
-    repeats.truncate(SHOWN_REPEATS);
+    listed.truncate(SHOWN_REPEATS);
+    let draft_text = format!("{title}\n{description}");
+    let repeats = tokio::task::spawn_blocking(move || {
+        listed
+            .into_iter()
+            .map(|(mut repeat, old_text)| {
+                if let Some(old) = old_text {
+                    repeat.shared_phrases = shared_phrases(&draft_text, &old, 4, 5);
+                }
+                repeat
+            })
+            .collect()
+    })
+    .await?;
     Ok(Json(Preview {
         suggestions,
         categories,
