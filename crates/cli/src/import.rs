@@ -13,9 +13,8 @@ use crate::records::{self, Record};
 use crate::{open_store, open_with, StoreArgs};
 use anyhow::{bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use jiefen_domain::case::CaseId;
 use jiefen_domain::clock::Timestamp;
-use jiefen_domain::lifecycle::{self, Actor, Minted, NewCase};
+use jiefen_domain::lifecycle::{self, Actor, NewCase};
 use jiefen_store::{Clock, ManualClock, SystemClock};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -76,22 +75,8 @@ pub async fn import(args: ImportArgs) -> Result<ExitCode> {
                     // The registration's own rules, judged now on a copy,
                     // so that a bad record is found before anything is
                     // written.
-                    let minted = Minted {
-                        id: CaseId(uuid::Uuid::nil()),
-                        number: "dry-run".into(),
-                        receipt_code: "dry-run".into(),
-                    };
                     let now = p.at.unwrap_or_else(|| clock.now());
-                    let mut salt = || [0u8; 16];
-                    match lifecycle::register(
-                        &p.new,
-                        minted,
-                        actor.clone(),
-                        now,
-                        &*refs,
-                        &mut salt,
-                        vec![],
-                    ) {
+                    match lifecycle::dry_register(&p.new, actor.clone(), now, &*refs) {
                         Ok(_) => good.push(p),
                         Err(e) => bad.push((p.line, e.to_string())),
                     }

@@ -826,9 +826,13 @@ async fn serve(args: StoreArgs, listen: &str, options: ServeOptions) -> Result<E
         state.ledger.store().kind()
     );
     eprintln!("Jiefen is running at http://{addr}/  (API: /api/v1, OpenAPI: /openapi.json). Ctrl-C stops it.");
-    jiefen_web::serve(listener, jiefen_web::router(state), async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
+    jiefen_web::serve(
+        listener,
+        jiefen_web::router_with(state, jiefen_ui::router),
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        },
+    )
     .await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1485,6 +1485,27 @@ fn fresh_watch(limit: TimeLimit, at: Timestamp) -> SignalWatch {
     }
 }
 
+/// The case registering `new` would make, judged by the registration's own
+/// rules without writing anything: for an import that checks every record
+/// before it writes one, and for the intake desk that shows the risk, the
+/// routing and the deadline while the clerk types. Its id, number and
+/// receipt code are placeholders, and no repeats are looked for.
+pub fn dry_register(
+    new: &NewCase,
+    actor: Actor,
+    now: Timestamp,
+    refs: &dyn Reference,
+) -> Result<Case, TransitionError> {
+    let minted = Minted {
+        id: CaseId(uuid::Uuid::nil()),
+        number: "dry-run".into(),
+        receipt_code: "dry-run".into(),
+    };
+    let mut salt = || [0u8; 16];
+    let (event, _) = register(new, minted, actor, now, refs, &mut salt, Vec::new())?;
+    apply(None, &event).map_err(|e| TransitionError::invalid("case", e.to_string()))
+}
+
 /// Rebuilds a case from its whole history.
 pub fn replay<'a>(
     events: impl IntoIterator<Item = &'a Event>,

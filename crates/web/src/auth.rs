@@ -149,7 +149,7 @@ pub fn client_address(parts_ext: &axum::http::Extensions) -> Option<String> {
     parts_ext.get::<ClientAddress>().map(|c| c.0.to_string())
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -163,7 +163,7 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// The caller, if credentials were presented. Credentials that do not
 /// hold are an error, not an anonymous request: a client whose token was
 /// revoked must hear so.
-async fn authenticate(
+pub async fn authenticate(
     app: &AppState,
     headers: &HeaderMap,
     address: Option<String>,

@@ -213,7 +213,7 @@ const LIST_PARAMS: &[&str] = &[
 ];
 
 /// The `limit` of a paged list: 1–200, default 50.
-pub(crate) fn page_limit(q: &QueryParams) -> Result<u32, ApiError> {
+pub fn page_limit(q: &QueryParams) -> Result<u32, ApiError> {
     Ok(q.parse_with("limit", "a whole number from 1 to 200", |s| {
         s.parse::<u32>()
             .ok()
@@ -258,13 +258,23 @@ pub async fn list(
     q: QueryParams,
 ) -> Result<Json<CaseList>, ApiError> {
     q.only(LIST_PARAMS)?;
-    let filter = list_filter(&app, &principal, &q)?;
+    list_page(&app, &principal, &q).await.map(Json)
+}
+
+/// A page of the case list with the query's filters, inside the caller's
+/// scope: the API's and the work queue's.
+pub async fn list_page(
+    app: &AppState,
+    principal: &Principal,
+    q: &QueryParams,
+) -> Result<CaseList, ApiError> {
+    let filter = list_filter(app, principal, q)?;
     let after = q.parse_with(
         "cursor",
         "the next_cursor of a previous page",
         ListCursor::parse,
     )?;
-    let limit = page_limit(&q)?;
+    let limit = page_limit(q)?;
     let now = app.ledger.clock().now();
     let cases = app
         .ledger
@@ -279,7 +289,7 @@ pub async fn list(
         .then(|| cases.last().map(|c| ListCursor::of(c).to_string()))
         .flatten();
     let items = cases.into_iter().map(|c| CaseView::new(c, now)).collect();
-    Ok(Json(CaseList { items, next_cursor }))
+    Ok(CaseList { items, next_cursor })
 }
 
 /// The subtree path of the `jurisdiction` parameter, if given.
@@ -306,7 +316,7 @@ pub(crate) fn jurisdiction_path(
 
 /// The case list's filters, inside the caller's scope; search takes the
 /// same ones.
-pub(crate) fn list_filter(
+pub fn list_filter(
     app: &AppState,
     principal: &Principal,
     q: &QueryParams,
@@ -441,12 +451,22 @@ pub async fn parties(
     q: QueryParams,
 ) -> Result<Json<PartiesView>, ApiError> {
     q.only(&["full", "reason"])?;
+    parties_of(&app, &found, &q).await.map(Json)
+}
+
+/// A case's parties with their personal values masked, or in full with a
+/// recorded reason (`full=true&reason=…`): the API's and the case page's.
+pub async fn parties_of(
+    app: &AppState,
+    found: &CaseInScope,
+    q: &QueryParams,
+) -> Result<PartiesView, ApiError> {
     let full = q
         .parse_with("full", "true or false", |s| s.parse::<bool>().ok())?
         .unwrap_or(false);
     let (id, principal) = (found.id, &found.principal);
     let reason = if full {
-        Some(disclosure(&app, principal, &q, id, Function::ViewPersonalData).await?)
+        Some(disclosure(app, principal, q, id, Function::ViewPersonalData).await?)
     } else {
         None
     };
@@ -490,10 +510,10 @@ pub async fn parties(
         // A full view that cannot be recorded is not given.
         app.accounts.audit(vec![entry]).await?;
     }
-    Ok(Json(PartiesView {
+    Ok(PartiesView {
         case_id: id,
         parties,
-    }))
+    })
 }
 
 /// The reason for a disclosure of personal data, after checking the role

@@ -243,6 +243,66 @@ pub struct Preview {
     pub categories: Vec<CategoryView>,
     /// Earlier cases in the caller's scope this may repeat, strongest first.
     pub repeats: Vec<LikelyRepeat>,
+    /// With a whole draft `case`: what registering it would record now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration: Option<WouldRegister>,
+}
+
+/// What registering the draft would record, by the registration's own
+/// rules (`lifecycle::dry_register`), or why it would be refused.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum WouldRegister {
+    Registered {
+        risk: jiefen_domain::case::RiskLevel,
+        /// Why, each in words a clerk can check.
+        risk_reasons: Vec<String>,
+        /// The body and level the routing table proposes, with reasons;
+        /// absent when no body in or above the place takes the category.
+        #[schema(value_type = Option<Object>)]
+        routing: Option<jiefen_domain::routing::Proposal>,
+        /// The decision on acceptance it waits for, when its kind has one.
+        acceptance_due_at: Option<jiefen_domain::Timestamp>,
+        /// How that deadline was counted (working days, holidays).
+        acceptance_deadline: Option<String>,
+    },
+    Refused {
+        field: Option<String>,
+        message: String,
+    },
+}
+
+impl WouldRegister {
+    fn of(app: &AppState, principal: &Principal, new: &NewCase) -> Self {
+        use jiefen_domain::lifecycle::Reference;
+        let refs = app.ledger.refs();
+        let now = app.ledger.clock().now();
+        match jiefen_domain::lifecycle::dry_register(new, principal.actor(), now, &*refs) {
+            Ok(case) => {
+                let acceptance = match &case.stage {
+                    jiefen_domain::case::Stage::Registered {
+                        acceptance: Some(a),
+                    } => Some(a),
+                    _ => None,
+                };
+                WouldRegister::Registered {
+                    risk: case.risk,
+                    risk_reasons: case.risk_reasons.iter().map(|r| r.detail.clone()).collect(),
+                    routing: refs.propose_route(&case),
+                    acceptance_due_at: acceptance.map(|a| a.due_at),
+                    acceptance_deadline: acceptance.map(|a| a.deadline.text_zh()),
+                }
+            }
+            Err(e) => {
+                let api =
+                    ApiError::from_write(jiefen_store::writer::WriteError::from(e), Some("case"));
+                WouldRegister::Refused {
+                    field: api.field,
+                    message: api.message,
+                }
+            }
+        }
+    }
 }
 
 #[utoipa::path(
@@ -438,10 +498,15 @@ pub async fn preview(
             .collect()
     })
     .await?;
+    let registration = draft
+        .case
+        .as_ref()
+        .map(|new| WouldRegister::of(&app, &principal, new));
     Ok(Json(Preview {
         suggestions,
         categories,
         repeats,
+        registration,
     }))
 }
 

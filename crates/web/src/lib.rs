@@ -147,8 +147,18 @@ pub fn shared_segmenter() -> Arc<jiefen_text::Segmenter> {
 /// Every endpoint of the route table behind its access gate, with the
 /// API's body limits, error shape and tracing.
 pub fn router(state: AppState) -> Router {
+    router_with(state, |_| Router::new())
+}
+
+/// [`router`] with more routes (the web UI's pages) merged in, behind the
+/// same address lookup, security headers and tracing; routes it adds set
+/// their own Content-Security-Policy where they serve HTML.
+pub fn router_with(
+    state: AppState,
+    more: impl FnOnce(Arc<AppState>) -> Router<Arc<AppState>>,
+) -> Router {
     let state = Arc::new(state);
-    let mut router = Router::new();
+    let mut router = more(state.clone());
     for (route, handler) in routes::endpoints() {
         let access = route.access;
         let gated = handler.route_layer(axum::middleware::from_fn_with_state(

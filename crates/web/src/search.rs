@@ -95,6 +95,16 @@ pub async fn search(
     q: QueryParams,
 ) -> Result<Json<SearchResults>, ApiError> {
     q.only(SEARCH_PARAMS)?;
+    run(&app, &principal, &q).await.map(Json)
+}
+
+/// A search with the case list's filters, inside the caller's scope: the
+/// API's and the work queue's.
+pub async fn run(
+    app: &Arc<AppState>,
+    principal: &Principal,
+    q: &QueryParams,
+) -> Result<SearchResults, ApiError> {
     let text = q
         .get("q")
         .ok_or_else(|| ApiError::invalid_query("q", "q, the words to search for, is required"))?;
@@ -106,7 +116,7 @@ pub async fn search(
         )
         .with_field("q")
     })?;
-    let list = list_filter(&app, &principal, &q)?;
+    let list = list_filter(app, principal, q)?;
     if list.signal.is_some() {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -120,7 +130,7 @@ pub async fn search(
             s.parse::<usize>().ok().filter(|n| *n <= MAX_OFFSET)
         })?
         .unwrap_or(0);
-    let limit = crate::cases::page_limit(&q)? as usize;
+    let limit = crate::cases::page_limit(q)? as usize;
     let scope = list.scope.clone();
     let mut exact = Vec::new();
     let mut push = |field, value: Option<String>| {
@@ -190,11 +200,11 @@ pub async fn search(
     }
     let next = offset + limit;
     let next_offset = (next < found.total && next <= MAX_OFFSET).then_some(next);
-    Ok(Json(SearchResults {
+    Ok(SearchResults {
         total: found.total,
         items,
         next_offset,
-    }))
+    })
 }
 
 /// The store's scope in the index's terms: the same rule.

@@ -1,0 +1,230 @@
+// Jiefen's one script: sign-in and sign-out, the intake desk's live preview
+// and checks as the clerk types, and writes through the JSON API with the
+// session's CSRF token. Pages render without it; this makes them live.
+"use strict";
+(function () {
+  const M = JSON.parse(document.getElementById("messages")?.textContent || "{}");
+  const t = (k) => M[k] || k;
+  const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
+
+  async function api(method, path, body, extra) {
+    const headers = { "content-type": "application/json", "x-csrf-token": csrf };
+    Object.assign(headers, extra || {});
+    const res = await fetch(path, {
+      method, headers, credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    let data = null;
+    try { data = await res.json(); } catch (_) { /* no body */ }
+    return { status: res.status, ok: res.ok, data };
+  }
+  function el(tag, attrs, ...kids) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === "class") e.className = v; else if (k === "text") e.textContent = v; else e.setAttribute(k, v);
+    }
+    for (const kid of kids) if (kid != null) e.append(kid);
+    return e;
+  }
+  function showError(form, message) {
+    const box = form.querySelector("[data-error]");
+    if (!box) return;
+    box.textContent = message || "";
+    box.hidden = !message;
+  }
+
+  // Sign in and out.
+  const login = document.getElementById("login");
+  if (login) {
+    login.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      showError(login, "");
+      const f = new FormData(login);
+      try {
+        const r = await api("POST", "/api/v1/session", { username: f.get("username"), password: f.get("password") });
+        if (r.ok) { location.assign(login.dataset.next || "/"); return; }
+        showError(login, r.status === 401 ? t("sign_in_failed") : (r.data?.error?.message || t("sign_in_failed")));
+      } catch (_) { showError(login, t("network")); }
+    });
+  }
+  for (const b of document.querySelectorAll("[data-sign-out]")) {
+    b.addEventListener("click", async () => {
+      try { await api("DELETE", "/api/v1/session"); } finally { location.assign("/login"); }
+    });
+  }
+  for (const b of document.querySelectorAll("[data-print]")) b.addEventListener("click", () => window.print());
+
+  // Checks of personal numbers as typed (the server checks again).
+  const ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  function validId(s) {
+    if (!/^\d{17}[\dXx]$/.test(s)) return false;
+    const y = +s.slice(6, 10), m = +s.slice(10, 12), d = +s.slice(12, 14);
+    const date = new Date(Date.UTC(y, m - 1, d));
+    if (y < 1900 || date.getUTCMonth() !== m - 1 || date.getUTCDate() !== d || date > new Date()) return false;
+    let sum = 0;
+    for (let i = 0; i < 17; i++) sum += +s[i] * ID_WEIGHTS[i];
+    return "10X98765432"[sum % 11] === s[17].toUpperCase();
+  }
+  function validPhone(s) {
+    const digits = s.replace(/[\s-]/g, "");
+    return /^1[3-9]\d{9}$/.test(digits) || /^0\d{9,11}$/.test(digits);
+  }
+  function check(input) {
+    const v = input.value.trim();
+    const msg = document.getElementById(input.id + "_msg");
+    if (!v) { input.removeAttribute("aria-invalid"); if (msg) { msg.textContent = ""; msg.className = "hint"; } return true; }
+    const good = input.dataset.check === "id" ? validId(v) : validPhone(v);
+    input.setAttribute("aria-invalid", good ? "false" : "true");
+    if (msg) {
+      msg.textContent = t(input.dataset.check + (good ? "_ok" : "_bad"));
+      msg.className = "hint " + (good ? "ok" : "bad");
+    }
+    return good;
+  }
+
+  // The intake desk.
+  const intake = document.getElementById("intake");
+  if (!intake) return;
+  const key = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()).slice(0, 64);
+  let suggestions = null;
+  const $ = (name) => intake.elements.namedItem(name);
+  for (const input of intake.querySelectorAll("[data-check]")) {
+    input.addEventListener("input", () => check(input));
+  }
+  // Only categories that apply to the chosen kind can be chosen.
+  function filterCategories() {
+    const kind = $("kind").value;
+    for (const o of $("category").querySelectorAll("option[data-kinds]")) {
+      const fits = o.dataset.kinds.split(" ").includes(kind);
+      o.hidden = !fits; o.disabled = !fits;
+      if (!fits && o.selected) $("category").value = "";
+    }
+  }
+  $("kind").addEventListener("change", filterCategories);
+  filterCategories();
+
+  function draftCase(strict) {
+    const v = (n) => ($(n)?.value || "").trim();
+    if (!v("title") || !v("description") || !v("category") || !v("jurisdiction")) return null;
+    const parties = [];
+    if (v("a_name")) {
+      const p = { role: "applicant", kind: "person", name: v("a_name") };
+      if (v("a_id") && (strict || validId(v("a_id")))) p.id_number = v("a_id").toUpperCase();
+      if (v("a_phone") && (strict || validPhone(v("a_phone")))) p.phone = v("a_phone").replace(/[\s-]/g, "");
+      parties.push(p);
+    }
+    if (v("r_kind") && v("r_name")) parties.push({ role: "respondent", kind: v("r_kind"), name: v("r_name") });
+    const c = {
+      kind: v("kind"), channel: v("channel"), category: v("category"), title: v("title"),
+      description: v("description"), jurisdiction: v("jurisdiction"), parties,
+    };
+    if (v("address")) c.address = v("address");
+    if (suggestions) c.suggestions = suggestions;
+    return c;
+  }
+
+  const sugList = intake.parentElement.querySelector("[data-suggestions]");
+  const repList = intake.parentElement.querySelector("[data-repeats]");
+  const regList = intake.parentElement.querySelector("[data-registration]");
+  function renderSuggestions(cats) {
+    sugList.replaceChildren();
+    if (!cats.length) { sugList.append(el("li", { class: "muted", text: t("no_suggestions") })); return; }
+    for (const c of cats) {
+      const pct = Math.round(c.permille / 10);
+      const use = el("button", { type: "button", "data-category": c.category, text: t("use_category") });
+      use.addEventListener("click", () => { $("category").value = c.category; preview(); });
+      const bar = el("span", { class: "bar", "aria-hidden": "true" }, el("span", { style: "width:" + pct + "%" }));
+      sugList.append(el("li", {}, el("span", { text: c.name + " " + pct + "%" }), bar, use));
+    }
+  }
+  function highlighted(title, phrases) {
+    const p = el("div", { class: "why" });
+    p.append(t("shared") + "：");
+    phrases.forEach((ph, i) => { if (i) p.append("、"); p.append(el("mark", { text: ph })); });
+    return p;
+  }
+  function renderRepeats(reps) {
+    repList.replaceChildren();
+    if (!reps.length) { repList.append(el("li", { class: "muted", text: t("no_repeats") })); return; }
+    for (const r of reps) {
+      const li = el("li", { "data-repeat": r.case_id },
+        el("a", { href: "/cases/" + r.case_id, text: r.number + " " + r.title }),
+        el("div", { class: "why", text: r.reasons_zh.join("；") + (r.similarity != null ? "（" + t("similarity") + " " + Math.round(r.similarity * 100) + "%）" : "") }));
+      if (r.shared_phrases && r.shared_phrases.length) li.append(highlighted(r.title, r.shared_phrases));
+      repList.append(li);
+    }
+  }
+  function fact(term, value) { regList.append(el("dt", { text: term }), el("dd", {}, value)); }
+  function renderRegistration(reg) {
+    regList.replaceChildren();
+    if (!reg) { regList.append(el("dt", { class: "muted", text: document.querySelector("[data-registration]")?.dataset.empty || "" })); return; }
+    if (reg.outcome === "refused") { fact(t("refused"), el("span", { class: "error", text: reg.message })); return; }
+    const risk = el("span", {}, el("span", { class: "badge risk-" + reg.risk, text: t(reg.risk) }));
+    if (reg.risk_reasons.length) risk.append(el("div", { class: "why", text: reg.risk_reasons.join("；") }));
+    fact(t("risk"), risk);
+    if (reg.routing) {
+      const r = el("span", { text: reg.routing.body.name });
+      r.append(el("div", { class: "why", text: reg.routing.reasons.join("；") }));
+      if (reg.routing.leader_in_charge) r.append(el("div", { class: "why", text: t("leader_in_charge") }));
+      fact(t("routing"), r);
+    } else fact(t("routing"), el("span", { text: t("no_routing") }));
+    if (reg.acceptance_due_at) {
+      const d = new Date(reg.acceptance_due_at);
+      const day = d.toLocaleDateString("zh-CN", { timeZone: "Asia/Shanghai" });
+      fact(t("deadline"), el("span", { text: day + (reg.acceptance_deadline ? "（" + reg.acceptance_deadline + "）" : "") }));
+    } else fact(t("deadline"), el("span", { text: t("no_deadline") }));
+  }
+
+  let timer = null, seq = 0;
+  async function preview() {
+    const my = ++seq;
+    const title = $("title").value.trim(), description = $("description").value.trim();
+    if (!title && !description) return;
+    const body = { kind: $("kind").value, title, description };
+    const c = draftCase(false);
+    if (c) body.case = c;
+    try {
+      let r = await api("POST", "/api/v1/intake/preview", body);
+      // A draft the API cannot read yet still gets its suggestions.
+      if (!r.ok && body.case) { delete body.case; r = await api("POST", "/api/v1/intake/preview", body); }
+      if (my !== seq || !r.ok) return;
+      suggestions = r.data.suggestions || null;
+      renderSuggestions(r.data.categories || []);
+      renderRepeats(r.data.repeats || []);
+      renderRegistration(r.data.registration || null);
+      intake.dataset.previewed = String(my);
+    } catch (_) { /* the next keystroke tries again */ }
+  }
+  regList.dataset.empty = regList.textContent.trim();
+  intake.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(preview, 350); });
+  intake.addEventListener("change", () => { clearTimeout(timer); timer = setTimeout(preview, 50); });
+
+  const FIELDS = { "case.title": "title", "case.description": "description", "case.category": "category",
+    "case.jurisdiction": "jurisdiction", "case.address": "address", "case.parties[0].name": "a_name",
+    "case.parties[0].id_number": "a_id", "case.parties[0].phone": "a_phone", "case.parties[1].name": "r_name" };
+  intake.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    showError(intake, "");
+    for (const input of intake.querySelectorAll("[data-check]")) check(input);
+    const c = draftCase(true);
+    if (!c) {
+      for (const n of ["title", "description", "category", "jurisdiction"]) {
+        if (!$(n).value.trim()) { $(n).setAttribute("aria-invalid", "true"); $(n).focus(); break; }
+      }
+      showError(intake, t("failed"));
+      return;
+    }
+    const button = intake.querySelector("button[type=submit]");
+    button.disabled = true; button.textContent = t("saving");
+    try {
+      const r = await api("POST", "/api/v1/cases", { case: c }, { "idempotency-key": key });
+      if (r.ok && r.data?.case_id) { location.assign("/cases/" + r.data.case_id + "/receipt"); return; }
+      const err = r.data?.error || {};
+      showError(intake, t("failed") + "：" + (err.message || r.status));
+      const name = FIELDS[err.field];
+      if (name && $(name)) { $(name).setAttribute("aria-invalid", "true"); $(name).focus(); }
+    } catch (_) { showError(intake, t("network")); }
+    button.disabled = false; button.textContent = intake.dataset.submitLabel;
+  });
+  intake.dataset.submitLabel = intake.querySelector("button[type=submit]").textContent;
+})();

@@ -1,0 +1,239 @@
+//! The work queues: the cases of the caller's scope (their body's for a
+//! handler, their jurisdiction's for centre staff), open red ones first,
+//! with deadline signals and risk colours; filters and full-text search
+//! are the case list's and the search API's own.
+
+use crate::chrome::Chrome;
+use crate::{render, PageError};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use jiefen_domain::case::{Case, CaseKind, CaseState, DeadlineSignal, RiskLevel};
+use jiefen_domain::Timestamp;
+use jiefen_web::auth::Principal;
+use jiefen_web::extract::QueryParams;
+use jiefen_web::AppState;
+use std::sync::Arc;
+
+const QUEUE_PARAMS: &[&str] = &["q", "kind", "state", "risk", "signal", "cursor", "offset"];
+const PAGE: &str = "30";
+
+pub struct Row {
+    pub id: String,
+    pub number: String,
+    pub title: String,
+    pub kind: String,
+    pub state: String,
+    pub state_code: &'static str,
+    pub risk: String,
+    pub risk_code: &'static str,
+    pub signal: Option<(String, &'static str)>,
+    pub due: String,
+    pub registered: String,
+    pub place: String,
+    /// The search snippet, split at its highlights: (text, highlighted).
+    pub snippet: Vec<(String, bool)>,
+}
+
+pub struct Filter {
+    pub name: &'static str,
+    pub label: String,
+    pub options: Vec<(String, String, bool)>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "queue.html")]
+pub struct Queue {
+    pub c: Chrome,
+    pub q: String,
+    pub filters: Vec<Filter>,
+    pub rows: Vec<Row>,
+    pub total: Option<usize>,
+    pub next: Option<String>,
+    pub problem: Option<String>,
+}
+
+/// A date in China Standard Time, as 2026-11-24.
+pub fn local_date(t: Timestamp) -> String {
+    let d = jiefen_domain::deadlines::local_date(t);
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+pub fn row(app: &AppState, c: &Chrome, case: &Case, now: Timestamp) -> Row {
+    let t = c.t;
+    let refs = app.ledger.refs();
+    let state = case.state();
+    let signal = case.deadline_signal(now);
+    let due = case
+        .stage
+        .time_limit()
+        .map(|l| local_date(l.due_at))
+        .unwrap_or_default();
+    Row {
+        id: case.id.to_string(),
+        number: case.number.clone(),
+        title: case.title.as_str().to_owned(),
+        kind: t.of("kind", case.kind.as_str()),
+        state: t.of("state", state.as_str()),
+        state_code: state.as_str(),
+        risk: t.of("risk", case.risk.as_str()),
+        risk_code: case.risk.as_str(),
+        signal: signal.map(|s| (t.of("signal", s.as_str()), s.as_str())),
+        due,
+        registered: local_date(case.registered_at),
+        place: refs
+            .tree
+            .get(&case.location.jurisdiction)
+            .map(|j| j.name.clone())
+            .unwrap_or_default(),
+        snippet: Vec::new(),
+    }
+}
+
+fn options<T: Copy>(
+    c: &Chrome,
+    q: &QueryParams,
+    name: &'static str,
+    group: &str,
+    all: &[T],
+    code: fn(T) -> &'static str,
+) -> Filter {
+    let chosen = q.get(name).unwrap_or("");
+    let mut options = vec![(
+        String::new(),
+        c.t.get("queue.any").to_owned(),
+        chosen.is_empty(),
+    )];
+    options.extend(all.iter().map(|v| {
+        let code = code(*v);
+        (code.to_owned(), c.t.of(group, code), chosen == code)
+    }));
+    Filter {
+        name,
+        label: c.t.get(&format!("queue.filter_{name}")).to_owned(),
+        options,
+    }
+}
+
+pub async fn page(
+    State(app): State<Arc<AppState>>,
+    c: Chrome,
+    principal: Principal,
+    q: Result<QueryParams, jiefen_web::ApiError>,
+) -> Result<Response, PageError> {
+    let q = match q.and_then(|q| q.only(QUEUE_PARAMS).map(|_| q)) {
+        Ok(q) => q,
+        Err(error) => return Err(PageError::new(c, error)),
+    };
+    let filters = vec![
+        options(&c, &q, "state", "state", CaseState::ALL, CaseState::as_str),
+        options(&c, &q, "risk", "risk", RiskLevel::ALL, RiskLevel::as_str),
+        options(
+            &c,
+            &q,
+            "signal",
+            "signal",
+            DeadlineSignal::ALL,
+            DeadlineSignal::as_str,
+        ),
+        options(&c, &q, "kind", "kind", CaseKind::ALL, CaseKind::as_str),
+    ];
+    let now = app.ledger.clock().now();
+    let text = q.get("q").map(str::to_owned);
+    // The API's own parameters: the page size, and the rest as given.
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for name in ["q", "kind", "state", "risk", "signal", "cursor", "offset"] {
+        if let Some(v) = q.get(name) {
+            pairs.push((name.to_owned(), v.to_owned()));
+        }
+    }
+    pairs.push(("limit".to_owned(), PAGE.to_owned()));
+    let api_query = pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", crate::url_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let api_q = match QueryParams::parse(Some(&api_query)) {
+        Ok(q) => q,
+        Err(error) => return Err(PageError::new(c, error)),
+    };
+    let mut rows = Vec::new();
+    let mut total = None;
+    let mut next = None;
+    let mut problem = None;
+    let here_without = |skip: &str, value: String| {
+        let mut parts: Vec<String> = pairs
+            .iter()
+            .filter(|(k, _)| k != "limit" && k != "cursor" && k != "offset" && k != skip)
+            .map(|(k, v)| format!("{k}={}", crate::url_encode(v)))
+            .collect();
+        parts.push(format!("{skip}={}", crate::url_encode(&value)));
+        format!("/cases?{}", parts.join("&"))
+    };
+    if text.is_some() {
+        match jiefen_web::search::run(&app, &principal, &api_q).await {
+            Ok(found) => {
+                total = Some(found.total);
+                next = found
+                    .next_offset
+                    .map(|o| here_without("offset", o.to_string()));
+                for hit in found.items {
+                    let mut r = row(&app, &c, &hit.case.case, now);
+                    if let Some(s) = hit.snippet {
+                        r.snippet = split_highlights(&s.text, &s.highlights);
+                    }
+                    rows.push(r);
+                }
+            }
+            Err(e) if e.status.is_client_error() => problem = Some(e.message),
+            Err(error) => return Err(PageError::new(c, error)),
+        }
+    } else {
+        match jiefen_web::cases::list_page(&app, &principal, &api_q).await {
+            Ok(list) => {
+                next = list.next_cursor.map(|cur| here_without("cursor", cur));
+                rows = list
+                    .items
+                    .iter()
+                    .map(|v| row(&app, &c, &v.case, now))
+                    .collect();
+            }
+            Err(e) if e.status.is_client_error() => problem = Some(e.message),
+            Err(error) => return Err(PageError::new(c, error)),
+        }
+    }
+    Ok(render(
+        StatusCode::OK,
+        &Queue {
+            c,
+            q: text.unwrap_or_default(),
+            filters,
+            rows,
+            total,
+            next,
+            problem,
+        },
+    ))
+}
+
+/// A snippet cut at its highlights (character ranges).
+pub fn split_highlights(text: &str, highlights: &[[usize; 2]]) -> Vec<(String, bool)> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut at = 0;
+    for [a, b] in highlights {
+        let (a, b) = ((*a).min(chars.len()), (*b).min(chars.len()));
+        if a < at || b <= a {
+            continue;
+        }
+        if a > at {
+            out.push((chars[at..a].iter().collect(), false));
+        }
+        out.push((chars[a..b].iter().collect(), true));
+        at = b;
+    }
+    if at < chars.len() {
+        out.push((chars[at..].iter().collect(), false));
+    }
+    out
+}
