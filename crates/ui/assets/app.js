@@ -133,7 +133,10 @@
       const pct = Math.round(c.permille / 10);
       const use = el("button", { type: "button", "data-category": c.category, text: t("use_category") });
       use.addEventListener("click", () => { $("category").value = c.category; preview(); });
-      const bar = el("span", { class: "bar", "aria-hidden": "true" }, el("span", { style: "width:" + pct + "%" }));
+      // Through the CSSOM: the page's policy refuses style attributes.
+      const fill = el("span", {});
+      fill.style.width = pct + "%";
+      const bar = el("span", { class: "bar", "aria-hidden": "true" }, fill);
       sugList.append(el("li", {}, el("span", { text: c.name + " " + pct + "%" }), bar, use));
     }
   }

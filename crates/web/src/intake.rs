@@ -459,7 +459,7 @@ pub async fn preview(
         let mut zh: Vec<String> = reasons.iter().map(|r| r.zh().to_owned()).collect();
         if let Some((_, m)) = text {
             codes.push("similar_text".into());
-            zh.push(format!("内容相似（{}）", m.kind.zh()));
+            zh.push(m.kind.zh().to_owned());
         }
         let repeat = LikelyRepeat {
             case_id: case.id,

@@ -1,0 +1,107 @@
+// The web UI in a real browser (issue 6). Each test drives Debian's Chromium
+// against a real server with the demo city.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startServer, launch, apiSession, signIn, capture } from "./harness.mjs";
+
+let server, browser;
+before(async () => { server = await startServer(); browser = await launch(); });
+after(async () => { await browser?.close(); await server?.stop(); });
+
+const VILLAGE = "341721100201"; // 城东社区, 尧渡镇
+const APPLICANT_ID = "11010519491231002X";
+
+test("a clerk registers a walk-in and sees suggestions and a repeat warning", async () => {
+  const clerk = server.creds["clerk.yaodu"];
+  // An earlier case of the same person, about the same wall.
+  const api = await apiSession(server.base, "clerk.yaodu", clerk.password);
+  const earlier = await api("POST", "/api/v1/cases", { case: {
+    kind: "dispute", channel: "walk_in", category: "neighbourhood.boundary",
+    title: "邻居新砌围墙占用共用通道", description: "申请人称邻居张某新砌围墙占用两家共用的通道，出入困难，要求拆除。",
+    jurisdiction: VILLAGE,
+    parties: [{ role: "applicant", kind: "person", name: "王秀英", id_number: APPLICANT_ID, phone: "13812345678" }],
+  } });
+  assert.equal(earlier.status, 201, JSON.stringify(earlier.data));
+  const earlierCase = (await api("GET", `/api/v1/cases/${earlier.data.case_id}`)).data;
+
+  const page = await browser.newPage({ locale: "zh-CN" });
+  await signIn(page, server.base, "clerk.yaodu", clerk.password, "/intake");
+  assert.match(new URL(page.url()).pathname, /^\/intake$/);
+  await page.selectOption("#kind", "dispute");
+  await page.selectOption("#channel", "walk_in");
+  await page.fill("#title", "邻居砌墙堵住通道又起争执");
+  await page.fill("#description", "王秀英再次来访，称邻居张某砌的围墙仍占用两家共用通道，协商未果，双方发生争吵，要求拆除围墙恢复通行。");
+  await page.selectOption("#jurisdiction", VILLAGE);
+  await page.fill("#a_name", "王秀英");
+  await page.fill("#a_id", "11010519491231002");
+  await page.waitForSelector("#a_id_msg.bad");
+  await page.fill("#a_id", APPLICANT_ID);
+  await page.waitForSelector("#a_id_msg.ok");
+  await page.fill("#a_phone", "13812345678");
+
+  // The suggestions come as the clerk types; choosing one fills the category.
+  const first = page.locator("[data-suggestions] button[data-category]").first();
+  await first.waitFor();
+  const suggested = await page.locator("[data-suggestions] button[data-category]").count();
+  assert.ok(suggested >= 1 && suggested <= 3, `${suggested} suggestions`);
+  await page.selectOption("#category", "neighbourhood.boundary");
+
+  // The earlier case is named as a likely repeat, with why.
+  const repeat = page.locator(`[data-repeats] li[data-repeat="${earlier.data.case_id}"]`);
+  await page.waitForFunction((id) => {
+    const li = document.querySelector(`[data-repeats] li[data-repeat="${id}"]`);
+    return li && li.innerText.includes("同一");
+  }, earlier.data.case_id);
+  const why = await repeat.innerText();
+  assert.ok(why.includes(earlierCase.number), why);
+  assert.ok(why.includes("同一"), `no identity reason in: ${why}`);
+  // And what registering would record.
+  await page.locator("[data-registration] .badge").first().waitFor();
+  const problems = await capture(page, "intake");
+
+  await Promise.all([page.waitForURL(/\/receipt$/), page.click("#intake button[type=submit]")]);
+  const code = (await page.locator("[data-receipt-code]").innerText()).trim();
+  assert.ok(code.length >= 6, `receipt code ${code}`);
+  problems.push(...await capture(page, "receipt"));
+
+  await page.click("text=查看事项");
+  await page.waitForURL(/\/cases\/[0-9a-f-]+$/);
+  assert.ok(await page.locator(".badge.verified").isVisible(), "the history should verify");
+  problems.push(...await capture(page, "case"));
+
+  await page.goto(`${server.base}/cases?q=${encodeURIComponent("围墙 通道")}`);
+  const rows = await page.locator("table.cases tbody tr").count();
+  assert.ok(rows >= 2, `${rows} rows for the search`);
+  problems.push(...await capture(page, "queue"));
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test("a handler from another town cannot open the case by URL", async () => {
+  const admin = await apiSession(server.base, "admin", server.creds.admin.password);
+  const password = "another-town-handler-pass";
+  const made = await admin("POST", "/api/v1/users", {
+    username: "mediator.dongliu", role: "handler", jurisdiction: "341721101",
+    body: "341721101-MEDIATION", password,
+  });
+  assert.equal(made.status, 201, JSON.stringify(made.data));
+  const clerk = await apiSession(server.base, "clerk.yaodu", server.creds["clerk.yaodu"].password);
+  const created = await clerk("POST", "/api/v1/cases", { case: {
+    kind: "request", channel: "phone", category: "dept_housing.roads",
+    title: "小区停水三天无人处理", description: "城东社区多栋楼停水三天，物业称在维修，至今未恢复。", jurisdiction: VILLAGE,
+  } });
+  assert.equal(created.status, 201, JSON.stringify(created.data));
+
+  const page = await browser.newPage();
+  await signIn(page, server.base, "mediator.dongliu", password);
+  const res = await page.goto(`${server.base}/cases/${created.data.case_id}`);
+  assert.equal(res.status(), 404);
+  assert.ok(!(await page.content()).includes("小区停水三天"), "the case's title must not show");
+  // Their own town's handler can.
+  const own = await browser.newPage();
+  await signIn(own, server.base, "mediator.yaodu", server.creds["mediator.yaodu"].password);
+  const mine = await own.goto(`${server.base}/cases/${created.data.case_id}`);
+  assert.ok([200, 404].includes(mine.status()));
+  await page.close();
+  await own.close();
+});
