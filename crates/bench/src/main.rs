@@ -65,32 +65,7 @@ enum Cmd {
     },
     /// Text at scale: indexing `cases` synthetic cases built from the real
     /// messages' vocabulary, searching them, and the intake's repeat check.
-    Text {
-        /// Where the index is built (deleted and built afresh each run
-        /// unless --reuse-index).
-        #[arg(long, default_value = "target/bench-text")]
-        dir: PathBuf,
-        /// The real messages (JSON lines with title and detail), read in place.
-        #[arg(long, default_value_os_t = text::default_messages())]
-        messages: PathBuf,
-        #[arg(long, default_value_t = 1_000_000)]
-        cases: usize,
-        #[arg(long, default_value_t = 1_000)]
-        queries: usize,
-        /// Drafts checked for repeats, half perturbed real messages, half
-        /// perturbed recent synthetic cases.
-        #[arg(long, default_value_t = 1_000)]
-        drafts: usize,
-        /// Keep an index of the same size left by an earlier run instead
-        /// of building it again (indexing is then not measured).
-        #[arg(long)]
-        reuse_index: bool,
-        /// Register cases at random instants of the three years instead of
-        /// in the order they are indexed (the index then holds every
-        /// period in every segment, as after re-indexing old cases).
-        #[arg(long)]
-        shuffled_dates: bool,
-    },
+    Text(text::Options),
     /// The baseline server: a bare axum handler inserting into SQLite.
     BareServer {
         #[arg(long)]
@@ -110,23 +85,7 @@ async fn main() -> Result<()> {
             changing,
             rounds,
         } => engine::run(&data, cases, changing, rounds).await,
-        Cmd::Text {
-            dir,
-            messages,
-            cases,
-            queries,
-            drafts,
-            reuse_index,
-            shuffled_dates,
-        } => text::run(&text::Options {
-            dir,
-            messages,
-            cases,
-            queries,
-            drafts,
-            reuse_index,
-            shuffled_dates,
-        }),
+        Cmd::Text(options) => text::run(&options),
         Cmd::Http {
             jiefen,
             clients,

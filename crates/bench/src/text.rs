@@ -53,22 +53,38 @@ const SPAN_MS: i64 = 3 * 365 * DAY_MS;
 const REPEAT_WINDOW_MS: i64 = 180 * DAY_MS;
 /// Results per page, and candidates per repeat check.
 const PAGE: usize = 20;
-const CANDIDATES: usize = 20;
-/// The words of a draft the index chooses from, as the intake gives them.
-const TELLING_WORDS: usize = 40;
+// The intake's candidates, the words it offers the index and the repeats
+// it shows (with their shared phrases).
+use jiefen_web::intake::{SHOWN_REPEATS as SHOWN, TELLING_WORDS, TEXT_CANDIDATES as CANDIDATES};
 /// The words the general idf table alone would choose (for the overlap of
 /// real messages, and the retrieval the intake used before).
 const DISTINCTIVE_WORDS: usize = 12;
-/// Repeats the intake shows, with their shared phrases.
-const SHOWN: usize = 5;
 
+#[derive(clap::Args)]
 pub struct Options {
+    /// Where the index is built (deleted and built afresh each run
+    /// unless --reuse-index).
+    #[arg(long, default_value = "target/bench-text")]
     pub dir: PathBuf,
+    /// The real messages (JSON lines with title and detail), read in place.
+    #[arg(long, default_value_os_t = default_messages())]
     pub messages: PathBuf,
+    #[arg(long, default_value_t = 1_000_000)]
     pub cases: usize,
+    #[arg(long, default_value_t = 1_000)]
     pub queries: usize,
+    /// Drafts checked for repeats, half perturbed real messages, half
+    /// perturbed recent synthetic cases.
+    #[arg(long, default_value_t = 1_000)]
     pub drafts: usize,
+    /// Keep an index of the same size left by an earlier run instead
+    /// of building it again (indexing is then not measured).
+    #[arg(long)]
     pub reuse_index: bool,
+    /// Register cases at random instants of the three years instead of
+    /// in the order they are indexed (the index then holds every
+    /// period in every segment, as after re-indexing old cases).
+    #[arg(long)]
     pub shuffled_dates: bool,
 }
 

@@ -781,30 +781,23 @@ fn import_search_and_train_a_model() {
         .replace("环境保护", "environment.noise")
         .replace("城乡建设", "dept_housing.roads");
     std::fs::write(&csv, &coded).unwrap();
-    let out = succeeded(
-        &["import"],
-        jiefen(&[
-            "import",
-            "--data",
-            d,
-            "--jurisdiction",
-            "341702",
-            csv.to_str().unwrap(),
-        ]),
-    );
+    let import_csv = || {
+        succeeded(
+            &["import"],
+            jiefen(&[
+                "import",
+                "--data",
+                d,
+                "--jurisdiction",
+                "341702",
+                csv.to_str().unwrap(),
+            ]),
+        )
+    };
+    let out = import_csv();
     assert!(out.contains("imported 12 cases (0 already"), "{out}");
     // Again: the ids make it idempotent.
-    let out = succeeded(
-        &["import"],
-        jiefen(&[
-            "import",
-            "--data",
-            d,
-            "--jurisdiction",
-            "341702",
-            csv.to_str().unwrap(),
-        ]),
-    );
+    let out = import_csv();
     assert!(out.contains("imported 0 cases (12 already"), "{out}");
 
     let out = succeeded(&["search"], jiefen(&["search", "--data", d, "噪音 搅拌站"]));

@@ -129,18 +129,14 @@ async fn case_doc(ledger: &Ledger, id: CaseId) -> Result<Option<CaseDoc>, StoreE
     Ok(Some(doc_of(&case, jpath, &events)))
 }
 
-/// Which parts of later events are people's words worth finding.
-const NOTE_KEYS: [&str; 6] = ["note", "reason", "text", "summary", "place", "agency"];
-
 /// The searchable document of a case: its projection's text and the notes
 /// of its events after registration.
 pub fn doc_of(case: &Case, jpath: String, events: &[EventRow]) -> CaseDoc {
-    let mut notes = Vec::new();
-    for e in events.iter().filter(|e| e.seq > 1) {
-        if let Ok(body) = serde_json::from_str::<serde_json::Value>(&e.body) {
-            collect_notes(&body, &mut notes);
-        }
-    }
+    let notes = events
+        .iter()
+        .filter(|e| e.seq > 1)
+        .flat_map(EventRow::peoples_words)
+        .collect();
     CaseDoc {
         id: case.id.to_string(),
         title: case.title.as_str().to_owned(),
@@ -163,22 +159,5 @@ pub fn doc_of(case: &Case, jpath: String, events: &[EventRow]) -> CaseDoc {
         category: case.category.to_string(),
         risk: case.risk.as_str().to_owned(),
         registered_ms: case.registered_at.unix_millis(),
-    }
-}
-
-fn collect_notes(value: &serde_json::Value, out: &mut Vec<String>) {
-    match value {
-        serde_json::Value::Object(map) => {
-            for (key, v) in map {
-                match v {
-                    serde_json::Value::String(s) if NOTE_KEYS.contains(&key.as_str()) => {
-                        out.push(s.clone())
-                    }
-                    _ => collect_notes(v, out),
-                }
-            }
-        }
-        serde_json::Value::Array(items) => items.iter().for_each(|i| collect_notes(i, out)),
-        _ => {}
     }
 }

@@ -17,7 +17,6 @@ use jiefen_domain::party::{
 use jiefen_domain::taxonomy::Taxonomy;
 use jiefen_ledger::bundle::{BundleEvent, CaseBundle, ConsistencyProof, PersonalDatum};
 use jiefen_ledger::canonical::canonical_json;
-use jiefen_ledger::chain::event_hash;
 use jiefen_ledger::checkpoint::{Checkpoint, DeploymentKey, SignedCheckpoint};
 use jiefen_ledger::hash::{sha256, Hash};
 use jiefen_ledger::merkle::{
@@ -692,18 +691,19 @@ impl Ledger {
                 report.cases += 1;
                 let rows = self.store.events(id).await?;
                 report.events += rows.len() as u64;
+                let broken = crate::rows::first_broken_link(&rows);
+                if let Some(seq) = broken {
+                    report.broken_chains.push((id, seq));
+                }
+                // The events up to the break, and the hash they end on.
                 let mut prev = Hash::ZERO;
                 let mut events = Vec::with_capacity(rows.len());
-                for r in &rows {
-                    if r.prev_hash != prev || event_hash(&prev, r.body.as_bytes()) != r.hash {
-                        report.broken_chains.push((id, r.seq));
-                        break;
-                    }
-                    prev = r.hash;
+                for r in rows.iter().take_while(|r| Some(r.seq) != broken) {
                     let e: Event = serde_json::from_str(&r.body).map_err(|e| {
                         StoreError::Corrupt(format!("case {id} event {}: {e}", r.seq))
                     })?;
                     events.push(e);
+                    prev = r.hash;
                 }
                 // Fold one event at a time: the inbox notices of each event
                 // depend on the case before and after it.

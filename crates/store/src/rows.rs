@@ -24,6 +24,55 @@ pub struct EventRow {
     pub hash: Hash,
 }
 
+/// Which parts of an event's body are people's own words (a note, a
+/// reason, a summary, a place), worth showing and finding.
+const PEOPLES_WORDS: [&str; 6] = ["note", "reason", "text", "summary", "place", "agency"];
+
+impl EventRow {
+    /// What people wrote into this event, in the body's order.
+    pub fn peoples_words(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Ok(body) = serde_json::from_str::<serde_json::Value>(&self.body) {
+            collect_words(&body, &mut out);
+        }
+        out
+    }
+}
+
+fn collect_words(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, v) in map {
+                match v {
+                    serde_json::Value::String(s) if PEOPLES_WORDS.contains(&key.as_str()) => {
+                        out.push(s.clone())
+                    }
+                    _ => collect_words(v, out),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|i| collect_words(i, out)),
+        _ => {}
+    }
+}
+
+/// The seq of the first event of a case's `rows` (in seq order) that does
+/// not continue the hash chain: its `prev_hash` is not the previous
+/// event's hash (zero for the first), or its hash is not that of its
+/// `prev_hash` and body. `None` when the whole chain holds.
+pub fn first_broken_link(rows: &[EventRow]) -> Option<u64> {
+    let mut prev = Hash::ZERO;
+    for r in rows {
+        if r.prev_hash != prev
+            || jiefen_ledger::chain::event_hash(&prev, r.body.as_bytes()) != r.hash
+        {
+            return Some(r.seq);
+        }
+        prev = r.hash;
+    }
+    None
+}
+
 /// The projection row of a case: filter columns plus the whole case as JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseRow {

@@ -201,15 +201,15 @@ fn hash_str(s: &str) -> u64 {
 /// sum of those whose hash has it clear. Integer arithmetic throughout.
 pub fn simhash(seg: &Segmenter, text: &str) -> u64 {
     let folded = fold(text);
-    let mut counts: HashMap<&str, i64> = HashMap::new();
-    for w in seg.words(&folded) {
-        *counts.entry(w).or_insert(0) += 1;
-    }
-    simhash_of_counts(&counts)
+    simhash_of_words(seg.words(&folded))
 }
 
-/// [`simhash`] from the words' counts.
-fn simhash_of_counts(counts: &HashMap<&str, i64>) -> u64 {
+/// [`simhash`] of a folded text's words.
+fn simhash_of_words<'a>(words: impl IntoIterator<Item = &'a str>) -> u64 {
+    let mut counts: HashMap<&str, i64> = HashMap::new();
+    for w in words {
+        *counts.entry(w).or_insert(0) += 1;
+    }
     let mut sums = [0i64; 64];
     for (word, count) in counts {
         let idf = idf_centi(word);
@@ -252,26 +252,35 @@ pub fn telling_words(
     description: &str,
     k: usize,
 ) -> Vec<(String, f64)> {
-    let mut tf: HashMap<String, f64> = HashMap::new();
-    for (text, weight) in [(fold(title), TITLE_WEIGHT), (fold(description), 1.0)] {
-        for w in seg.words(&text) {
-            if !is_stop(w) {
-                *tf.entry(w.to_owned()).or_insert(0.0) += weight;
-            }
-        }
-    }
+    let (title, description) = (fold(title), fold(description));
+    let tf = term_frequencies(&seg.words(&title), &seg.words(&description));
     let mut scored: Vec<(String, f64, f64)> = tf
         .into_iter()
         .map(|(w, tf)| {
             let said = 1.0 + tf.ln();
-            let idf = f64::from(idf_centi(&w));
-            (w, said, said * idf)
+            let idf = f64::from(idf_centi(w));
+            (w.to_owned(), said, said * idf)
         })
         .collect();
     // Ties by the word itself, so the same text always asks the same.
     scored.sort_by(|a, b| b.2.total_cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
     scored.truncate(k);
     scored.into_iter().map(|(w, said, _)| (w, said)).collect()
+}
+
+/// How often each telling word (common ones left out) is said in a folded
+/// title's and description's words, the title's counted [`TITLE_WEIGHT`]
+/// times.
+fn term_frequencies<'a>(title: &[&'a str], description: &[&'a str]) -> HashMap<&'a str, f64> {
+    let mut tf: HashMap<&str, f64> = HashMap::new();
+    for (words, weight) in [(title, TITLE_WEIGHT), (description, 1.0)] {
+        for w in words {
+            if !is_stop(w) {
+                *tf.entry(w).or_insert(0.0) += weight;
+            }
+        }
+    }
+    tf
 }
 
 /// How many bits differ.
@@ -375,14 +384,7 @@ impl Terms {
 
     /// From the folded title's and description's words.
     fn of_words(title: &[&str], description: &[&str]) -> Self {
-        let mut tf: HashMap<&str, f64> = HashMap::new();
-        for (words, weight) in [(title, TITLE_WEIGHT), (description, 1.0)] {
-            for w in words {
-                if !is_stop(w) {
-                    *tf.entry(w).or_insert(0.0) += weight;
-                }
-            }
-        }
+        let tf = term_frequencies(title, description);
         let mut v: Vec<(u64, f64)> = tf
             .into_iter()
             .map(|(w, tf)| {
@@ -460,12 +462,8 @@ impl TextPrint {
         let (folded_title, folded_description) = (fold(title), fold(description));
         let (title_words, description_words) =
             (seg.words(&folded_title), seg.words(&folded_description));
-        let mut counts: HashMap<&str, i64> = HashMap::new();
-        for w in title_words.iter().chain(&description_words) {
-            *counts.entry(w).or_insert(0) += 1;
-        }
         Self {
-            simhash: simhash_of_counts(&counts),
+            simhash: simhash_of_words(title_words.iter().chain(&description_words).copied()),
             shingles: Shingles::of(&joined),
             terms: Terms::of_words(&title_words, &description_words),
         }

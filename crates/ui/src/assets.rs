@@ -28,14 +28,28 @@ fn tag(content: &str) -> String {
     format!("{:012x}", h.finish() & 0xffff_ffff_ffff)
 }
 
-fn tagged() -> &'static Vec<(String, &'static str, &'static str)> {
-    static TAGGED: OnceLock<Vec<(String, &'static str, &'static str)>> = OnceLock::new();
+/// An asset: its plain name, the name it is served under, its type and
+/// content.
+struct Asset {
+    name: &'static str,
+    served_as: String,
+    mime: &'static str,
+    body: &'static str,
+}
+
+fn tagged() -> &'static [Asset] {
+    static TAGGED: OnceLock<Vec<Asset>> = OnceLock::new();
     TAGGED.get_or_init(|| {
         FILES
             .iter()
-            .map(|(name, mime, body)| {
+            .map(|&(name, mime, body)| {
                 let (stem, ext) = name.rsplit_once('.').expect("asset names have extensions");
-                (format!("{stem}.{}.{ext}", tag(body)), *mime, *body)
+                Asset {
+                    name,
+                    served_as: format!("{stem}.{}.{ext}", tag(body)),
+                    mime,
+                    body,
+                }
             })
             .collect()
     })
@@ -43,21 +57,19 @@ fn tagged() -> &'static Vec<(String, &'static str, &'static str)> {
 
 /// The URL of an asset by its plain name.
 pub fn url(name: &str) -> String {
-    let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
-    let prefix = format!("{stem}.");
-    tagged()
+    let served_as = tagged()
         .iter()
-        .find(|(n, _, _)| n.starts_with(&prefix) && n.ends_with(&format!(".{ext}")))
-        .map(|(n, _, _)| format!("/assets/{n}"))
-        .unwrap_or_else(|| format!("/assets/{name}"))
+        .find(|a| a.name == name)
+        .map_or(name, |a| a.served_as.as_str());
+    format!("/assets/{served_as}")
 }
 
 pub async fn serve(Path(file): Path<String>) -> Response {
-    match tagged().iter().find(|(n, _, _)| *n == file) {
-        Some((_, mime, body)) => {
-            let mut res = (StatusCode::OK, *body).into_response();
+    match tagged().iter().find(|a| a.served_as == file) {
+        Some(a) => {
+            let mut res = (StatusCode::OK, a.body).into_response();
             let h = res.headers_mut();
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(a.mime));
             h.insert(
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("public, max-age=31536000, immutable"),

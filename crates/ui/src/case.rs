@@ -11,8 +11,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use jiefen_domain::case::{Case, Stage};
 use jiefen_domain::Timestamp;
-use jiefen_ledger::chain::event_hash;
-use jiefen_ledger::hash::Hash;
+use jiefen_store::rows::first_broken_link;
 use jiefen_web::extract::QueryParams;
 use jiefen_web::scope::CaseInScope;
 use jiefen_web::{ApiError, AppState};
@@ -81,26 +80,13 @@ fn loaded(
     }
 }
 
-/// Texts an event carries for people, whatever its kind.
-fn details(body: &serde_json::Value) -> Vec<String> {
-    let mut out = Vec::new();
-    let kind = body.get("kind").unwrap_or(body);
-    for key in [
-        "note",
-        "reason",
-        "summary",
-        "text",
-        "place",
-        "agreement",
-        "comment",
-    ] {
-        if let Some(s) = kind.get(key).and_then(|v| v.as_str()) {
-            if !s.is_empty() {
-                out.push(s.to_owned());
-            }
-        }
-    }
-    out
+/// A domain value's serialised name (`applicant`, `organisation`), the key
+/// of its label.
+fn code(value: impl serde::Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 pub async fn page(
@@ -119,56 +105,39 @@ pub async fn page(
     let parties = parties
         .parties
         .into_iter()
-        .map(|p| {
-            let role = serde_json::to_value(p.role)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            let kind = serde_json::to_value(p.kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            Party {
-                role: t.of("party_role", &role),
-                kind: t.of("party_kind", &kind),
-                name_or_org: p.organisation.unwrap_or_default(),
-                fields: p
-                    .personal
-                    .into_iter()
-                    .map(|f| {
-                        let field = serde_json::to_value(f.field)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_owned))
-                            .unwrap_or_default();
-                        (
-                            t.of("personal", &field),
-                            f.masked.unwrap_or_else(|| t.get("case.erased").to_owned()),
-                        )
-                    })
-                    .collect(),
-            }
+        .map(|p| Party {
+            role: t.of("party_role", &code(p.role)),
+            kind: t.of("party_kind", &code(p.kind)),
+            name_or_org: p.organisation.unwrap_or_default(),
+            fields: p
+                .personal
+                .into_iter()
+                .map(|f| {
+                    (
+                        t.of("personal", f.field.as_str()),
+                        f.masked.unwrap_or_else(|| t.get("case.erased").to_owned()),
+                    )
+                })
+                .collect(),
         })
         .collect();
     let rows = match app.ledger.history(found.id).await {
         Ok(r) => r,
         Err(e) => return Err(PageError::new(c, e.into())),
     };
-    let mut prev = Hash::ZERO;
-    let mut chain_holds = !rows.is_empty();
-    let mut timeline = Vec::with_capacity(rows.len());
-    for r in &rows {
-        chain_holds &= r.prev_hash == prev && event_hash(&r.prev_hash, r.body.as_bytes()) == r.hash;
-        prev = r.hash;
-        let body: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
-        timeline.push(Entry {
+    let chain_holds = !rows.is_empty() && first_broken_link(&rows).is_none();
+    let head = rows.last().map(|r| r.hash.to_hex()).unwrap_or_default();
+    let mut timeline: Vec<Entry> = rows
+        .iter()
+        .map(|r| Entry {
             seq: r.seq,
             what: t.of("event", &r.kind),
             code: r.kind.clone(),
             at: local_time(Timestamp::from_unix_millis(r.at_ms)),
             actor: r.actor.clone(),
-            details: details(&body),
-        });
-    }
+            details: r.peoples_words(),
+        })
+        .collect();
     timeline.reverse();
     let body = case
         .handled_by
@@ -185,7 +154,7 @@ pub async fn page(
         parties,
         timeline,
         chain_holds,
-        head: prev.to_hex(),
+        head,
         c,
     };
     Ok(render(StatusCode::OK, &page))

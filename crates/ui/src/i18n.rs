@@ -90,18 +90,22 @@ impl Tr {
         Self { lang }
     }
 
-    /// The message; a missing key shows as itself (and fails the tests).
+    /// The message, or `None` (logged) for a key neither file has: it is
+    /// then shown as itself, and the tests fail.
+    fn lookup(&self, key: &str) -> Option<&'static str> {
+        let found = self.lang.messages().get(key).map(String::as_str);
+        if found.is_none() {
+            tracing::warn!(key, lang = self.lang.tag(), "missing message");
+        }
+        found
+    }
+
+    /// The message; a missing key shows as itself.
     pub fn get<'a>(&self, key: &'a str) -> &'a str
     where
         'static: 'a,
     {
-        match self.lang.messages().get(key) {
-            Some(m) => m.as_str(),
-            None => {
-                tracing::warn!(key, lang = self.lang.tag(), "missing message");
-                key
-            }
-        }
+        self.lookup(key).unwrap_or(key)
     }
 
     /// The message with `{name}` placeholders filled.
@@ -116,13 +120,7 @@ impl Tr {
     /// The label of a domain value (`kind.dispute`, `state.registered`).
     pub fn of(&self, group: &str, code: &str) -> String {
         let key = format!("{group}.{code}");
-        match self.lang.messages().get(&key) {
-            Some(m) => m.clone(),
-            None => {
-                tracing::warn!(key, lang = self.lang.tag(), "missing message");
-                key
-            }
-        }
+        self.lookup(&key).map(str::to_owned).unwrap_or(key)
     }
 
     /// The messages the page's script needs (keys under `js.`), as JSON for

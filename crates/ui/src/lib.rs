@@ -6,8 +6,8 @@
 //!
 //! # Layout
 //!
-//! - [`pages`] is the page table: every page with the one [`Need`] it
-//!   requires, behind [`gate`], which sends a visitor without a session to
+//! - [`pages`] is the page table: every page with the one access it
+//!   requires (the API's [`Access`]), behind [`gate`], which sends a visitor without a session to
 //!   the sign-in page and shows a 403 page to a role that may not see it.
 //! - [`chrome`]: what every page carries (language, who is signed in, the
 //!   navigation for their role, the CSRF token for the script).
@@ -44,31 +44,25 @@ use axum::Router;
 use chrome::Chrome;
 use jiefen_domain::access::{Function, Role};
 use jiefen_web::auth::Principal;
+use jiefen_web::routes::Access;
 use jiefen_web::AppState;
 use serde::Deserialize;
 use std::sync::Arc;
-
-/// What a page requires of its visitor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Need {
-    Public,
-    SignedIn,
-    Staff(Function),
-}
 
 /// A page of the table.
 #[derive(Debug, Clone)]
 pub struct Page {
     pub path: &'static str,
-    pub need: Need,
+    /// Who may see it, as the API's route table says it.
+    pub need: Access,
 }
 
 type Handler = axum::routing::MethodRouter<Arc<AppState>>;
 
 /// Every page, with what it needs and its handler.
 pub fn pages() -> Vec<(Page, Handler)> {
+    use Access::{Public, SignedIn, Staff};
     use Function as F;
-    use Need::{Public, SignedIn, Staff};
     let p = |path, need, handler: Handler| (Page { path, need }, handler);
     #[rustfmt::skip]
     let table = vec![
@@ -105,7 +99,7 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
 /// 403 page for a role without the page's function.
 pub async fn gate(
     State(app): State<Arc<AppState>>,
-    need: Need,
+    need: Access,
     mut req: Request,
     next: Next,
 ) -> Response {
@@ -125,10 +119,10 @@ pub async fn gate(
         Redirect::to(&format!("/login?next={}", url_encode(next))).into_response()
     };
     match (need, &found) {
-        (Need::Public, _) => {}
+        (Access::Public, _) => {}
         (_, None) => return to_login(),
-        (Need::SignedIn, Some(_)) => {}
-        (Need::Staff(f), Some(p)) => {
+        (Access::SignedIn, Some(_)) => {}
+        (Access::Staff(f), Some(p)) => {
             if !p.staff.may(f) {
                 let what = format!("GET {} ({f})", req.uri().path());
                 let _ = p.deny(&app, what, None).await;

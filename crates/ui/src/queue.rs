@@ -141,22 +141,12 @@ pub async fn page(
     let now = app.ledger.clock().now();
     let text = q.get("q").map(str::to_owned);
     // The API's own parameters: the page size, and the rest as given.
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    for name in ["q", "kind", "state", "risk", "signal", "cursor", "offset"] {
-        if let Some(v) = q.get(name) {
-            pairs.push((name.to_owned(), v.to_owned()));
-        }
-    }
-    pairs.push(("limit".to_owned(), PAGE.to_owned()));
-    let api_query = pairs
+    let mut pairs: Vec<(String, String)> = QUEUE_PARAMS
         .iter()
-        .map(|(k, v)| format!("{k}={}", crate::url_encode(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    let api_q = match QueryParams::parse(Some(&api_query)) {
-        Ok(q) => q,
-        Err(error) => return Err(PageError::new(c, error)),
-    };
+        .filter_map(|name| q.get(name).map(|v| ((*name).to_owned(), v.to_owned())))
+        .collect();
+    pairs.push(("limit".to_owned(), PAGE.to_owned()));
+    let api_q = QueryParams::from(pairs.clone());
     let mut rows = Vec::new();
     let mut total = None;
     let mut next = None;

@@ -286,6 +286,13 @@ impl QueryParams {
     }
 }
 
+/// Parameters a page has already picked out of its own query.
+impl From<Vec<(String, String)>> for QueryParams {
+    fn from(pairs: Vec<(String, String)>) -> Self {
+        Self(pairs)
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
     type Rejection = ApiError;
 

@@ -30,13 +30,13 @@ use utoipa::ToSchema;
 /// How many categories the intake shows.
 pub const SUGGESTIONS: usize = 3;
 /// Candidates the text check judges at most, from the full-text index.
-const TEXT_CANDIDATES: usize = 20;
+pub const TEXT_CANDIDATES: usize = 20;
 /// The words of a draft the index chooses the ones it searches by from
 /// (`CaseIndex::more_like` asks for the rarest dozen among its cases).
-const TELLING_WORDS: usize = 40;
+pub const TELLING_WORDS: usize = 40;
 /// Likely repeats shown at most; the shared phrases are found for these
 /// only (on two long letters that is the dearest step).
-const SHOWN_REPEATS: usize = 5;
+pub const SHOWN_REPEATS: usize = 5;
 
 /// The classifier in use and where it came from.
 pub struct Classifier {
