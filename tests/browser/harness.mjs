@@ -25,7 +25,7 @@ export async function startServer() {
   const data = mkdtempSync(join(tmpdir(), "jiefen-browser-"));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const child = spawn(bin, ["serve", "--demo", "--demo-cases", "200", "--data", data, "--listen", `127.0.0.1:${port}`],
+  const child = spawn(bin, ["serve", "--demo", "--demo-cases", "200", "--test-clock", "--data", data, "--listen", `127.0.0.1:${port}`],
     { stdio: ["ignore", "ignore", "pipe"] });
   let log = "";
   child.stderr.on("data", (d) => { log += d; });
@@ -95,7 +95,7 @@ export async function capture(page, name) {
     await page.setViewportSize({ width, height });
     const { overflow, keys } = await page.evaluate(() => ({
       overflow: document.documentElement.scrollWidth - window.innerWidth,
-      keys: (document.body.innerText.match(/\b(?:js|app|nav|error|login|intake|queue|case|receipt|kind|state|risk|signal|event|role|channel|level)\.[a-z_]+\b/g) || []),
+      keys: (document.body.innerText.match(/\b(?:js|app|nav|error|login|intake|queue|case|receipt|kind|state|risk|signal|event|role|channel|level|action|field|agreement|outcome|satisfaction|complexity|review|board|dashboard|portal|grid|admin)\.[a-z_]+\b/g) || []),
     }));
     if (overflow > 0) problems.push(`${name} at ${label}: ${overflow}px wider than the window`);
     if (keys.length) problems.push(`${name} at ${label}: message keys shown: ${keys.join(", ")}`);

@@ -2,6 +2,8 @@
 // against a real server with the demo city.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { startServer, launch, apiSession, signIn, capture } from "./harness.mjs";
 
 let server, browser;
@@ -104,4 +106,94 @@ test("a handler from another town cannot open the case by URL", async () => {
   assert.ok([200, 404].includes(mine.status()));
   await page.close();
   await own.close();
+});
+
+/// A new dispute in 尧渡镇, accepted and assigned to the town's mediation
+/// committee, where mediator.yaodu works: set up through the API.
+async function assignedDispute(title, description) {
+  const clerk = await apiSession(server.base, "clerk.yaodu", server.creds["clerk.yaodu"].password);
+  const created = await clerk("POST", "/api/v1/cases", { case: {
+    kind: "dispute", channel: "walk_in", category: "neighbourhood.boundary", title, description,
+    jurisdiction: VILLAGE,
+    parties: [
+      { role: "applicant", kind: "person", name: "李桂兰", phone: "13955667788" },
+      { role: "respondent", kind: "person", name: "赵德明" },
+    ],
+  } });
+  assert.equal(created.status, 201, JSON.stringify(created.data));
+  const id = created.data.case_id;
+  for (const action of [{ type: "accept" }, { type: "assign", body: "341721100-MEDIATION", reason: "双方均在尧渡镇，由镇调委会调解" }]) {
+    const r = await clerk("POST", `/api/v1/cases/${id}/actions`, { action });
+    assert.equal(r.status, 200, JSON.stringify(r.data));
+  }
+  return { id, receipt: created.data.receipt_code, clerk };
+}
+
+/// Submits one of the case page's action forms and waits for the page to
+/// show the event it recorded.
+async function act(page, action, fill) {
+  const form = page.locator(`form[data-action="${action}"]`);
+  const details = form.locator("xpath=..");
+  if (!(await details.getAttribute("open") !== null)) await details.locator("summary").click();
+  if (fill) await fill(form);
+  const before = await page.locator(".timeline li").count();
+  await form.locator("button[type=submit]").click();
+  await page.waitForFunction((n) => document.querySelectorAll(".timeline li").length > n, before);
+}
+
+test("a handler signs for a case, records a mediation, concludes with an agreement and downloads the PDF", async () => {
+  const { id } = await assignedDispute("两户因排水沟改道发生纠纷",
+    "李桂兰称邻居赵德明将排水沟改道至其宅基地一侧，雨天积水进屋，多次协商未果。");
+  const page = await browser.newPage({ locale: "zh-CN", acceptDownloads: true });
+  await signIn(page, server.base, "mediator.yaodu", server.creds["mediator.yaodu"].password, `/cases/${id}`);
+  await page.waitForURL(new RegExp(`/cases/${id}$`));
+  // Only what a handler may do with an assigned case is offered.
+  const offered = await page.locator("form[data-action]").evaluateAll((fs) => fs.map((f) => f.dataset.action));
+  assert.deepEqual(offered.sort(), ["note", "return", "sign_for"], `offered: ${offered}`);
+  const problems = await capture(page, "case-assigned");
+
+  await act(page, "sign_for");
+  assert.ok(await page.locator(".badge.state-in_progress").isVisible(), "signed for: in progress");
+  await act(page, "mediation_session", async (f) => {
+    await f.locator("[name=mediators]").fill("刘明华\n陈静");
+    await f.locator("[name=place]").fill("尧渡镇人民调解委员会调解室");
+    await f.locator("[name=summary]").fill("双方到场，现场查看排水沟走向，赵德明同意恢复原走向。");
+  });
+  // A mediated conclusion needs the agreement: its fields appear with the outcome.
+  await act(page, "conclude", async (f) => {
+    assert.ok(await f.locator("[data-when]").first().isHidden());
+    await f.locator("[name=outcome]").selectOption("mediated");
+    await f.locator("[name=summary]").fill("经调解双方达成协议。");
+    await f.locator("[name='agreement.text']").fill("一、赵德明于2026年12月10日前将排水沟恢复原走向，费用由其承担；\n二、李桂兰不再追究积水损失；\n三、双方今后和睦相处。");
+    await f.locator("[name='agreement.judicial_confirmation']").check();
+  });
+  assert.ok(await page.locator(".badge.state-concluded").isVisible(), "concluded");
+  assert.ok(await page.locator(".badge.verified").isVisible(), "the history still verifies");
+  problems.push(...await capture(page, "case-concluded"));
+
+  // The printable agreement, with the parties in full and the chain's hash.
+  const history = (await (await apiSession(server.base, "mediator.yaodu", server.creds["mediator.yaodu"].password))("GET", `/api/v1/cases/${id}/history`)).data;
+  const head = history.events[history.events.length - 1].hash;
+  await page.click(`a[href="/cases/${id}/agreement"]`);
+  await page.waitForURL(/\/agreement$/);
+  const text = await page.locator("article.agreement").innerText();
+  for (const want of ["人民调解协议书", "李桂兰", "赵德明", "刘明华", "恢复原走向", "司法确认", head]) {
+    assert.ok(text.includes(want), `the agreement lacks ${want}`);
+  }
+  problems.push(...await capture(page, "agreement"));
+
+  // The PDF: a Chinese font embedded, the same words and hash inside.
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("a[href$='agreement.pdf']")]);
+  const file = await download.path();
+  const bytes = readFileSync(file);
+  assert.equal(bytes.subarray(0, 5).toString(), "%PDF-");
+  const extracted = execFileSync("pdftotext", ["-enc", "UTF-8", file, "-"]).toString().replace(/\s+/g, "");
+  for (const want of ["人民调解协议书", "李桂兰", "赵德明", "恢复原走向", head]) {
+    assert.ok(extracted.includes(want), `the PDF lacks ${want}: ${extracted.slice(0, 300)}`);
+  }
+  const fonts = execFileSync("pdffonts", [file]).toString();
+  assert.match(fonts, /Droid|WenQuanYi|Noto|uming/i, fonts);
+  assert.match(fonts, /\byes\s+yes\b/, `the font must be embedded and subset:\n${fonts}`);
+  assert.deepEqual(problems, []);
+  await page.close();
 });

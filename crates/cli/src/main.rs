@@ -11,6 +11,7 @@ use jiefen_domain::taxonomy::Taxonomy;
 use jiefen_ledger::bundle::{verify_bundle, CaseBundle, VerifyOptions};
 use jiefen_ledger::checkpoint::{DeploymentKey, PublicKey, SignedCheckpoint};
 use jiefen_store::blobs::BlobStore;
+use jiefen_store::clock::ManualClock;
 use jiefen_store::postgres::PostgresStore;
 use jiefen_store::sqlite::SqliteStore;
 use jiefen_store::vault::{MasterKey, Vault, MASTER_KEY_ENV};
@@ -113,6 +114,11 @@ enum Command {
         /// escalations); the first runs at start-up and catches up.
         #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
         tick_seconds: u64,
+        /// Run on a clock that `POST /api/v1/engine/clock` moves forward
+        /// (starting now): for browser tests and training, never for
+        /// real cases, whose times would then be fiction.
+        #[arg(long)]
+        test_clock: bool,
         #[command(flatten)]
         web: WebArgs,
     },
@@ -335,6 +341,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             demo,
             demo_cases,
             tick_seconds,
+            test_clock,
             web,
         } => {
             serve(
@@ -344,6 +351,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     demo,
                     demo_cases,
                     tick_seconds,
+                    test_clock,
                     web,
                 },
             )
@@ -648,6 +656,7 @@ struct ServeOptions {
     demo: bool,
     demo_cases: usize,
     tick_seconds: u64,
+    test_clock: bool,
     web: WebArgs,
 }
 
@@ -697,6 +706,7 @@ async fn serve(args: StoreArgs, listen: &str, options: ServeOptions) -> Result<E
         demo,
         demo_cases,
         tick_seconds,
+        test_clock,
         web,
     } = options;
     let master = match args.master_key()? {
@@ -735,7 +745,15 @@ async fn serve(args: StoreArgs, listen: &str, options: ServeOptions) -> Result<E
     } else if demo {
         tracing::info!("the store already holds cases; not loading demo data again");
     }
-    let ledger = open_with(&args, store, Arc::new(SystemClock), Some(&master)).await?;
+    let moved = test_clock.then(|| Arc::new(ManualClock::new(SystemClock.now())));
+    let clock: Arc<dyn Clock> = match &moved {
+        Some(c) => {
+            tracing::warn!("running on a test clock: POST /api/v1/engine/clock moves time");
+            c.clone()
+        }
+        None => Arc::new(SystemClock),
+    };
+    let ledger = open_with(&args, store, clock, Some(&master)).await?;
     ledger.checkpoint_if_grown().await?;
     let checkpoints = ledger.clone();
     tokio::spawn(async move {
@@ -808,6 +826,7 @@ async fn serve(args: StoreArgs, listen: &str, options: ServeOptions) -> Result<E
         }
     });
     web.apply(&mut state);
+    state.test_clock = moved;
     if demo {
         people::demo_accounts(&state.accounts, &state.ledger, &args.data).await?;
     } else if !state.accounts.has_users().await? {

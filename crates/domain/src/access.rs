@@ -13,7 +13,7 @@
 use crate::body::BodyCode;
 use crate::inbox::Recipient;
 use crate::jurisdiction::{JurisdictionCode, JurisdictionTree};
-use crate::lifecycle::Command;
+use crate::lifecycle::{Action, Command};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -120,48 +120,53 @@ impl Role {
 
     /// Which case commands the role may give (within its scope).
     pub fn may_give(self, command: &Command) -> bool {
-        use Command as C;
-        if let C::AddAttachment(_) = command {
+        self.may_take(command.action())
+    }
+
+    /// Which actions the role may take on cases (within its scope).
+    pub fn may_take(self, action: Action) -> bool {
+        use Action as A;
+        if action == A::AddAttachment {
             return self.may_attach();
         }
         match self {
             Role::Supervisor => true,
             Role::IntakeClerk => matches!(
-                command,
-                C::Accept { .. }
-                    | C::Decline { .. }
-                    | C::Assign { .. }
-                    | C::Note { .. }
-                    | C::FollowUp { .. }
-                    | C::RequestReview { .. }
-                    | C::Escalate { .. }
-                    | C::Merge { .. }
-                    | C::Refer { .. }
-                    | C::Archive { .. }
-                    | C::SetRisk { .. }
-                    | C::LinkRepeat { .. }
+                action,
+                A::Accept
+                    | A::Decline
+                    | A::Assign
+                    | A::Note
+                    | A::FollowUp
+                    | A::RequestReview
+                    | A::Escalate
+                    | A::Merge
+                    | A::Refer
+                    | A::Archive
+                    | A::SetRisk
+                    | A::LinkRepeat
             ),
             Role::Handler => matches!(
-                command,
-                C::SignFor {}
-                    | C::Return { .. }
-                    | C::Note { .. }
-                    | C::MediationSession { .. }
-                    | C::Pause { .. }
-                    | C::Resume { .. }
-                    | C::RequestExtension { .. }
-                    | C::Conclude { .. }
+                action,
+                A::SignFor
+                    | A::Return
+                    | A::Note
+                    | A::MediationSession
+                    | A::Pause
+                    | A::Resume
+                    | A::RequestExtension
+                    | A::Conclude
             ),
             Role::Leader => matches!(
-                command,
-                C::Note { .. }
-                    | C::Escalate { .. }
-                    | C::Supervise { .. }
-                    | C::AssignLeader { .. }
-                    | C::ApproveExtension { .. }
-                    | C::RejectExtension { .. }
+                action,
+                A::Note
+                    | A::Escalate
+                    | A::Supervise
+                    | A::AssignLeader
+                    | A::ApproveExtension
+                    | A::RejectExtension
             ),
-            Role::GridWorker => matches!(command, C::Note { .. }),
+            Role::GridWorker => action == A::Note,
             Role::Assessor | Role::Administrator | Role::Auditor => false,
         }
     }

@@ -270,6 +270,18 @@ impl JurisdictionTree {
         self.ancestry(code).into_iter().find(|n| n.level == level)
     }
 
+    /// The names from the top down to `code`, run together as a Chinese
+    /// address is written (池州市东至县尧渡镇城东社区).
+    pub fn full_name(&self, code: &JurisdictionCode) -> String {
+        let mut names: Vec<&str> = self
+            .ancestry(code)
+            .iter()
+            .map(|n| n.name.as_str())
+            .collect();
+        names.reverse();
+        names.concat()
+    }
+
     /// Path of codes from the city down to `code`, used as a materialised
     /// path so "this subtree" is a prefix query in every store.
     pub fn path(&self, code: &JurisdictionCode) -> String {

@@ -55,5 +55,5 @@ pub mod text;
 
 pub use case::{Case, CaseId, CaseKind, CaseState, Channel, RiskLevel, Stage};
 pub use clock::Timestamp;
-pub use lifecycle::{Command, Event, EventKind, TransitionError};
+pub use lifecycle::{Action, Command, Event, EventKind, TransitionError};
 pub use text::Text;

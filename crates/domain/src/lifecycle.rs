@@ -261,35 +261,132 @@ pub enum Command {
     AddAttachment(AttachmentRef),
 }
 
+string_enum!(
+    /// What can be done to a case: a [`Command`] without its particulars.
+    Action {
+        Accept = "accept" / "受理",
+        Decline = "decline" / "不予受理",
+        Assign = "assign" / "交办",
+        SignFor = "sign_for" / "签收",
+        Return = "return" / "退回",
+        Note = "note" / "备注",
+        MediationSession = "mediation_session" / "调解记录",
+        Pause = "pause" / "中止",
+        Resume = "resume" / "恢复办理",
+        RequestExtension = "request_extension" / "申请延期",
+        ApproveExtension = "approve_extension" / "批准延期",
+        RejectExtension = "reject_extension" / "不批准延期",
+        Conclude = "conclude" / "办结",
+        FollowUp = "follow_up" / "回访",
+        RequestReview = "request_review" / "申请复查",
+        Escalate = "escalate" / "提级",
+        Supervise = "supervise" / "督办",
+        AssignLeader = "assign_leader" / "领导包案",
+        Merge = "merge" / "合并",
+        Refer = "refer" / "移交",
+        Archive = "archive" / "归档",
+        SetRisk = "set_risk" / "调整风险等级",
+        LinkRepeat = "link_repeat" / "关联重复件",
+        AddAttachment = "add_attachment" / "添加附件",
+    }
+);
+
 impl Command {
-    pub fn name(&self) -> &'static str {
+    pub fn action(&self) -> Action {
         match self {
-            Command::Accept { .. } => "accept",
-            Command::Decline { .. } => "decline",
-            Command::Assign { .. } => "assign",
-            Command::SignFor {} => "sign_for",
-            Command::Return { .. } => "return",
-            Command::Note { .. } => "note",
-            Command::MediationSession { .. } => "mediation_session",
-            Command::Pause { .. } => "pause",
-            Command::Resume { .. } => "resume",
-            Command::RequestExtension { .. } => "request_extension",
-            Command::ApproveExtension { .. } => "approve_extension",
-            Command::RejectExtension { .. } => "reject_extension",
-            Command::Conclude { .. } => "conclude",
-            Command::FollowUp { .. } => "follow_up",
-            Command::RequestReview { .. } => "request_review",
-            Command::Escalate { .. } => "escalate",
-            Command::Supervise { .. } => "supervise",
-            Command::AssignLeader { .. } => "assign_leader",
-            Command::Merge { .. } => "merge",
-            Command::Refer { .. } => "refer",
-            Command::Archive { .. } => "archive",
-            Command::SetRisk { .. } => "set_risk",
-            Command::LinkRepeat { .. } => "link_repeat",
-            Command::AddAttachment(_) => "add_attachment",
+            Command::Accept { .. } => Action::Accept,
+            Command::Decline { .. } => Action::Decline,
+            Command::Assign { .. } => Action::Assign,
+            Command::SignFor {} => Action::SignFor,
+            Command::Return { .. } => Action::Return,
+            Command::Note { .. } => Action::Note,
+            Command::MediationSession { .. } => Action::MediationSession,
+            Command::Pause { .. } => Action::Pause,
+            Command::Resume { .. } => Action::Resume,
+            Command::RequestExtension { .. } => Action::RequestExtension,
+            Command::ApproveExtension { .. } => Action::ApproveExtension,
+            Command::RejectExtension { .. } => Action::RejectExtension,
+            Command::Conclude { .. } => Action::Conclude,
+            Command::FollowUp { .. } => Action::FollowUp,
+            Command::RequestReview { .. } => Action::RequestReview,
+            Command::Escalate { .. } => Action::Escalate,
+            Command::Supervise { .. } => Action::Supervise,
+            Command::AssignLeader { .. } => Action::AssignLeader,
+            Command::Merge { .. } => Action::Merge,
+            Command::Refer { .. } => Action::Refer,
+            Command::Archive { .. } => Action::Archive,
+            Command::SetRisk { .. } => Action::SetRisk,
+            Command::LinkRepeat { .. } => Action::LinkRepeat,
+            Command::AddAttachment(_) => Action::AddAttachment,
         }
     }
+
+    pub fn name(&self) -> &'static str {
+        self.action().as_str()
+    }
+}
+
+impl Action {
+    /// Whether a case in `state` can take this action at all: the one
+    /// table [`decide`] enforces and the case page offers from.
+    pub fn allowed_in(self, state: CaseState) -> bool {
+        use CaseState as S;
+        const OPEN: &[CaseState] = &[
+            S::Registered,
+            S::Accepted,
+            S::Assigned,
+            S::InProgress,
+            S::Paused,
+        ];
+        let states: &[CaseState] = match self {
+            Action::Accept | Action::Decline => &[S::Registered],
+            Action::Assign => &[S::Accepted],
+            Action::SignFor | Action::Return => &[S::Assigned],
+            Action::MediationSession | Action::Pause | Action::Conclude => &[S::InProgress],
+            Action::Resume => &[S::Paused],
+            Action::RequestExtension | Action::ApproveExtension | Action::RejectExtension => {
+                &[S::InProgress, S::Paused]
+            }
+            Action::FollowUp => &[S::Concluded],
+            Action::RequestReview => &[S::Concluded, S::FollowedUp],
+            Action::Escalate | Action::Supervise | Action::AssignLeader => OPEN,
+            Action::Merge | Action::Refer => &[S::Registered, S::Accepted],
+            Action::Archive => &[
+                S::Concluded,
+                S::FollowedUp,
+                S::Declined,
+                S::Merged,
+                S::Referred,
+            ],
+            Action::Note | Action::SetRisk | Action::LinkRepeat => {
+                return !matches!(state, S::Archived | S::Merged | S::Referred)
+            }
+            Action::AddAttachment => return state != S::Archived,
+        };
+        states.contains(&state)
+    }
+}
+
+/// The actions a case can take as it stands: allowed in its state, and not
+/// ruled out by its own facts (no extension to decide without a request, no
+/// level above the city to raise it to). What a given person may do is
+/// this, less what their role may not give ([`crate::access::Role::may_take`]).
+pub fn open_actions(case: &Case) -> Vec<Action> {
+    let pending = matches!(&case.stage, Stage::InProgress(h) if h.pending_extension.is_some());
+    Action::ALL
+        .iter()
+        .copied()
+        .filter(|a| a.allowed_in(case.state()))
+        .filter(|a| match a {
+            Action::ApproveExtension | Action::RejectExtension => pending,
+            Action::RequestExtension => !pending,
+            Action::Escalate => case.level.up().is_some(),
+            Action::RequestReview => {
+                case.level.up().is_some() && case.review != Some(ReviewStage::ReReview)
+            }
+            _ => true,
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -701,41 +798,22 @@ pub fn decide(
     now: Timestamp,
     refs: &dyn Reference,
 ) -> Result<Event, TransitionError> {
-    use CaseState as S;
     let state = case.state();
     let name = command.name();
-    let only = |allowed: &[CaseState]| -> Result<(), TransitionError> {
-        if allowed.contains(&state) {
-            Ok(())
-        } else {
-            Err(TransitionError::illegal(name, case))
-        }
-    };
-    let not_closed = || {
-        if matches!(state, S::Archived | S::Merged | S::Referred) {
-            Err(TransitionError::illegal(name, case))
-        } else {
-            Ok(())
-        }
-    };
+    if !command.action().allowed_in(state) {
+        return Err(TransitionError::illegal(name, case));
+    }
     let kind = match command {
-        Command::Accept { note } => {
-            only(&[S::Registered])?;
-            EventKind::Accepted { note: note.clone() }
-        }
-        Command::Decline { reason } => {
-            only(&[S::Registered])?;
-            EventKind::Declined {
-                reason: reason.clone(),
-            }
-        }
+        Command::Accept { note } => EventKind::Accepted { note: note.clone() },
+        Command::Decline { reason } => EventKind::Declined {
+            reason: reason.clone(),
+        },
         Command::Assign {
             body,
             due_at,
             complexity,
             reason,
         } => {
-            only(&[S::Accepted])?;
             let b = refs
                 .body(body)
                 .ok_or_else(|| TransitionError::UnknownBody(body.to_string()))?;
@@ -795,27 +873,17 @@ pub fn decide(
                 policy_version: rules.policy.version.clone(),
             }
         }
-        Command::SignFor {} => {
-            only(&[S::Assigned])?;
-            EventKind::SignedFor
-        }
-        Command::Return { reason } => {
-            only(&[S::Assigned])?;
-            EventKind::Returned {
-                reason: reason.clone(),
-            }
-        }
-        Command::Note { text } => {
-            not_closed()?;
-            EventKind::NoteAdded { text: text.clone() }
-        }
+        Command::SignFor {} => EventKind::SignedFor,
+        Command::Return { reason } => EventKind::Returned {
+            reason: reason.clone(),
+        },
+        Command::Note { text } => EventKind::NoteAdded { text: text.clone() },
         Command::MediationSession {
             held_at,
             mediators,
             place,
             summary,
         } => {
-            only(&[S::InProgress])?;
             if mediators.is_empty() {
                 return Err(TransitionError::invalid(
                     "mediators",
@@ -835,14 +903,10 @@ pub fn decide(
                 summary: summary.clone(),
             }
         }
-        Command::Pause { reason } => {
-            only(&[S::InProgress])?;
-            EventKind::Paused {
-                reason: reason.clone(),
-            }
-        }
+        Command::Pause { reason } => EventKind::Paused {
+            reason: reason.clone(),
+        },
         Command::Resume { note } => {
-            only(&[S::Paused])?;
             let Stage::InProgress(Handling {
                 paused: Some(p),
                 assignment,
@@ -876,7 +940,6 @@ pub fn decide(
             }
         }
         Command::RequestExtension { days, reason } => {
-            only(&[S::InProgress, S::Paused])?;
             if let Stage::InProgress(h) = &case.stage {
                 if h.pending_extension.is_some() {
                     return Err(TransitionError::invalid(
@@ -958,7 +1021,6 @@ pub fn decide(
             summary,
             agreement,
         } => {
-            only(&[S::InProgress])?;
             match (outcome, agreement) {
                 (Outcome::Mediated, None) => {
                     return Err(TransitionError::invalid(
@@ -982,15 +1044,11 @@ pub fn decide(
                 on_time,
             }
         }
-        Command::FollowUp { satisfaction, note } => {
-            only(&[S::Concluded])?;
-            EventKind::FollowedUp {
-                satisfaction: *satisfaction,
-                note: note.clone(),
-            }
-        }
+        Command::FollowUp { satisfaction, note } => EventKind::FollowedUp {
+            satisfaction: *satisfaction,
+            note: note.clone(),
+        },
         Command::RequestReview { reason } => {
-            only(&[S::Concluded, S::FollowedUp])?;
             let stage = match case.review {
                 None => ReviewStage::Review,
                 Some(ReviewStage::Review) => ReviewStage::ReReview,
@@ -1033,13 +1091,6 @@ pub fn decide(
             }
         }
         Command::Escalate { reason } => {
-            only(&[
-                S::Registered,
-                S::Accepted,
-                S::Assigned,
-                S::InProgress,
-                S::Paused,
-            ])?;
             let to_level = case.level.up().ok_or_else(|| {
                 TransitionError::invalid("level", "the case is already at the city level")
             })?;
@@ -1049,34 +1100,15 @@ pub fn decide(
                 reason: reason.clone(),
             }
         }
-        Command::Supervise { listed, note } => {
-            only(&[
-                S::Registered,
-                S::Accepted,
-                S::Assigned,
-                S::InProgress,
-                S::Paused,
-            ])?;
-            EventKind::Supervised {
-                listed: *listed,
-                note: note.clone(),
-            }
-        }
-        Command::AssignLeader { leader, note } => {
-            only(&[
-                S::Registered,
-                S::Accepted,
-                S::Assigned,
-                S::InProgress,
-                S::Paused,
-            ])?;
-            EventKind::LeaderAssigned {
-                leader: leader.clone(),
-                note: note.clone(),
-            }
-        }
+        Command::Supervise { listed, note } => EventKind::Supervised {
+            listed: *listed,
+            note: note.clone(),
+        },
+        Command::AssignLeader { leader, note } => EventKind::LeaderAssigned {
+            leader: leader.clone(),
+            note: note.clone(),
+        },
         Command::Merge { into, reason } => {
-            only(&[S::Registered, S::Accepted])?;
             if *into == case.id {
                 return Err(TransitionError::invalid(
                     "into",
@@ -1089,42 +1121,21 @@ pub fn decide(
             }
         }
         Command::LinkRepeat { repeat } => {
-            not_closed()?;
             if *repeat == case.id || case.repeats.contains(repeat) {
                 return Err(TransitionError::invalid("repeat", "already linked"));
             }
             EventKind::RepeatLinked { repeat: *repeat }
         }
-        Command::Refer { agency, reason } => {
-            only(&[S::Registered, S::Accepted])?;
-            EventKind::Referred {
-                agency: agency.clone(),
-                reason: reason.clone(),
-            }
-        }
-        Command::Archive { note } => {
-            only(&[
-                S::Concluded,
-                S::FollowedUp,
-                S::Declined,
-                S::Merged,
-                S::Referred,
-            ])?;
-            EventKind::Archived { note: note.clone() }
-        }
-        Command::SetRisk { level, reason } => {
-            not_closed()?;
-            EventKind::RiskSet {
-                level: *level,
-                reason: reason.clone(),
-            }
-        }
-        Command::AddAttachment(a) => {
-            if state == S::Archived {
-                return Err(TransitionError::illegal(name, case));
-            }
-            EventKind::AttachmentAdded(a.clone())
-        }
+        Command::Refer { agency, reason } => EventKind::Referred {
+            agency: agency.clone(),
+            reason: reason.clone(),
+        },
+        Command::Archive { note } => EventKind::Archived { note: note.clone() },
+        Command::SetRisk { level, reason } => EventKind::RiskSet {
+            level: *level,
+            reason: reason.clone(),
+        },
+        Command::AddAttachment(a) => EventKind::AttachmentAdded(a.clone()),
     };
     Ok(Event {
         case_id: case.id,

@@ -253,11 +253,23 @@ proptest! {
             let before = case.clone();
             match decide(&case, &command, &actor, now, &refs) {
                 Ok(event) => {
+                    // What the case page offers covers every action that
+                    // would be accepted: nothing possible is hidden.
+                    prop_assert!(
+                        jiefen_domain::lifecycle::open_actions(&case).contains(&command.action()),
+                        "{} accepted in {} but not offered", command.name(), case.state()
+                    );
                     prop_assert_eq!(event.seq, case.version + 1);
                     case = apply(Some(case), &event).expect("decided events always apply");
                     events.push(event);
                 }
-                Err(_) => prop_assert_eq!(&case, &before, "a refusal changes nothing"),
+                Err(e) => {
+                    prop_assert_eq!(&case, &before, "a refusal changes nothing");
+                    // A refusal for the state is exactly the table's.
+                    let by_table = !command.action().allowed_in(case.state());
+                    let illegal = matches!(e, jiefen_domain::TransitionError::IllegalTransition { .. });
+                    prop_assert_eq!(illegal, by_table, "{}: {:?}", command.name(), e);
+                }
             }
             prop_assert!(case.check_invariants().is_ok(), "{:?}", case.check_invariants());
             // The deadline engine, run at this instant, settles in a few

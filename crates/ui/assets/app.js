@@ -82,10 +82,101 @@
     return good;
   }
 
+  const newKey = () => (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()).slice(0, 64);
+
+  // A case's actions: each form posts the command it names to the API.
+  // Fields shown only with another field's value (the agreement, with a
+  // mediated outcome) are hidden and left out otherwise.
+  function applyWhen(form) {
+    for (const box of form.querySelectorAll("[data-when]")) {
+      const other = form.elements.namedItem(box.dataset.when);
+      box.hidden = !other || other.value !== box.dataset.whenValue;
+    }
+  }
+  function setPath(obj, path, value) {
+    const parts = path.split(".");
+    let o = obj;
+    for (const p of parts.slice(0, -1)) o = (o[p] = o[p] || {});
+    o[parts[parts.length - 1]] = value;
+  }
+  function readCommand(form) {
+    const command = { type: form.dataset.action };
+    let missing = null;
+    for (const input of form.querySelectorAll("[data-type]")) {
+      if (input.closest("[data-when]")?.hidden) continue;
+      const type = input.dataset.type;
+      let value;
+      if (type === "check") { if (input.checked) value = true; }
+      else {
+        const raw = input.value.trim();
+        if (!raw) { if (input.required && !missing) missing = input; continue; }
+        if (type === "list") value = raw.split(/\n|[,，、]/).map((x) => x.trim()).filter(Boolean);
+        else if (type === "days") value = Number(raw);
+        // Entered in Beijing time, whatever the browser's own zone.
+        else if (type === "when") value = (raw.length === 16 ? raw + ":00" : raw) + "+08:00";
+        else value = raw;
+      }
+      input.removeAttribute("aria-invalid");
+      if (value !== undefined) setPath(command, input.name, value);
+    }
+    return { command, missing };
+  }
+  for (const form of document.querySelectorAll("form[data-action]")) {
+    const key = newKey();
+    applyWhen(form);
+    form.addEventListener("change", () => applyWhen(form));
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      showError(form, "");
+      const { command, missing } = readCommand(form);
+      if (missing) { missing.setAttribute("aria-invalid", "true"); missing.focus(); showError(form, t("required")); return; }
+      const button = form.querySelector("button[type=submit]");
+      const label = button.textContent;
+      button.disabled = true; button.textContent = t("acting");
+      try {
+        const r = await api("POST", "/api/v1/cases/" + form.dataset.case + "/actions", { action: command }, { "idempotency-key": key });
+        if (r.ok) { location.reload(); return; }
+        const err = r.data?.error || {};
+        showError(form, err.message || String(r.status));
+        const field = (err.field || "").replace(/^action\./, "");
+        const input = field && form.elements.namedItem(field);
+        if (input) { input.setAttribute("aria-invalid", "true"); input.focus(); }
+      } catch (_) { showError(form, t("network")); }
+      button.disabled = false; button.textContent = label;
+    });
+  }
+
+  // Attachments: the file itself is the request's body, its type checked
+  // here first (the server checks its first bytes again).
+  for (const form of document.querySelectorAll("form[data-upload]")) {
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      showError(form, "");
+      const file = form.elements.namedItem("file").files[0];
+      if (!file) { showError(form, t("required")); return; }
+      if (file.size > Number(form.dataset.max)) { showError(form, t("too_big")); return; }
+      if (!form.dataset.accept.split(",").includes(file.type)) { showError(form, t("bad_type")); return; }
+      const button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      try {
+        const res = await fetch("/api/v1/cases/" + form.dataset.upload + "/attachments?filename=" + encodeURIComponent(file.name), {
+          method: "POST", credentials: "same-origin", body: file,
+          headers: { "content-type": file.type, "x-csrf-token": csrf, "idempotency-key": newKey() },
+        });
+        if (res.ok) { location.reload(); return; }
+        let msg = String(res.status);
+        try { msg = (await res.json()).error.message; } catch (_) { /* keep the status */ }
+        showError(form, msg);
+      } catch (_) { showError(form, t("network")); }
+      button.disabled = false;
+    });
+  }
+
   // The intake desk.
   const intake = document.getElementById("intake");
-  if (!intake) return;
-  const key = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()).slice(0, 64);
+  if (intake) intakeDesk(intake);
+  function intakeDesk(intake) {
+  const key = newKey();
   let suggestions = null;
   const $ = (name) => intake.elements.namedItem(name);
   for (const input of intake.querySelectorAll("[data-check]")) {
@@ -230,4 +321,5 @@
     button.disabled = false; button.textContent = intake.dataset.submitLabel;
   });
   intake.dataset.submitLabel = intake.querySelector("button[type=submit]").textContent;
+  }
 })();

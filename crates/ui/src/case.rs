@@ -35,9 +35,40 @@ pub struct Entry {
     pub details: Vec<String>,
 }
 
+/// Another case this one may repeat or has absorbed, as far as the user
+/// may see it.
+pub struct Related {
+    pub href: Option<String>,
+    pub label: String,
+    pub why: String,
+}
+
+pub struct Attachment {
+    pub href: String,
+    pub filename: String,
+    pub size: String,
+    pub media_type: String,
+}
+
 #[derive(askama::Template)]
 #[template(path = "case.html")]
 pub struct CasePage {
+    pub id: String,
+    pub actions: Vec<crate::actions::ActionForm>,
+    /// Supervision, escalation, leader and review, as lines.
+    pub oversight: Vec<String>,
+    pub possible_repeats: Vec<Related>,
+    pub linked_repeats: Vec<Related>,
+    pub attachments: Vec<Attachment>,
+    pub may_attach: bool,
+    /// The attachment limits, for the upload's checks and its hint.
+    pub max_bytes: u64,
+    pub accept: String,
+    /// Whether the user may ask for full personal values, and whether they
+    /// are shown now.
+    pub may_see_full: bool,
+    pub full_shown: bool,
+    pub has_agreement: bool,
     pub c: Chrome,
     pub r: Row,
     pub description: String,
@@ -82,26 +113,55 @@ fn loaded(
 
 /// A domain value's serialised name (`applicant`, `organisation`), the key
 /// of its label.
-fn code(value: impl serde::Serialize) -> String {
+pub(crate) fn code(value: impl serde::Serialize) -> String {
     serde_json::to_value(value)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default()
 }
 
+/// A size as people read it.
+pub fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / f64::from(1u32 << 20)),
+        b if b >= 1 << 10 => format!("{:.0} KB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
+fn related(t: &crate::i18n::Tr, r: &jiefen_web::cases::RelatedCase, why: String) -> Related {
+    Related {
+        href: r.in_scope.then(|| format!("/cases/{}", r.case_id)),
+        label: match (&r.number, &r.title) {
+            (Some(n), Some(title)) => format!("{n} {title}"),
+            _ => t.get("case.out_of_scope").to_owned(),
+        },
+        why,
+    }
+}
+
+/// The case page. `?full=true&reason=…` shows the parties' full values,
+/// through the API's audited disclosure (refused to roles without it).
 pub async fn page(
     State(app): State<Arc<AppState>>,
     c: Chrome,
     found: Result<CaseInScope, ApiError>,
+    q: QueryParams,
 ) -> Result<Response, PageError> {
     let (c, found, case) = loaded(c, found)?;
     let now = app.ledger.clock().now();
     let t = c.t;
     let refs = app.ledger.refs();
-    let parties = match jiefen_web::cases::parties_of(&app, &found, &QueryParams::default()).await {
+    let full_shown = q.get("full") == Some("true");
+    let parties = match jiefen_web::cases::parties_of(&app, &found, &q).await {
         Ok(p) => p,
         Err(error) => return Err(PageError::new(c, error)),
     };
+    let repeats = match jiefen_web::cases::repeats_of(&app, &found).await {
+        Ok(r) => r,
+        Err(error) => return Err(PageError::new(c, error)),
+    };
+    let role = found.principal.staff.role();
     let parties = parties
         .parties
         .into_iter()
@@ -115,7 +175,9 @@ pub async fn page(
                 .map(|f| {
                     (
                         t.of("personal", f.field.as_str()),
-                        f.masked.unwrap_or_else(|| t.get("case.erased").to_owned()),
+                        f.value
+                            .or(f.masked)
+                            .unwrap_or_else(|| t.get("case.erased").to_owned()),
                     )
                 })
                 .collect(),
@@ -144,7 +206,81 @@ pub async fn page(
         .as_ref()
         .and_then(|b| refs.bodies.get(b).map(|b| b.name.clone()))
         .unwrap_or_else(|| t.get("case.no_body").to_owned());
+    let mut oversight = Vec::new();
+    if case.supervision.count > 0 {
+        let key = if case.supervision.listed {
+            "case.supervised_listed"
+        } else {
+            "case.supervised"
+        };
+        oversight.push(t.fmt(key, &[("n", &case.supervision.count.to_string())]));
+    }
+    if case.escalations > 0 {
+        oversight.push(t.fmt("case.escalated", &[("n", &case.escalations.to_string())]));
+    }
+    if let Some(leader) = &case.leader {
+        oversight.push(t.fmt("case.leader", &[("name", leader.as_str())]));
+    }
+    if let Some(review) = case.review {
+        oversight.push(t.of("review", review.as_str()));
+    }
+    if let Stage::InProgress(h) = &case.stage {
+        if let Some(ext) = &h.pending_extension {
+            oversight.push(t.fmt("case.extension_pending", &[("days", &ext.days.to_string())]));
+        }
+    }
+    let possible_repeats = repeats
+        .possible_repeats
+        .iter()
+        .map(|p| {
+            let why = p
+                .reasons
+                .iter()
+                .map(|r| r.zh)
+                .collect::<Vec<_>>()
+                .join("；");
+            related(&t, &p.case, why)
+        })
+        .collect();
+    let linked_repeats = repeats
+        .repeats
+        .iter()
+        .map(|r| related(&t, r, String::new()))
+        .collect();
+    let id = found.id.to_string();
+    let attachments = case
+        .attachments
+        .iter()
+        .map(|a| Attachment {
+            href: format!("/api/v1/cases/{id}/attachments/{}", a.sha256.to_hex()),
+            filename: a.filename.clone(),
+            size: human_size(a.size),
+            media_type: a.media_type.clone(),
+        })
+        .collect();
     let page = CasePage {
+        actions: crate::actions::forms(&t, &case, role, &refs, now),
+        oversight,
+        possible_repeats,
+        linked_repeats,
+        attachments,
+        may_attach: role.may_attach() && case.state() != jiefen_domain::CaseState::Archived,
+        max_bytes: jiefen_store::blobs::MAX_ATTACHMENT_BYTES as u64,
+        accept: jiefen_store::blobs::ALLOWED
+            .iter()
+            .map(|(media_type, _)| *media_type)
+            .collect::<Vec<_>>()
+            .join(","),
+        may_see_full: found
+            .principal
+            .staff
+            .may(jiefen_domain::access::Function::ViewPersonalData),
+        full_shown,
+        has_agreement: case
+            .conclusion
+            .as_ref()
+            .is_some_and(|c| c.agreement.is_some()),
+        id,
         r: row(&app, &c, &case, now),
         description: case.description.as_str().to_owned(),
         channel: t.of("channel", case.channel.as_str()),

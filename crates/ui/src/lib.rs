@@ -28,6 +28,8 @@
 //!   origin's script and style (no inline script runs).
 #![forbid(unsafe_code)]
 
+pub mod actions;
+pub mod agreement;
 pub mod assets;
 pub mod case;
 pub mod chrome;
@@ -74,6 +76,8 @@ pub fn pages() -> Vec<(Page, Handler)> {
         p("/cases", Staff(F::ReadCases), get(queue::page)),
         p("/cases/{id}", Staff(F::ReadCases), get(case::page)),
         p("/cases/{id}/receipt", Staff(F::ReadCases), get(case::receipt)),
+        p("/cases/{id}/agreement", Staff(F::ReadCases), get(agreement::page)),
+        p("/cases/{id}/agreement.pdf", Staff(F::ReadCases), get(agreement::pdf)),
     ];
     table
 }

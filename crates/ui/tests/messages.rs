@@ -54,8 +54,11 @@ fn every_key_the_templates_and_the_script_use_exists() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let zh = keys(Lang::Zh);
     let mut checked = 0;
-    for entry in std::fs::read_dir(root.join("templates")).unwrap() {
-        let path = entry.unwrap().path();
+    let sources = ["templates", "src"]
+        .into_iter()
+        .flat_map(|dir| std::fs::read_dir(root.join(dir)).unwrap())
+        .map(|entry| entry.unwrap().path());
+    for path in sources {
         let text = std::fs::read_to_string(&path).unwrap();
         for key in used_keys(&text, &["t.get(\"", "t.fmt(\""]) {
             assert!(
@@ -73,19 +76,6 @@ fn every_key_the_templates_and_the_script_use_exists() {
             "app.js: js.{key} is not a message"
         );
         checked += 1;
-    }
-    for file in [
-        "src/lib.rs",
-        "src/chrome.rs",
-        "src/queue.rs",
-        "src/case.rs",
-        "src/intake.rs",
-    ] {
-        let text = std::fs::read_to_string(root.join(file)).unwrap();
-        for key in used_keys(&text, &["t.get(\""]) {
-            assert!(zh.contains(&key), "{file}: {key} is not a message");
-            checked += 1;
-        }
     }
     assert!(
         checked > 80,
@@ -130,6 +120,26 @@ fn every_value_a_page_labels_has_a_label() {
             .iter()
             .map(|v| format!("level.{}", v.as_str())),
     );
+    want.extend(
+        jiefen_domain::Action::ALL
+            .iter()
+            .map(|v| format!("action.{}", v.as_str())),
+    );
+    want.extend(
+        jiefen_domain::case::Outcome::ALL
+            .iter()
+            .map(|v| format!("outcome.{}", v.as_str())),
+    );
+    want.extend(
+        jiefen_domain::case::Satisfaction::ALL
+            .iter()
+            .map(|v| format!("satisfaction.{}", v.as_str())),
+    );
+    want.extend(
+        jiefen_domain::case::ReviewStage::ALL
+            .iter()
+            .map(|v| format!("review.{}", v.as_str())),
+    );
     // Event kinds, as the store names them.
     let source = include_str!("../../domain/src/lifecycle.rs");
     let body = &source[source.find("pub enum EventKind {").unwrap()..];
@@ -157,5 +167,24 @@ fn every_value_a_page_labels_has_a_label() {
     }
     assert!(want.iter().filter(|k| k.starts_with("event.")).count() >= 28);
     let missing: Vec<_> = want.iter().filter(|k| !zh.contains(*k)).collect();
+    assert!(missing.is_empty(), "no label for {missing:?}");
+}
+
+#[test]
+fn every_field_of_every_action_form_has_a_label() {
+    let zh = keys(Lang::Zh);
+    let source = include_str!("../src/actions.rs");
+    let mut names = Vec::new();
+    let mut rest = source;
+    while let Some(at) = rest.find("f(\"") {
+        // `f(` the field maker, not `t.of(`.
+        let own = !rest[..at].ends_with(|c: char| c.is_alphanumeric() || c == '.');
+        rest = &rest[at + 3..];
+        if let Some(end) = rest.find('"').filter(|_| own) {
+            names.push(format!("field.{}", &rest[..end]));
+        }
+    }
+    assert!(names.len() > 20, "only {} fields found", names.len());
+    let missing: Vec<_> = names.iter().filter(|k| !zh.contains(*k)).collect();
     assert!(missing.is_empty(), "no label for {missing:?}");
 }

@@ -753,6 +753,12 @@ pub async fn repeats(
     State(app): State<Arc<AppState>>,
     found: CaseInScope,
 ) -> Result<Json<RepeatsView>, ApiError> {
+    repeats_of(&app, &found).await.map(Json)
+}
+
+/// A case's possible and linked repeats, each other case shown only as far
+/// as the caller may see it: the API's and the case page's.
+pub async fn repeats_of(app: &AppState, found: &CaseInScope) -> Result<RepeatsView, ApiError> {
     let (id, case) = (found.id, found.case()?);
     // A case may be both found and linked; read each other case once.
     let mut others: HashMap<CaseId, RelatedCase> = HashMap::new();
@@ -765,7 +771,7 @@ pub async fn repeats(
         if others.contains_key(&other) {
             continue;
         }
-        let visible = match other_case(&app, &found.principal, other).await? {
+        let visible = match other_case(app, &found.principal, other).await? {
             Some(doc) => Some(doc.case()?),
             None => None,
         };
@@ -797,9 +803,9 @@ pub async fn repeats(
         })
         .collect();
     let repeats = case.repeats.iter().map(|r| related(*r)).collect();
-    Ok(Json(RepeatsView {
+    Ok(RepeatsView {
         case_id: id,
         possible_repeats,
         repeats,
-    }))
+    })
 }

@@ -84,6 +84,9 @@ pub struct AppState {
     pub search: Arc<jiefen_search::Follower>,
     /// The segmenter and the category classifier of the intake.
     pub reading: Arc<intake::Reading>,
+    /// The clock tests move (`serve --test-clock`); None in production,
+    /// where the endpoint that moves it answers 404.
+    pub test_clock: Option<Arc<jiefen_store::clock::ManualClock>>,
 }
 
 /// Requests a signed-in account may make by default: far above what a
@@ -122,6 +125,7 @@ impl AppState {
                 ledger_for_search,
             ),
             reading: Arc::new(intake::Reading::lexicon(shared_segmenter())),
+            test_clock: None,
         }
     }
 

@@ -52,6 +52,7 @@ use utoipa::{Modify, OpenApi};
         inbox::inbox,
         inbox::mark_read,
         engine::tick,
+        engine::move_clock,
         log::head,
         log::sign,
         log::latest,

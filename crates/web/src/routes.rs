@@ -82,6 +82,7 @@ pub fn endpoints() -> Vec<(Route, Handler)> {
         r(Method::GET, "/api/v1/inbox", "inbox", Staff(F::ReadInbox), get(inbox::inbox)),
         r(Method::POST, "/api/v1/inbox/read", "mark_inbox_read", Staff(F::ReadInbox), post(inbox::mark_read)),
         r(Method::POST, "/api/v1/engine/tick", "engine_tick", Staff(F::RunEngine), post(engine::tick)),
+        r(Method::POST, "/api/v1/engine/clock", "move_test_clock", Staff(F::RunEngine), post(engine::move_clock)),
         // The verifiable log.
         r(Method::GET, "/api/v1/log", "log_head", Staff(F::ReadLog), get(log::head)),
         r(Method::GET, "/api/v1/log/consistency", "log_consistency", Staff(F::ReadLog), get(log::consistency)),

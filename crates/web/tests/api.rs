@@ -1331,17 +1331,23 @@ async fn routing_proposes_a_body_that_takes_the_category_with_reasons() {
     app.finish().await;
 }
 
-/// An overdue case reaches its handler's inbox through an on-demand tick;
-/// a later case from the same phone number points back at it.
-async fn inbox_tick_and_repeats(app: &TestApp) {
-    let first = app.register(dispute()).await;
-    app.act_ok(&first, json!({"type": "accept"})).await;
+/// A dispute assigned to the town's mediation committee, due in ten days.
+async fn due_in_ten_days(app: &TestApp) -> String {
+    let id = app.register(dispute()).await;
+    app.act_ok(&id, json!({"type": "accept"})).await;
     let due = app.now().plus(days(10));
     app.act_ok(
-        &first,
+        &id,
         json!({"type": "assign", "body": TOWN_MEDIATION, "due_at": due.to_rfc3339()}),
     )
     .await;
+    id
+}
+
+/// An overdue case reaches its handler's inbox through an on-demand tick;
+/// a later case from the same phone number points back at it.
+async fn inbox_tick_and_repeats(app: &TestApp) {
+    let first = due_in_ten_days(app).await;
     app.act_as(&first, "handler-wang", json!({"type": "sign_for"}))
         .await;
     let me = "recipient=staff:handler-wang";
@@ -2375,4 +2381,43 @@ async fn an_untrusted_peer_cannot_choose_its_address() {
         assert_eq!(res.status(), status, "request {i}");
     }
     app.finish().await;
+}
+
+/// The test clock moves time forward and runs the engine at the new time;
+/// a server without one (production) has no such endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_test_clock_moves_time_and_runs_the_engine() {
+    let app = TestApp::sqlite().await;
+    let first = due_in_ten_days(&app).await;
+    let move_by = |hours: Value| {
+        app.as_user("admin")
+            .post(app.url("/api/v1/engine/clock"))
+            .json(&json!({ "advance_hours": hours }))
+            .send()
+    };
+    for bad in [json!(0), json!(366 * 24 + 1), json!(-1)] {
+        let (status, body) = json_of(move_by(bad.clone()).await.unwrap()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
+    }
+    let before = app.now();
+    let (status, moved) = json_of(move_by(json!(11 * 24)).await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    assert_eq!(app.now(), before.plus(days(11)));
+    assert_eq!(moved["now"], json!(app.now().to_rfc3339()));
+    assert_eq!(moved["tick"]["signal_changes"], 1, "{moved}");
+    let (_, case) = json_of(app.get_case(&first).await).await;
+    assert_eq!(case["deadline_signal"], "overdue", "{case}");
+    app.finish().await;
+
+    let production = TestApp::sqlite_with(|state| state.test_clock = None).await;
+    let res = production
+        .as_user("admin")
+        .post(production.url("/api/v1/engine/clock"))
+        .json(&json!({"advance_hours": 1}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json_of(res).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    production.finish().await;
 }

@@ -55,9 +55,9 @@ fn design(role: Role, variant: &str) -> bool {
         "upload_attachment" => &[IntakeClerk, Handler, Supervisor, GridWorker],
         "export_case" | "export_case_personal" | "erase_party" => &[Supervisor],
         "inbox_body" => &[Handler],
-        "engine_tick" | "reload_model" | "sign_checkpoint" | "list_users" | "add_user"
-        | "disable_user" | "enable_user" | "reset_password" | "list_tokens" | "create_token"
-        | "revoke_token" => admin,
+        "engine_tick" | "move_test_clock" | "reload_model" | "sign_checkpoint" | "list_users"
+        | "add_user" | "disable_user" | "enable_user" | "reset_password" | "list_tokens"
+        | "create_token" | "revoke_token" => admin,
         "audit_log" | "verify_audit" => &[Auditor],
         other => panic!("the design does not say who may call {other}: add it to `design`"),
     };
@@ -268,6 +268,11 @@ impl Matrix<'_> {
                 json: None,
                 png: false,
             }),
+            "move_test_clock" => one(with(
+                M::POST,
+                "/api/v1/engine/clock".into(),
+                json!({"advance_hours": 1}),
+            )),
             "log_head" => one(get("/api/v1/log".into())),
             "log_consistency" => one(get(format!(
                 "/api/v1/log/consistency?old_size=1&new_size={}",

@@ -269,6 +269,7 @@ impl TestApp {
             .await
             .unwrap();
         let mut state = AppState::new(ledger, BlobStore::new(dir.path().join("blobs")));
+        state.test_clock = Some(clock.clone());
         configure(&mut state);
         let mut clients = HashMap::new();
         let mut first_token = None;
