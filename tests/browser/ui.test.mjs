@@ -110,7 +110,7 @@ test("a handler from another town cannot open the case by URL", async () => {
 
 /// A new dispute in 尧渡镇, accepted and assigned to the town's mediation
 /// committee, where mediator.yaodu works: set up through the API.
-async function assignedDispute(title, description) {
+async function assignedDispute(title, description, dueAt) {
   const clerk = await apiSession(server.base, "clerk.yaodu", server.creds["clerk.yaodu"].password);
   const created = await clerk("POST", "/api/v1/cases", { case: {
     kind: "dispute", channel: "walk_in", category: "neighbourhood.boundary", title, description,
@@ -122,7 +122,9 @@ async function assignedDispute(title, description) {
   } });
   assert.equal(created.status, 201, JSON.stringify(created.data));
   const id = created.data.case_id;
-  for (const action of [{ type: "accept" }, { type: "assign", body: "341721100-MEDIATION", reason: "双方均在尧渡镇，由镇调委会调解" }]) {
+  const assign = { type: "assign", body: "341721100-MEDIATION", reason: "双方均在尧渡镇，由镇调委会调解" };
+  if (dueAt) assign.due_at = dueAt;
+  for (const action of [{ type: "accept" }, assign]) {
     const r = await clerk("POST", `/api/v1/cases/${id}/actions`, { action });
     assert.equal(r.status, 200, JSON.stringify(r.data));
   }
@@ -194,6 +196,52 @@ test("a handler signs for a case, records a mediation, concludes with an agreeme
   const fonts = execFileSync("pdffonts", [file]).toString();
   assert.match(fonts, /Droid|WenQuanYi|Noto|uming/i, fonts);
   assert.match(fonts, /\byes\s+yes\b/, `the font must be embedded and subset:\n${fonts}`);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test("a supervisor sees an overdue case escalate after the clock is moved, and supervises it from the board", async () => {
+  // A hand-set deadline a day out, so a few days' move makes it overdue.
+  const { id } = await assignedDispute("养殖场异味纠纷久拖未决",
+    "村民反映邻近养殖场异味严重，影响生活，多次协商无果。", new Date(Date.now() + 24 * 3600000).toISOString());
+  const page = await browser.newPage({ locale: "zh-CN" });
+  await signIn(page, server.base, "supervisor.dongzhi", server.creds["supervisor.dongzhi"].password);
+  assert.match(new URL(page.url()).pathname, /^\/board$/, "a supervisor starts on the board");
+  const row = page.locator(`[data-section] li[data-case="${id}"]`);
+  assert.equal(await page.locator(`[data-section="overdue"] li[data-case="${id}"]`).count(), 0, "not overdue yet");
+
+  const admin = await apiSession(server.base, "admin", server.creds.admin.password);
+  // Four days overdue: past the ladder's first step (three days).
+  const moved = await admin("POST", "/api/v1/engine/clock", { advance_hours: 5 * 24 });
+  assert.equal(moved.status, 200, JSON.stringify(moved.data));
+  assert.ok(moved.data.tick.escalations >= 1, JSON.stringify(moved.data.tick));
+
+  // Five days on, the session has lapsed like any idle one: sign in again.
+  await signIn(page, server.base, "supervisor.dongzhi", server.creds["supervisor.dongzhi"].password, "/board");
+  const problems = await capture(page, "board");
+  // Narrowed to the body handling it, from the board's own tally.
+  await page.click('table.tally a[href="/board?body=341721100-MEDIATION"]');
+  await page.waitForURL(/body=341721100-MEDIATION/);
+  await row.first().waitFor();
+  const text = await row.first().innerText();
+  assert.ok(text.includes("已提级"), `the board should show the escalation: ${text}`);
+  const supervisor = await apiSession(server.base, "supervisor.dongzhi", server.creds["supervisor.dongzhi"].password);
+  const after = (await supervisor("GET", `/api/v1/cases/${id}`)).data;
+  assert.equal(after.deadline_signal, "overdue");
+  assert.ok(after.escalations >= 1, JSON.stringify(after.escalations));
+
+  // Supervise from the board.
+  const form = row.first().locator('form[data-action="supervise"]');
+  await form.locator("xpath=..").locator("summary").click();
+  await form.locator("[name=note]").fill("请县司法局三日内提出处理意见。");
+  await form.locator("[name=listed]").check();
+  await form.locator("button[type=submit]").click();
+  await page.waitForFunction((id) => {
+    const li = document.querySelector(`[data-section] li[data-case="${id}"]`);
+    return li && li.innerText.includes("挂牌督办");
+  }, id);
+  const history = (await supervisor("GET", `/api/v1/cases/${id}/history`)).data.events.map((e) => e.type);
+  assert.ok(history.includes("auto_escalated") && history.includes("supervised"), history.join(","));
   assert.deepEqual(problems, []);
   await page.close();
 });

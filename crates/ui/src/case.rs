@@ -140,6 +140,35 @@ fn related(t: &crate::i18n::Tr, r: &jiefen_web::cases::RelatedCase, why: String)
     }
 }
 
+/// What oversight the case is under: supervision, escalations, a leader
+/// in charge, a review, an extension awaiting approval.
+pub fn oversight(t: &crate::i18n::Tr, case: &Case) -> Vec<String> {
+    let mut oversight = Vec::new();
+    if case.supervision.count > 0 {
+        let key = if case.supervision.listed {
+            "case.supervised_listed"
+        } else {
+            "case.supervised"
+        };
+        oversight.push(t.fmt(key, &[("n", &case.supervision.count.to_string())]));
+    }
+    if case.escalations > 0 {
+        oversight.push(t.fmt("case.escalated", &[("n", &case.escalations.to_string())]));
+    }
+    if let Some(leader) = &case.leader {
+        oversight.push(t.fmt("case.leader", &[("name", leader.as_str())]));
+    }
+    if let Some(review) = case.review {
+        oversight.push(t.of("review", review.as_str()));
+    }
+    if let Stage::InProgress(h) = &case.stage {
+        if let Some(ext) = &h.pending_extension {
+            oversight.push(t.fmt("case.extension_pending", &[("days", &ext.days.to_string())]));
+        }
+    }
+    oversight
+}
+
 /// The case page. `?full=true&reason=…` shows the parties' full values,
 /// through the API's audited disclosure (refused to roles without it).
 pub async fn page(
@@ -206,29 +235,7 @@ pub async fn page(
         .as_ref()
         .and_then(|b| refs.bodies.get(b).map(|b| b.name.clone()))
         .unwrap_or_else(|| t.get("case.no_body").to_owned());
-    let mut oversight = Vec::new();
-    if case.supervision.count > 0 {
-        let key = if case.supervision.listed {
-            "case.supervised_listed"
-        } else {
-            "case.supervised"
-        };
-        oversight.push(t.fmt(key, &[("n", &case.supervision.count.to_string())]));
-    }
-    if case.escalations > 0 {
-        oversight.push(t.fmt("case.escalated", &[("n", &case.escalations.to_string())]));
-    }
-    if let Some(leader) = &case.leader {
-        oversight.push(t.fmt("case.leader", &[("name", leader.as_str())]));
-    }
-    if let Some(review) = case.review {
-        oversight.push(t.of("review", review.as_str()));
-    }
-    if let Stage::InProgress(h) = &case.stage {
-        if let Some(ext) = &h.pending_extension {
-            oversight.push(t.fmt("case.extension_pending", &[("days", &ext.days.to_string())]));
-        }
-    }
+    let oversight = oversight(&t, &case);
     let possible_repeats = repeats
         .possible_repeats
         .iter()

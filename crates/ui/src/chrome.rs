@@ -5,7 +5,7 @@ use crate::i18n::{Lang, Tr};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
-use jiefen_domain::access::Function;
+use jiefen_domain::access::{Function, Role};
 use jiefen_web::auth::{Principal, Via};
 use jiefen_web::AppState;
 use std::convert::Infallible;
@@ -40,10 +40,14 @@ pub struct Chrome {
     pub js: String,
 }
 
-/// The navigation, each entry shown to roles with its function.
-const NAV: &[(&str, &str, Function)] = &[
-    ("/intake", "nav.intake", Function::RegisterCase),
-    ("/cases", "nav.cases", Function::ReadCases),
+/// The navigation, each entry shown to the roles it is for.
+type ForRole = fn(Role) -> bool;
+const NAV: &[(&str, &str, ForRole)] = &[
+    ("/intake", "nav.intake", |r| r.may(Function::RegisterCase)),
+    ("/cases", "nav.cases", |r| r.may(Function::ReadCases)),
+    ("/board", "nav.board", |r| {
+        matches!(r, Role::Supervisor | Role::Leader)
+    }),
 ];
 
 impl Chrome {
@@ -76,7 +80,7 @@ impl Chrome {
         let nav = principal
             .map(|p| {
                 NAV.iter()
-                    .filter(|(_, _, f)| p.staff.may(*f))
+                    .filter(|(_, _, for_role)| for_role(p.staff.role()))
                     .map(|(href, key, _)| NavItem {
                         href,
                         label: t.get(key).to_owned(),

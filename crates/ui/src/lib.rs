@@ -31,6 +31,7 @@
 pub mod actions;
 pub mod agreement;
 pub mod assets;
+pub mod board;
 pub mod case;
 pub mod chrome;
 pub mod i18n;
@@ -74,6 +75,7 @@ pub fn pages() -> Vec<(Page, Handler)> {
         p("/assets/{file}", Public, get(assets::serve)),
         p("/intake", Staff(F::RegisterCase), get(intake::page)),
         p("/cases", Staff(F::ReadCases), get(queue::page)),
+        p("/board", Staff(F::ReadCases), get(board::page)),
         p("/cases/{id}", Staff(F::ReadCases), get(case::page)),
         p("/cases/{id}/receipt", Staff(F::ReadCases), get(case::receipt)),
         p("/cases/{id}/agreement", Staff(F::ReadCases), get(agreement::page)),
@@ -228,11 +230,25 @@ impl IntoResponse for PageError {
     }
 }
 
+/// A page's query, refused as a page when it is malformed or names a
+/// parameter the page does not take.
+pub fn page_params(
+    c: Chrome,
+    q: Result<jiefen_web::extract::QueryParams, jiefen_web::ApiError>,
+    names: &[&str],
+) -> Result<(Chrome, jiefen_web::extract::QueryParams), PageError> {
+    match q.and_then(|q| q.only(names).map(|_| q)) {
+        Ok(q) => Ok((c, q)),
+        Err(error) => Err(PageError::new(c, error)),
+    }
+}
+
 /// Where each role starts.
 pub fn start_page(role: Role) -> &'static str {
     match role {
         Role::IntakeClerk | Role::GridWorker => "/intake",
-        Role::Handler | Role::Supervisor | Role::Leader | Role::Assessor => "/cases",
+        Role::Supervisor | Role::Leader => "/board",
+        Role::Handler | Role::Assessor => "/cases",
         Role::Administrator | Role::Auditor => "/login?signed_in=1",
     }
 }

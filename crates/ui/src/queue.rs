@@ -121,10 +121,7 @@ pub async fn page(
     principal: Principal,
     q: Result<QueryParams, jiefen_web::ApiError>,
 ) -> Result<Response, PageError> {
-    let q = match q.and_then(|q| q.only(QUEUE_PARAMS).map(|_| q)) {
-        Ok(q) => q,
-        Err(error) => return Err(PageError::new(c, error)),
-    };
+    let (c, q) = crate::page_params(c, q, QUEUE_PARAMS)?;
     let filters = vec![
         options(&c, &q, "state", "state", CaseState::ALL, CaseState::as_str),
         options(&c, &q, "risk", "risk", RiskLevel::ALL, RiskLevel::as_str),
