@@ -107,10 +107,15 @@ pub fn forms(t: &Tr, case: &Case, role: Role, refs: &RefData, now: Timestamp) ->
         .collect()
 }
 
-fn choices<T: Copy>(t: &Tr, group: &str, all: &[T], code: impl Fn(T) -> &'static str) -> Input {
+/// Each value by its serialised name (what the API takes) and its label.
+fn choices<T: Copy + serde::Serialize>(t: &Tr, group: &str, all: &[T]) -> Input {
     Input::Choice(
         all.iter()
-            .map(|v| (code(*v).to_owned(), t.of(group, code(*v))))
+            .map(|v| {
+                let code = crate::case::code(*v);
+                let label = t.of(group, &code);
+                (code, label)
+            })
             .collect(),
     )
 }
@@ -173,11 +178,6 @@ fn fields_of(t: &Tr, action: Action, case: &Case, refs: &RefData, now: Timestamp
                         Complexity::Ordinary,
                         Complexity::Complex,
                     ],
-                    |c| match c {
-                        Complexity::Simple => "simple",
-                        Complexity::Ordinary => "ordinary",
-                        Complexity::Complex => "complex",
-                    },
                 ),
                 false,
             );
@@ -199,11 +199,7 @@ fn fields_of(t: &Tr, action: Action, case: &Case, refs: &RefData, now: Timestamp
         Action::Conclude => {
             let when = Some(("outcome", Outcome::Mediated.as_str()));
             vec![
-                f(
-                    "outcome",
-                    choices(t, "outcome", Outcome::ALL, Outcome::as_str),
-                    true,
-                ),
+                f("outcome", choices(t, "outcome", Outcome::ALL), true),
                 f("summary", Input::Text, true),
                 Field {
                     when,
@@ -218,7 +214,7 @@ fn fields_of(t: &Tr, action: Action, case: &Case, refs: &RefData, now: Timestamp
         Action::FollowUp => vec![
             f(
                 "satisfaction",
-                choices(t, "satisfaction", Satisfaction::ALL, Satisfaction::as_str),
+                choices(t, "satisfaction", Satisfaction::ALL),
                 true,
             ),
             f("note", Input::Text, false),
@@ -237,11 +233,7 @@ fn fields_of(t: &Tr, action: Action, case: &Case, refs: &RefData, now: Timestamp
             f("reason", Input::Text, true),
         ],
         Action::SetRisk => {
-            let mut level = f(
-                "level",
-                choices(t, "risk", RiskLevel::ALL, RiskLevel::as_str),
-                true,
-            );
+            let mut level = f("level", choices(t, "risk", RiskLevel::ALL), true);
             level.value = case.risk.as_str().to_owned();
             vec![level, f("reason", Input::Text, true)]
         }

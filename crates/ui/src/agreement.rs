@@ -9,9 +9,10 @@
 //! disclosure (the reason recorded is the agreement's own); others get the
 //! masked names.
 
-use crate::case::local_time;
+use crate::case::loaded;
 use crate::chrome::Chrome;
 use crate::i18n::Tr;
+use crate::queue::local_date;
 use crate::{error_page, render, PageError};
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -57,8 +58,12 @@ struct AgreementPage {
     id: String,
 }
 
-async fn gather(app: &AppState, found: &CaseInScope, t: &Tr) -> Result<Agreement, ApiError> {
-    let case: Case = found.case()?;
+async fn gather(
+    app: &AppState,
+    found: &CaseInScope,
+    case: &Case,
+    t: &Tr,
+) -> Result<Agreement, ApiError> {
     let (Some(conclusion), Some(agreement)) = (
         case.conclusion.as_ref(),
         case.conclusion.as_ref().and_then(|c| c.agreement.as_ref()),
@@ -120,36 +125,17 @@ async fn gather(app: &AppState, found: &CaseInScope, t: &Tr) -> Result<Agreement
             .map(|c| c.name.clone())
             .unwrap_or_else(|| case.category.to_string()),
         place: refs.tree.full_name(&case.location.jurisdiction),
-        body: case
-            .handled_by
-            .as_ref()
-            .and_then(|b| refs.bodies.get(b))
-            .map(|b| b.name.clone())
-            .unwrap_or_default(),
+        body: crate::queue::body_name(&refs, case).unwrap_or_default(),
         parties,
         facts: case.description.as_str().to_owned(),
         terms: agreement.text.as_str().to_owned(),
         judicial_confirmation: agreement.judicial_confirmation,
         mediators,
-        concluded: local_time(conclusion.concluded_at)
-            .split(' ')
-            .next()
-            .unwrap_or_default()
-            .to_owned(),
+        concluded: local_date(conclusion.concluded_at),
         head: last.map(|r| r.hash.to_hex()).unwrap_or_default(),
         seq: last.map(|r| r.seq).unwrap_or_default(),
         names_masked: !full,
     })
-}
-
-fn loaded(
-    c: Chrome,
-    found: Result<CaseInScope, ApiError>,
-) -> Result<(Chrome, CaseInScope), PageError> {
-    match found {
-        Ok(f) => Ok((c, f)),
-        Err(e) => Err(PageError::new(c, e)),
-    }
 }
 
 pub async fn page(
@@ -157,8 +143,8 @@ pub async fn page(
     c: Chrome,
     found: Result<CaseInScope, ApiError>,
 ) -> Result<Response, PageError> {
-    let (c, found) = loaded(c, found)?;
-    let a = match gather(&app, &found, &c.t).await {
+    let (c, found, case) = loaded(c, found)?;
+    let a = match gather(&app, &found, &case, &c.t).await {
         Ok(a) => a,
         Err(e) => return Err(PageError::new(c, e)),
     };
@@ -171,7 +157,7 @@ pub async fn pdf(
     c: Chrome,
     found: Result<CaseInScope, ApiError>,
 ) -> Result<Response, PageError> {
-    let (c, found) = loaded(c, found)?;
+    let (c, found, case) = loaded(c, found)?;
     let Some(font) = pdf_font() else {
         return Ok(error_page(
             &c,
@@ -179,7 +165,7 @@ pub async fn pdf(
             "agreement.no_font",
         ));
     };
-    let a = match gather(&app, &found, &c.t).await {
+    let a = match gather(&app, &found, &case, &c.t).await {
         Ok(a) => a,
         Err(e) => return Err(PageError::new(c, e)),
     };

@@ -18,7 +18,7 @@ use jiefen_domain::lifecycle::Action;
 use jiefen_web::auth::Principal;
 use jiefen_web::extract::QueryParams;
 use jiefen_web::AppState;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 /// Cases read per section; more are counted as "at least".
@@ -91,7 +91,12 @@ pub async fn page(
     let mut seen = HashSet::new();
     let mut by_body: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut by_area: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for (key, filter, keep) in SECTIONS {
+    // Sections sharing a filter share one read.
+    let mut lists: HashMap<&str, jiefen_web::cases::CaseList> = HashMap::new();
+    for (_, filter, _) in SECTIONS {
+        if lists.contains_key(filter) {
+            continue;
+        }
         let (name, value) = filter.split_once('=').expect("name=value");
         let mut pairs = vec![
             (name.to_owned(), value.to_owned()),
@@ -99,21 +104,20 @@ pub async fn page(
         ];
         pairs.extend(narrow.iter().cloned());
         let q = QueryParams::from(pairs);
-        let list = match jiefen_web::cases::list_page(&app, &principal, &q).await {
-            Ok(l) => l,
+        match jiefen_web::cases::list_page(&app, &principal, &q).await {
+            Ok(list) => lists.insert(filter, list),
             Err(error) => return Err(PageError::new(c, error)),
         };
+    }
+    for (key, filter, keep) in SECTIONS {
+        let list = &lists[filter];
         let more = list.next_cursor.is_some();
         let mut rows = Vec::new();
         let mut count = 0;
         for view in list.items.iter().filter(|v| keep(&v.case)) {
             count += 1;
             let case = &view.case;
-            let body = case
-                .handled_by
-                .as_ref()
-                .and_then(|b| refs.bodies.get(b))
-                .map(|b| b.name.clone())
+            let body = crate::queue::body_name(&refs, case)
                 .unwrap_or_else(|| t.get("case.no_body").to_owned());
             if seen.insert(case.id) {
                 let body_link = match &case.handled_by {

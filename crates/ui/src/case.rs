@@ -97,7 +97,7 @@ pub fn local_time(t: Timestamp) -> String {
     )
 }
 
-fn loaded(
+pub(crate) fn loaded(
     c: Chrome,
     found: Result<CaseInScope, ApiError>,
 ) -> Result<(Chrome, CaseInScope, Case), PageError> {
@@ -175,8 +175,9 @@ pub async fn page(
     State(app): State<Arc<AppState>>,
     c: Chrome,
     found: Result<CaseInScope, ApiError>,
-    q: QueryParams,
+    q: Result<QueryParams, ApiError>,
 ) -> Result<Response, PageError> {
+    let (c, q) = crate::page_params(c, q, &["full", "reason"])?;
     let (c, found, case) = loaded(c, found)?;
     let now = app.ledger.clock().now();
     let t = c.t;
@@ -230,11 +231,8 @@ pub async fn page(
         })
         .collect();
     timeline.reverse();
-    let body = case
-        .handled_by
-        .as_ref()
-        .and_then(|b| refs.bodies.get(b).map(|b| b.name.clone()))
-        .unwrap_or_else(|| t.get("case.no_body").to_owned());
+    let body =
+        crate::queue::body_name(&refs, &case).unwrap_or_else(|| t.get("case.no_body").to_owned());
     let oversight = oversight(&t, &case);
     let possible_repeats = repeats
         .possible_repeats

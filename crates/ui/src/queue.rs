@@ -59,6 +59,14 @@ pub fn local_date(t: Timestamp) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
+/// The name of the body handling the case (or that concluded it), if any.
+pub fn body_name(refs: &jiefen_store::refdata::RefData, case: &Case) -> Option<String> {
+    case.handled_by
+        .as_ref()
+        .and_then(|b| refs.bodies.get(b))
+        .map(|b| b.name.clone())
+}
+
 pub fn row(app: &AppState, c: &Chrome, case: &Case, now: Timestamp) -> Row {
     let t = c.t;
     let refs = app.ledger.refs();

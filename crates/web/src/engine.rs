@@ -21,14 +21,16 @@ use std::sync::Arc;
     )
 )]
 pub async fn tick(State(app): State<Arc<AppState>>) -> Result<Json<TickReport>, ApiError> {
-    // The timer's batch size, so an on-demand tick holds the writer no
-    // longer per transaction than a scheduled one.
-    let report = app
-        .ledger
+    run_tick(&app).await.map(Json)
+}
+
+/// One tick now, in the timer's batch size, so an on-demand tick holds the
+/// writer no longer per transaction than a scheduled one.
+async fn run_tick(app: &AppState) -> Result<TickReport, ApiError> {
+    app.ledger
         .tick(TICK_BATCH)
         .await
-        .map_err(|e| ApiError::from_write(e, None))?;
-    Ok(Json(report))
+        .map_err(|e| ApiError::from_write(e, None))
 }
 
 /// How far to move the test clock.
@@ -81,13 +83,9 @@ pub async fn move_clock(
         .with_field("advance_hours"));
     }
     clock.advance(time::Duration::hours(i64::from(req.advance_hours)));
-    let report = app
-        .ledger
-        .tick(TICK_BATCH)
-        .await
-        .map_err(|e| ApiError::from_write(e, None))?;
+    let tick = run_tick(&app).await?;
     Ok(Json(ClockMoved {
         now: app.ledger.clock().now(),
-        tick: report,
+        tick,
     }))
 }
