@@ -99,6 +99,9 @@ test("a handler from another town cannot open the case by URL", async () => {
   const res = await page.goto(`${server.base}/cases/${created.data.case_id}`);
   assert.equal(res.status(), 404);
   assert.ok(!(await page.content()).includes("小区停水三天"), "the case's title must not show");
+  // A page for a person, not the API's JSON.
+  assert.match(res.headers()["content-type"], /^text\/html/);
+  assert.ok((await page.locator("main").innerText()).includes("没有找到该事项"));
   // Their own town's handler can.
   const own = await browser.newPage();
   await signIn(own, server.base, "mediator.yaodu", server.creds["mediator.yaodu"].password);
@@ -242,6 +245,79 @@ test("a supervisor sees an overdue case escalate after the clock is moved, and s
   }, id);
   const history = (await supervisor("GET", `/api/v1/cases/${id}/history`)).data.events.map((e) => e.type);
   assert.ok(history.includes("auto_escalated") && history.includes("supervised"), history.join(","));
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test("a citizen brings a matter on a phone, follows it by receipt code and rates it", async () => {
+  const page = await browser.newPage({ locale: "zh-CN", viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true });
+  await page.goto(`${server.base}/portal`);
+  const problems = await capture(page, "portal");
+  await page.setViewportSize({ width: 360, height: 740 });
+  await page.click('a[href="/portal/submit"]');
+  await page.waitForURL(/\/portal\/submit$/);
+  await page.selectOption("#category", "neighbourhood.boundary");
+  await page.fill("#title", "邻居堆放杂物堵住消防通道");
+  await page.fill("#description", "城东社区3栋邻居长期在楼道和消防通道堆放杂物，多次劝说无果，存在火灾隐患，请求协调清理。");
+  await page.selectOption("#jurisdiction", VILLAGE);
+  await page.fill("#name", "周玉梅");
+  await page.fill("#phone", "1391234");
+  await page.waitForSelector("#phone_msg.bad");
+  await page.fill("#phone", "13912348765");
+  await page.waitForSelector("#phone_msg.ok");
+  problems.push(...await capture(page, "portal-submit"));
+  await page.setViewportSize({ width: 360, height: 740 });
+  await Promise.all([page.waitForURL(/\/portal\/track$/), page.click("#portal-submit button[type=submit]")]);
+  const code = (await page.locator("[data-receipt-code]").innerText()).trim();
+  assert.match(code, /^[A-Z0-9]{10}$/);
+  const number = (await page.locator("[data-number]").innerText()).trim();
+  assert.ok((await page.locator("[data-state]").getAttribute("data-state")) === "registered");
+  problems.push(...await capture(page, "portal-received"));
+
+  // Staff take it up and answer it, through the API.
+  const clerk = await apiSession(server.base, "clerk.yaodu", server.creds["clerk.yaodu"].password);
+  const listed = await clerk("GET", `/api/v1/cases?jurisdiction=${VILLAGE}&state=registered&limit=200`);
+  const found = listed.data.items.find((c) => c.number === number);
+  assert.ok(found, `the clerk's list should hold ${number}`);
+  for (const action of [{ type: "accept" }, { type: "assign", body: "341721100-MEDIATION", reason: "邻里纠纷，由镇调委会调解" }]) {
+    const r = await clerk("POST", `/api/v1/cases/${found.id}/actions`, { action });
+    assert.equal(r.status, 200, JSON.stringify(r.data));
+  }
+  const mediator = await apiSession(server.base, "mediator.yaodu", server.creds["mediator.yaodu"].password);
+  for (const action of [{ type: "sign_for" }, { type: "conclude", outcome: "answered", summary: "已上门协调，邻居于三日内清理完毕，消防通道已畅通。" }]) {
+    const r = await mediator("POST", `/api/v1/cases/${found.id}/actions`, { action });
+    assert.equal(r.status, 200, JSON.stringify(r.data));
+  }
+
+  // Wrong digits get the one refusal, without saying which part was wrong.
+  await page.goto(`${server.base}/portal`);
+  await page.fill("#receipt_code", code.toLowerCase());
+  await page.fill("#phone_last4", "0000");
+  await Promise.all([page.waitForURL(/\/portal\/track$/), page.click("#portal-track button[type=submit]")]);
+  assert.ok((await page.locator("[role=alert]").innerText()).includes("不正确"));
+  await page.fill("#phone_last4", "8765");
+  await Promise.all([page.waitForNavigation(), page.click("#portal-track button[type=submit]")]);
+  assert.equal(await page.locator("[data-state]").getAttribute("data-state"), "concluded");
+  const answer = await page.locator("[data-answer]").innerText();
+  assert.ok(answer.includes("消防通道已畅通"), answer);
+  assert.ok(answer.includes("已答复"), answer);
+  assert.ok(!(await page.content()).includes("mediator.yaodu"), "no staff names for the citizen");
+  problems.push(...await capture(page, "portal-answered"));
+  await page.setViewportSize({ width: 360, height: 740 });
+
+  // Rate it: the page comes back showing the rating, and the case records it.
+  const rate = page.locator('form[data-portal="rate"]');
+  await rate.locator('input[value="basically_satisfied"]').check();
+  await rate.locator("[name=comment]").fill("处理及时，谢谢。");
+  await Promise.all([page.waitForNavigation(), rate.locator("button[type=submit]").click()]);
+  assert.equal(await page.locator("[data-state]").getAttribute("data-state"), "followed_up");
+  assert.ok((await page.locator("[data-rated]").innerText()).includes("基本满意"));
+  assert.equal(await page.locator('form[data-portal="rate"]').count(), 0, "rated once only");
+  const after = (await clerk("GET", `/api/v1/cases/${found.id}`)).data;
+  assert.equal(after.follow_up.satisfaction, "basically_satisfied");
+  assert.equal(after.follow_up.note, "处理及时，谢谢。");
+  // A review can still be asked for.
+  assert.equal(await page.locator('form[data-portal="review"]').count(), 1);
   assert.deepEqual(problems, []);
   await page.close();
 });

@@ -172,6 +172,80 @@
     });
   }
 
+  // The citizens' portal: the public API, then the matter opened again
+  // (by POST, so the code never sits in a URL) to show where it stands.
+  function reopen(code, last4) {
+    const open = document.getElementById("portal-open");
+    if (code) open.elements.namedItem("receipt_code").value = code;
+    if (last4) open.elements.namedItem("phone_last4").value = last4;
+    open.submit();
+  }
+  async function publicCall(form, path, body, button) {
+    const label = button.textContent;
+    button.disabled = true; button.textContent = t("acting");
+    try {
+      const r = await api("POST", path, body);
+      if (r.ok) return r.data;
+      const err = r.data?.error || {};
+      showError(form, r.status === 429 ? t("too_many") : (err.message || String(r.status)));
+      const input = err.field && form.elements.namedItem(err.field);
+      if (input && input.setAttribute) { input.setAttribute("aria-invalid", "true"); input.focus(); }
+    } catch (_) { showError(form, t("network")); }
+    button.disabled = false; button.textContent = label;
+    return null;
+  }
+  function firstMissing(form) {
+    for (const input of form.querySelectorAll("[required]")) {
+      const empty = input.type === "radio" ? !form.querySelector(`[name="${input.name}"]:checked`) : !input.value.trim();
+      if (empty) return input;
+    }
+    return null;
+  }
+  const bring = document.getElementById("portal-submit");
+  if (bring) {
+    for (const input of bring.querySelectorAll("[data-check]")) input.addEventListener("input", () => check(input));
+    bring.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      showError(bring, "");
+      const missing = firstMissing(bring);
+      if (missing) { missing.setAttribute("aria-invalid", "true"); missing.focus(); showError(bring, t("required")); return; }
+      for (const input of bring.querySelectorAll("[data-check]")) if (!check(input)) { input.focus(); return; }
+      const f = new FormData(bring);
+      const body = {};
+      for (const name of ["category", "title", "description", "jurisdiction", "address", "name", "phone", "id_number"]) {
+        const v = String(f.get(name) || "").trim();
+        if (v) body[name] = v;
+      }
+      const done = await publicCall(bring, "/api/v1/public/cases", body, bring.querySelector("button[type=submit]"));
+      if (done) reopen(done.receipt_code, body.phone.replace(/\D/g, "").slice(-4));
+    });
+  }
+  for (const form of document.querySelectorAll("form[data-portal]")) {
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      showError(form, "");
+      const missing = firstMissing(form);
+      if (missing) { missing.focus(); showError(form, t("required")); return; }
+      const open = document.getElementById("portal-open");
+      const body = {
+        receipt_code: open.elements.namedItem("receipt_code").value,
+        phone_last4: open.elements.namedItem("phone_last4").value,
+      };
+      const f = new FormData(form);
+      let path;
+      if (form.dataset.portal === "rate") {
+        path = "/api/v1/public/track/rate";
+        body.satisfaction = f.get("satisfaction");
+        const comment = String(f.get("comment") || "").trim();
+        if (comment) body.comment = comment;
+      } else {
+        path = "/api/v1/public/track/review";
+        body.reason = String(f.get("reason") || "").trim();
+      }
+      if (await publicCall(form, path, body, form.querySelector("button[type=submit]"))) reopen();
+    });
+  }
+
   // The intake desk.
   const intake = document.getElementById("intake");
   if (intake) intakeDesk(intake);

@@ -36,6 +36,8 @@ pub struct Chrome {
     /// switch.
     pub here: String,
     pub nav: Vec<NavItem>,
+    /// Where the brand in the header leads: the portal for its visitors.
+    pub home: &'static str,
     pub css: String,
     pub js: String,
 }
@@ -93,8 +95,14 @@ impl Chrome {
             Some(Via::Session { csrf }) => csrf.clone(),
             _ => String::new(),
         };
+        let home = if principal.is_none() && path.starts_with("/portal") {
+            "/portal"
+        } else {
+            "/"
+        };
         Self {
             t,
+            home,
             me,
             csrf,
             here: crate::url_encode(here),

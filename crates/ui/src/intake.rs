@@ -10,7 +10,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use jiefen_domain::case::{CaseKind, Channel};
-use jiefen_domain::jurisdiction::Level;
+use jiefen_domain::jurisdiction::{Jurisdiction, JurisdictionCode, JurisdictionTree, Level};
+use jiefen_domain::taxonomy::Taxonomy;
 use jiefen_web::auth::Principal;
 use jiefen_web::AppState;
 use std::sync::Arc;
@@ -54,36 +55,62 @@ pub async fn page(State(app): State<Arc<AppState>>, c: Chrome, principal: Princi
             label: t.of("channel", ch.as_str()),
         })
         .collect();
-    let mut categories: Vec<CategoryGroup> = Vec::new();
-    for top in refs.taxonomy.categories().filter(|c| c.parent.is_none()) {
-        let items = refs
-            .taxonomy
-            .categories()
-            .filter(|c| c.parent.as_ref() == Some(&top.code))
-            .map(|c| {
-                let kinds: Vec<&str> = c.kinds.iter().map(|k| k.as_str()).collect();
-                (c.code.to_string(), c.name.clone(), kinds.join(" "))
-            })
-            .collect();
-        categories.push(CategoryGroup {
-            label: top.name.clone(),
-            items,
-        });
-    }
     // Where the clerk may register: their subtree, town level and below
     // (a case happens somewhere; a county is rarely the place).
     let home = principal.staff.post.jurisdiction();
     let tree = &refs.tree;
+    let places = places(tree, Some(home), |n| {
+        principal.staff.may_register_at(&n.code, tree)
+            && (n.level >= Level::Town || n.code == *home)
+    });
+    let categories = category_groups(&refs.taxonomy);
+    render(
+        StatusCode::OK,
+        &Intake {
+            c,
+            kinds,
+            channels,
+            categories,
+            places,
+        },
+    )
+}
+
+/// The categories under their first-level headings, for a select.
+pub fn category_groups(taxonomy: &Taxonomy) -> Vec<CategoryGroup> {
+    taxonomy
+        .categories()
+        .filter(|c| c.parent.is_none())
+        .map(|top| CategoryGroup {
+            label: top.name.clone(),
+            items: taxonomy
+                .categories()
+                .filter(|c| c.parent.as_ref() == Some(&top.code))
+                .map(|c| {
+                    let kinds: Vec<&str> = c.kinds.iter().map(|k| k.as_str()).collect();
+                    (c.code.to_string(), c.name.clone(), kinds.join(" "))
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// The places `keep` admits, in tree order, each named by its ancestry
+/// from `home` down (`东至县 › 尧渡镇 › 城东村`), or from the top.
+pub fn places(
+    tree: &JurisdictionTree,
+    home: Option<&JurisdictionCode>,
+    keep: impl Fn(&Jurisdiction) -> bool,
+) -> Vec<Choice> {
     let mut places: Vec<(String, Choice)> = tree
         .nodes()
-        .filter(|n| principal.staff.may_register_at(&n.code, tree))
-        .filter(|n| n.level >= Level::Town || n.code == *home)
+        .filter(|n| keep(n))
         .map(|n| {
             let names: Vec<&str> = tree
                 .ancestry(&n.code)
                 .into_iter()
                 .rev()
-                .filter(|a| tree.within(&a.code, home))
+                .filter(|a| home.is_none_or(|h| tree.within(&a.code, h)))
                 .map(|a| a.name.as_str())
                 .collect();
             (
@@ -96,14 +123,5 @@ pub async fn page(State(app): State<Arc<AppState>>, c: Chrome, principal: Princi
         })
         .collect();
     places.sort_by(|a, b| a.0.cmp(&b.0));
-    render(
-        StatusCode::OK,
-        &Intake {
-            c,
-            kinds,
-            channels,
-            categories,
-            places: places.into_iter().map(|(_, c)| c).collect(),
-        },
-    )
+    places.into_iter().map(|(_, c)| c).collect()
 }

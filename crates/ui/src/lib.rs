@@ -14,7 +14,8 @@
 //! - [`i18n`]: every word shown, from `messages/zh-CN.toml` and
 //!   `messages/en.toml`.
 //! - [`intake`], [`queue`], [`case`]: the intake desk, the work queues, the
-//!   case page and its receipt.
+//!   case page and its receipt; [`board`], the supervision board;
+//!   [`agreement`], the mediation agreement; [`portal`], the citizens' pages.
 //! - Assets (`assets/`) are compiled into the binary and served under a
 //!   path holding their digest, so they can be cached for ever.
 //!
@@ -36,6 +37,7 @@ pub mod case;
 pub mod chrome;
 pub mod i18n;
 pub mod intake;
+pub mod portal;
 pub mod queue;
 
 use axum::extract::{Query, Request, State};
@@ -80,6 +82,9 @@ pub fn pages() -> Vec<(Page, Handler)> {
         p("/cases/{id}/receipt", Staff(F::ReadCases), get(case::receipt)),
         p("/cases/{id}/agreement", Staff(F::ReadCases), get(agreement::page)),
         p("/cases/{id}/agreement.pdf", Staff(F::ReadCases), get(agreement::pdf)),
+        p("/portal", Public, get(portal::landing)),
+        p("/portal/submit", Public, get(portal::submit)),
+        p("/portal/track", Public, get(portal::track_again).post(portal::track)),
     ];
     table
 }

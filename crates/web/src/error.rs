@@ -335,12 +335,14 @@ pub async fn shape_plain_errors(res: Response) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return res;
     }
-    let is_json = res
+    // JSON is already in the shape; HTML is a page's own error page, meant
+    // for a person.
+    let shaped_already = res
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if is_json {
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    if shaped_already {
         return res;
     }
     let code = match status {
@@ -410,6 +412,30 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(v["error"]["code"], "payload_too_large");
         assert_eq!(v["error"]["field"], serde_json::Value::Null);
+    }
+
+    #[tokio::test]
+    async fn error_pages_for_people_stay_pages() {
+        let page = || async {
+            (
+                StatusCode::NOT_FOUND,
+                axum::response::Html("<p>没有找到</p>"),
+            )
+        };
+        let app = Router::new()
+            .route("/", axum::routing::get(page))
+            .layer(axum::middleware::map_response(shape_plain_errors));
+        let req = axum::http::Request::get("/").body(Body::empty()).unwrap();
+        let res = app.oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        assert!(res.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        let body = axum::body::to_bytes(res.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        assert_eq!(&body[..], "<p>没有找到</p>".as_bytes());
     }
 
     #[test]

@@ -279,7 +279,7 @@ pub struct Answer {
 }
 
 impl CitizenView {
-    fn new(app: &AppState, case: &Case) -> Self {
+    pub fn new(app: &AppState, case: &Case) -> Self {
         let refs = app.ledger.refs();
         let state = case.state();
         let deadline = match &case.stage {
@@ -336,8 +336,12 @@ impl CitizenView {
 }
 
 /// The case a receipt code and phone digits open, or the one refusal for
-/// every way they can be wrong.
-async fn open(app: &AppState, address: Option<String>, track: &Track) -> Result<Case, Response> {
+/// every way they can be wrong (counted against the address and the code).
+pub async fn open(
+    app: &AppState,
+    address: Option<String>,
+    track: &Track,
+) -> Result<Case, Response> {
     let now = app.ledger.clock().now();
     let code = track.receipt_code.trim().to_ascii_uppercase();
     let by_address = format!("track:{}", address.as_deref().unwrap_or("unknown"));
