@@ -408,8 +408,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             for (id, seq) in &report.broken_chains {
                 println!("hash chain broken: case {id} at event {seq}");
             }
+            if report.tallies_mismatched {
+                println!(
+                    "the figures' tallies differed from a count of the cases{}",
+                    rebuilt(true)
+                );
+            }
             let failed = !report.broken_chains.is_empty()
-                || (check && !(report.mismatched.is_empty() && report.missing_notices.is_empty()));
+                || (check
+                    && (report.tallies_mismatched
+                        || !(report.mismatched.is_empty() && report.missing_notices.is_empty())));
             Ok(if failed {
                 ExitCode::from(1)
             } else {

@@ -281,6 +281,25 @@ pub struct Conclusion {
     pub on_time: bool,
 }
 
+impl Satisfaction {
+    /// 满意 and 基本满意 both count as satisfied in the 满意率.
+    pub fn is_satisfied(self) -> bool {
+        !matches!(self, Satisfaction::Dissatisfied)
+    }
+}
+
+/// A case's part in the figures: resolved (answered and not reopened), on
+/// time (resolved within its deadline), the person's satisfaction once
+/// asked, and whether it is a repeat merged into an earlier case.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CaseFigures {
+    pub resolved: bool,
+    pub on_time: bool,
+    /// `None` until the person is asked.
+    pub satisfied: Option<bool>,
+    pub repeat: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FollowUp {
@@ -448,6 +467,24 @@ impl Case {
     /// deadline starts with no signal recorded and no ladder step taken).
     pub fn watch_for(&self, due_at: Timestamp) -> Option<&SignalWatch> {
         self.watch.as_ref().filter(|w| w.due_at == due_at)
+    }
+
+    /// What the case counts towards in the figures every report gives
+    /// (办结率, 按期办结率, 满意率, 重复件).
+    pub fn figures(&self) -> CaseFigures {
+        let state = self.state();
+        // Answered and not reopened: a case under review is open again.
+        let resolved = matches!(state, CaseState::Concluded | CaseState::FollowedUp)
+            || (state == CaseState::Archived && self.conclusion.is_some());
+        CaseFigures {
+            resolved,
+            on_time: resolved && self.conclusion.as_ref().is_some_and(|c| c.on_time),
+            satisfied: self
+                .follow_up
+                .as_ref()
+                .map(|f| f.satisfaction.is_satisfied()),
+            repeat: state == CaseState::Merged,
+        }
     }
 
     /// 正常 / 临期 / 超期 for the current deadline, as of `now`.

@@ -64,6 +64,9 @@ pub struct RebuildReport {
     pub missing_notices: Vec<CaseId>,
     /// Cases whose hash chain does not recompute (never repaired: evidence).
     pub broken_chains: Vec<(CaseId, u64)>,
+    /// The figures' tallies differed from a count of the projection
+    /// (recounted by a repairing rebuild).
+    pub tallies_mismatched: bool,
     pub repaired: bool,
 }
 
@@ -100,6 +103,12 @@ impl Ledger {
         let refs = Arc::new(RwLock::new(Arc::new(RefData::new(
             tree, bodies, taxonomy, rules,
         ))));
+        // A store from before the tallies (or one whose tallies were
+        // dropped) gets them counted once, before anything writes.
+        if !store.tallies_built().await? {
+            let rows = crate::figures::recount_store(store.as_ref()).await?;
+            store.replace_tallies(&rows).await?;
+        }
         let (tx, rx) = mpsc::channel(4096);
         // Identity hashes are keyed from the master key, so a copy of the
         // database and the data directory cannot test guesses at ID numbers
@@ -749,6 +758,11 @@ impl Ledger {
             if repair && !(fixes.is_empty() && lost_notices.is_empty()) {
                 self.store.repair(&fixes, &lost_notices).await?;
             }
+        }
+        let counted = crate::figures::recount_store(self.store.as_ref()).await?;
+        report.tallies_mismatched = counted != self.store.all_tallies().await?;
+        if repair && report.tallies_mismatched {
+            self.store.replace_tallies(&counted).await?;
         }
         Ok(report)
     }

@@ -30,6 +30,7 @@ pub mod accounts;
 pub mod backup;
 pub mod blobs;
 pub mod clock;
+pub mod figures;
 #[doc(hidden)]
 pub mod forgery;
 pub mod ledger;
@@ -128,6 +129,30 @@ pub trait Store: access::AccessStore + Send + Sync + 'static {
         at_ms: i64,
     ) -> Result<u64>;
     async fn case_ids(&self, after: Option<CaseId>, limit: u32) -> Result<Vec<CaseId>>;
+    /// The stored tallies of one place for the days `from_day..to_day`.
+    async fn tallies(
+        &self,
+        node: &str,
+        from_day: i64,
+        to_day: i64,
+    ) -> Result<Vec<figures::TallyRow>>;
+    /// What the figures read of each case the query matches (at most
+    /// `query.limit`, in no set order): the overdue figure, and figures
+    /// narrower than the tallies keep.
+    async fn standings(&self, query: &CaseQuery) -> Result<Vec<figures::Standing>>;
+    /// A page of every case's standing, by id, for recounting the tallies.
+    async fn standings_after(
+        &self,
+        after: Option<CaseId>,
+        limit: u32,
+    ) -> Result<Vec<(CaseId, figures::Standing)>>;
+    /// Every stored tally row that is not all zeros, in key order.
+    async fn all_tallies(&self) -> Result<Vec<(figures::TallyKey, figures::Counts)>>;
+    /// Replaces all tallies with these and records that they were built.
+    async fn replace_tallies(&self, rows: &[(figures::TallyKey, figures::Counts)]) -> Result<()>;
+    /// Whether the tallies were ever built (a store from before them has
+    /// cases but no tallies until they are).
+    async fn tallies_built(&self) -> Result<bool>;
     /// Earlier cases of these identity hashes (the writer's lookup, outside
     /// a write): what an intake preview shows before registering.
     async fn identity_repeats(&self, hashes: &[Hash], since_ms: i64) -> Result<Vec<IdentityHit>>;

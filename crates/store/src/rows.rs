@@ -1,6 +1,8 @@
 //! Plain data passed between the ledger and a backend.
 
-use jiefen_domain::case::{Case, CaseId, CaseKind, CaseState, DeadlineSignal, RiskLevel, Stage};
+use jiefen_domain::case::{
+    Case, CaseId, CaseKind, CaseState, Channel, DeadlineSignal, RiskLevel, Stage,
+};
 use jiefen_domain::inbox::{Notice, NoticeKind};
 use jiefen_domain::party::PersonalFieldKind;
 use jiefen_domain::policy::EscalationLadder;
@@ -103,6 +105,8 @@ pub struct CaseRow {
     pub version: u64,
     pub head_hash: Hash,
     pub state_json: String,
+    /// Resolved, on time, satisfied, repeat: what the case counts towards.
+    pub figures: jiefen_domain::case::CaseFigures,
 }
 
 impl CaseRow {
@@ -156,6 +160,7 @@ impl CaseRow {
             version: case.version,
             head_hash,
             state_json: serde_json::to_string(case).expect("a case always serialises"),
+            figures: case.figures(),
         }
     }
 }
@@ -281,6 +286,8 @@ pub struct WritePlan {
     pub notices: Vec<Notice>,
     /// Keyed identities of the cases this batch registers.
     pub identities: Vec<(CaseId, IdentityHash, i64)>,
+    /// What the batch changes in the figures' tallies.
+    pub tallies: Vec<(crate::figures::TallyKey, crate::figures::Counts)>,
 }
 
 /// One inbox item as stored.
@@ -328,7 +335,13 @@ pub struct CaseFilter {
     pub category: Option<String>,
     pub body: Option<String>,
     pub risk: Option<RiskLevel>,
+    pub channel: Option<Channel>,
     pub signal: Option<DeadlineSignal>,
+    /// The figures' own filters, so each figure lists exactly its cases.
+    pub resolved: Option<bool>,
+    pub on_time: Option<bool>,
+    /// `Some(false)`: asked and not satisfied; unrated cases match neither.
+    pub satisfied: Option<bool>,
     pub created_from: Option<Timestamp>,
     pub created_to: Option<Timestamp>,
     /// What the reader may see at all; ANDed with everything above, so a

@@ -46,6 +46,9 @@ const CASE_COLUMN_SPEC: &[(&str, Column)] = {
         ("head_hash", Other),
         ("state_json", Other),
         ("urgent", Listed),
+        ("resolved", Other),
+        ("on_time", Other),
+        ("satisfied", Other),
     ]
 };
 
@@ -175,6 +178,7 @@ macro_rules! sql_store {
                 version: r.try_get::<i64, _>("version")? as u64,
                 head_hash: parse_hash(r.try_get("head_hash")?)?,
                 state_json: r.try_get("state_json")?,
+                figures: figures_from_row(r)?,
             })
         }
 
@@ -204,7 +208,10 @@ macro_rules! sql_store {
                     .push_bind(c.version as i64)
                     .push_bind(c.head_hash.to_string())
                     .push_bind(&c.state_json)
-                    .push_bind(i16::from(c.urgent));
+                    .push_bind(i16::from(c.urgent))
+                    .push_bind(i16::from(c.figures.resolved))
+                    .push_bind(i16::from(c.figures.on_time))
+                    .push_bind(c.figures.satisfied.map(i16::from));
             });
         }
 
@@ -414,6 +421,13 @@ macro_rules! sql_store {
                         .await
                         .map_err(StoreError::from_sqlx)?;
                 }
+                for chunk in plan.tallies.chunks(CHUNK_ROWS) {
+                    push_tally_upsert(chunk, true)
+                        .build()
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(StoreError::from_sqlx)?;
+                }
                 for (name, value) in &plan.counters {
                     sqlx::query(
                         "INSERT INTO counters (name, value) VALUES ($1, $2) \
@@ -441,6 +455,35 @@ macro_rules! sql_store {
         /// Identities per lookup statement: below SQLite's limit of 500
         /// terms in one compound SELECT.
         const IDENTITY_CHUNK: usize = 100;
+
+/// Tally rows added to what is stored (`add`), or written as they are.
+        fn push_tally_upsert<'a>(
+            rows: &'a [(crate::figures::TallyKey, crate::figures::Counts)],
+            add: bool,
+        ) -> QueryBuilder<'a, $db> {
+            let mut q = QueryBuilder::<$db>::new(
+                "INSERT INTO case_tallies (node, dimension, value, day, registered, resolved, on_time, rated, satisfied, repeats) ",
+            );
+            q.push_values(rows, |mut b, (k, c)| {
+                b.push_bind(k.node.as_str())
+                    .push_bind(k.dimension.as_str())
+                    .push_bind(k.value.as_str())
+                    .push_bind(k.day)
+                    .push_bind(c.registered)
+                    .push_bind(c.resolved)
+                    .push_bind(c.on_time)
+                    .push_bind(c.rated)
+                    .push_bind(c.satisfied)
+                    .push_bind(c.repeats);
+            });
+            let columns = ["registered", "resolved", "on_time", "rated", "satisfied", "repeats"];
+            let set: Vec<String> = columns
+                .iter()
+                .map(|c| if add { format!("{c} = case_tallies.{c} + excluded.{c}") } else { format!("{c} = excluded.{c}") })
+                .collect();
+            q.push(format!(" ON CONFLICT (node, day, dimension, value) DO UPDATE SET {}", set.join(", ")));
+            q
+        }
 
         fn push_identity_insert<'a>(
             rows: &'a [(CaseId, jiefen_domain::repeats::IdentityHash, i64)],
@@ -568,6 +611,14 @@ macro_rules! sql_store {
             if let Some(r) = f.risk {
                 q.push(" AND risk = ").push_bind(r.as_str());
             }
+            if let Some(c) = f.channel {
+                q.push(" AND channel = ").push_bind(c.as_str());
+            }
+            for (column, wanted) in [("resolved", f.resolved), ("on_time", f.on_time), ("satisfied", f.satisfied)] {
+                if let Some(w) = wanted {
+                    q.push(format!(" AND {column} = ")).push_bind(i16::from(w));
+                }
+            }
             if let Some(sig) = f.signal {
                 let now = query.now.unix_millis();
                 q.push(" AND due_at_ms IS NOT NULL AND (");
@@ -603,6 +654,55 @@ macro_rules! sql_store {
                     .push_bind(after.id.to_string())
                     .push("))");
             }
+        }
+
+        /// What [`crate::figures::Standing`] reads of a projection row.
+        const STANDING_COLUMNS: &str =
+            "jpath, category, channel, body, created_at_ms, state, resolved, on_time, satisfied";
+
+        fn standing_from_row(r: &<$db as sqlx::Database>::Row) -> Result<crate::figures::Standing> {
+            Ok(crate::figures::Standing {
+                jpath: r.try_get("jpath")?,
+                category: r.try_get("category")?,
+                channel: r.try_get("channel")?,
+                body: r.try_get("body")?,
+                created_at_ms: r.try_get("created_at_ms")?,
+                figures: figures_from_row(r)?,
+            })
+        }
+
+/// The figures' columns of a projection row.
+        fn figures_from_row(r: &<$db as sqlx::Database>::Row) -> Result<jiefen_domain::case::CaseFigures> {
+            Ok(jiefen_domain::case::CaseFigures {
+                resolved: r.try_get::<i16, _>("resolved")? != 0,
+                on_time: r.try_get::<i16, _>("on_time")? != 0,
+                satisfied: r.try_get::<Option<i16>, _>("satisfied")?.map(|v| v != 0),
+                repeat: r.try_get::<&str, _>("state")? == "merged",
+            })
+        }
+
+        fn tally_from_row(
+            r: &<$db as sqlx::Database>::Row,
+            node: &str,
+        ) -> Result<(crate::figures::TallyKey, crate::figures::Counts)> {
+            let dimension: &str = r.try_get("dimension")?;
+            Ok((
+                crate::figures::TallyKey {
+                    node: node.to_owned(),
+                    dimension: crate::figures::Dimension::parse(dimension)
+                        .ok_or_else(|| StoreError::Corrupt(format!("tally dimension {dimension:?}")))?,
+                    value: r.try_get("value")?,
+                    day: r.try_get("day")?,
+                },
+                crate::figures::Counts {
+                    registered: r.try_get("registered")?,
+                    resolved: r.try_get("resolved")?,
+                    on_time: r.try_get("on_time")?,
+                    rated: r.try_get("rated")?,
+                    satisfied: r.try_get("satisfied")?,
+                    repeats: r.try_get("repeats")?,
+                },
+            ))
         }
 
         fn like_escape(s: &str) -> String {
@@ -1170,6 +1270,89 @@ macro_rules! sql_store {
                 rows.iter()
                     .map(|b| serde_json::from_str(b).map_err(|e| StoreError::Corrupt(format!("checkpoint: {e}"))))
                     .collect()
+            }
+
+            async fn tallies(&self, node: &str, from_day: i64, to_day: i64) -> Result<Vec<crate::figures::TallyRow>> {
+                let rows = sqlx::query(
+                    "SELECT dimension, value, day, registered, resolved, on_time, rated, satisfied, repeats \
+                     FROM case_tallies WHERE node = $1 AND day >= $2 AND day < $3",
+                )
+                .bind(node)
+                .bind(from_day)
+                .bind(to_day)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let (key, counts) = tally_from_row(r, node)?;
+                        Ok(crate::figures::TallyRow {
+                            dimension: key.dimension,
+                            value: key.value,
+                            day: key.day,
+                            counts,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn standings(&self, query: &CaseQuery) -> Result<Vec<crate::figures::Standing>> {
+                let mut q = QueryBuilder::<$db>::new(format!("SELECT {STANDING_COLUMNS} FROM cases"));
+                push_filter(&mut q, query);
+                q.push(" LIMIT ").push_bind(i64::from(query.limit));
+                q.build().fetch_all(&self.pool).await?.iter().map(standing_from_row).collect()
+            }
+
+            async fn standings_after(&self, after: Option<CaseId>, limit: u32) -> Result<Vec<(CaseId, crate::figures::Standing)>> {
+                let mut q = QueryBuilder::<$db>::new(format!("SELECT id, {STANDING_COLUMNS} FROM cases"));
+                if let Some(a) = after {
+                    q.push(" WHERE id > ").push_bind(a.to_string());
+                }
+                q.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit));
+                q.build()
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(|r| Ok((parse_id(r.try_get("id")?)?, standing_from_row(r)?)))
+                    .collect()
+            }
+
+            async fn all_tallies(&self) -> Result<Vec<(crate::figures::TallyKey, crate::figures::Counts)>> {
+                let rows = sqlx::query(
+                    "SELECT node, dimension, value, day, registered, resolved, on_time, rated, satisfied, repeats \
+                     FROM case_tallies WHERE registered <> 0 OR resolved <> 0 OR on_time <> 0 OR rated <> 0 \
+                     OR satisfied <> 0 OR repeats <> 0",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                let mut out = rows
+                    .iter()
+                    .map(|r| tally_from_row(r, r.try_get::<&str, _>("node")?))
+                    .collect::<Result<Vec<_>>>()?;
+                out.sort_by(|a, b| a.0.cmp(&b.0));
+                Ok(out)
+            }
+
+            async fn replace_tallies(&self, rows: &[(crate::figures::TallyKey, crate::figures::Counts)]) -> Result<()> {
+                let mut tx = self.write_pool.begin().await?;
+                sqlx::query("DELETE FROM case_tallies").execute(&mut *tx).await?;
+                for chunk in rows.chunks(CHUNK_ROWS) {
+                    push_tally_upsert(chunk, false).build().execute(&mut *tx).await?;
+                }
+                sqlx::query(
+                    "INSERT INTO counters (name, value) VALUES ('tallies_built', 1) \
+                     ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                )
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn tallies_built(&self) -> Result<bool> {
+                let v: Option<i64> = sqlx::query_scalar("SELECT value FROM counters WHERE name = 'tallies_built'")
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(v.unwrap_or(0) > 0)
             }
 
             async fn repair(&self, rows: &[CaseRow], notices: &[jiefen_domain::inbox::Notice]) -> Result<()> {

@@ -13,6 +13,7 @@
 //! one bad command cannot fail its neighbours.
 
 use crate::clock::Clock;
+use crate::figures::{Standing, TallyDeltas};
 use crate::refdata::RefData;
 use crate::rows::{
     CaseRow, EventRow, IdempotencyRow, IndexedColumns, PartyKeyRow, RowWrite, SealedValue,
@@ -322,7 +323,8 @@ impl Writer {
                 .values()
                 .map(|(c, _)| {
                     let jpath = refs.path(&c.location.jurisdiction);
-                    (c.id, IndexedColumns::of(c, jpath))
+                    let standing = Standing::of_case(c, jpath.clone());
+                    (c.id, (IndexedColumns::of(c, jpath), standing))
                 })
                 .collect(),
             cases,
@@ -395,7 +397,7 @@ struct Batch<'a> {
     dirty: Vec<CaseId>,
     /// Cases that exist in the store (loaded at the start of the batch),
     /// with their indexed columns as stored.
-    loaded: HashMap<CaseId, IndexedColumns>,
+    loaded: HashMap<CaseId, (IndexedColumns, Standing)>,
     idempotency: HashMap<String, IdempotencyRow>,
     counter: i64,
     counter_name: String,
@@ -722,6 +724,7 @@ impl Batch<'_> {
             mut plan,
             ..
         } = self;
+        let mut tallies = TallyDeltas::default();
         for id in dirty {
             let (case, head) = &cases[&id];
             let row = CaseRow::from_case(
@@ -730,9 +733,15 @@ impl Batch<'_> {
                 refs.path(&case.location.jurisdiction),
                 &refs.rules_at(&case.location.jurisdiction).policy.escalation,
             );
-            let write = RowWrite::for_row(&row, loaded.get(&id));
+            let before = loaded.get(&id);
+            let write = RowWrite::for_row(&row, before.map(|(columns, _)| columns));
+            tallies.change(
+                before.map(|(_, standing)| standing),
+                &Standing::of_row(&row),
+            );
             plan.cases.push((row, write));
         }
+        plan.tallies = tallies.into_rows();
         if counter > 0 {
             plan.counters.push((counter_name, counter));
         }

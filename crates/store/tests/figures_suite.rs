@@ -1,0 +1,295 @@
+//! The figures' tallies on every backend: kept by every write so they equal
+//! a count of the cases, each figure's cases listed by the same filters,
+//! and recounted when a store is opened without them or a rebuild finds
+//! them wrong.
+
+#[macro_use]
+mod common;
+use common::*;
+use jiefen_store::figures::{beijing_day, recount_store, Counts, Dimension};
+
+on_both!(tallies_follow_the_cases_and_list_the_same_cases);
+
+async fn tallies_follow_the_cases_and_list_the_same_cases(db: Db) {
+    let clock = Arc::new(ManualClock::new(start()));
+    let ledger = ledger(&db, clock.clone()).await;
+    let run = |id, steps: Vec<Command>| {
+        let ledger = ledger.clone();
+        async move {
+            for s in steps {
+                ledger.act(id, s, actor(), None).await.unwrap();
+            }
+        }
+    };
+    let assign = |body: &str, days| Command::Assign {
+        body: BodyCode::parse(body).unwrap(),
+        due_at: Some(start().plus(Duration::days(days))),
+        complexity: None,
+        reason: None,
+    };
+    let conclude = || Command::Conclude {
+        outcome: Outcome::Answered,
+        summary: t("已答复"),
+        agreement: None,
+    };
+    let new = |place: &str, channel| {
+        let mut c = dispute(place);
+        c.channel = channel;
+        c
+    };
+    let create = |c: NewCase| {
+        let ledger = ledger.clone();
+        async move { ledger.create(c, actor(), None).await.unwrap().case_id }
+    };
+
+    // 尧渡镇: one answered on time and rated satisfied, one answered late
+    // and rated dissatisfied, one still open past its deadline.
+    let on_time = create(new("341721100201", Channel::WalkIn)).await;
+    let late = create(new("341721100201", Channel::Phone)).await;
+    let overdue = create(new("341721100", Channel::WalkIn)).await;
+    // 东流镇: one waiting, and a repeat of it merged in.
+    let waiting = create(new("341721101", Channel::WalkIn)).await;
+    let repeat = create(new("341721101", Channel::Web)).await;
+    run(
+        on_time,
+        vec![
+            Command::Accept { note: None },
+            assign("yaodu", 30),
+            Command::SignFor {},
+        ],
+    )
+    .await;
+    run(
+        late,
+        vec![
+            Command::Accept { note: None },
+            assign("yaodu", 1),
+            Command::SignFor {},
+        ],
+    )
+    .await;
+    run(
+        overdue,
+        vec![Command::Accept { note: None }, assign("yaodu-sfs", 1)],
+    )
+    .await;
+    run(
+        repeat,
+        vec![Command::Merge {
+            into: waiting,
+            reason: t("同一事项重复反映"),
+        }],
+    )
+    .await;
+    run(
+        on_time,
+        vec![
+            conclude(),
+            Command::FollowUp {
+                satisfaction: Satisfaction::BasicallySatisfied,
+                note: None,
+            },
+        ],
+    )
+    .await;
+    clock.advance(Duration::days(3));
+    run(
+        late,
+        vec![
+            conclude(),
+            Command::FollowUp {
+                satisfaction: Satisfaction::Dissatisfied,
+                note: None,
+            },
+        ],
+    )
+    .await;
+
+    let store = ledger.store();
+    let day = beijing_day(start().unix_millis());
+    let county = store.tallies("341721", day, day + 1).await.unwrap();
+    let cell = |dimension, value: &str| {
+        let mut sum = Counts::default();
+        for r in county
+            .iter()
+            .filter(|r| r.dimension == dimension && r.value == value)
+        {
+            sum += r.counts;
+        }
+        sum
+    };
+    assert_eq!(
+        cell(Dimension::Area, "341721100"),
+        Counts {
+            registered: 3,
+            resolved: 2,
+            on_time: 1,
+            rated: 2,
+            satisfied: 1,
+            repeats: 0
+        }
+    );
+    assert_eq!(
+        cell(Dimension::Area, "341721101"),
+        Counts {
+            registered: 2,
+            repeats: 1,
+            ..Counts::default()
+        }
+    );
+    assert_eq!(cell(Dimension::Channel, "phone").on_time, 0);
+    assert_eq!(cell(Dimension::Channel, "phone").resolved, 1);
+    assert_eq!(cell(Dimension::Body, "yaodu").registered, 2);
+    assert_eq!(cell(Dimension::Body, "yaodu-sfs").registered, 1);
+    assert_eq!(cell(Dimension::Body, "").registered, 2);
+    assert_eq!(cell(Dimension::Category, "neighbourhood").registered, 5);
+    // Every dimension adds up to the same whole.
+    for d in Dimension::ALL {
+        let mut whole = Counts::default();
+        for r in county.iter().filter(|r| r.dimension == d) {
+            whole += r.counts;
+        }
+        assert_eq!(whole.registered, 5, "{d:?}");
+        assert_eq!(whole.resolved, 2, "{d:?}");
+    }
+    // Other days and other places hold none of it.
+    assert!(store
+        .tallies("341721", day + 1, day + 30)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .tallies("341721101", day, day + 1)
+        .await
+        .unwrap()
+        .iter()
+        .all(|r| r.value != "341721100"));
+
+    // The list's filters find exactly the cases behind each figure.
+    let refs = ledger.refs();
+    let count = |filter: CaseFilter| {
+        let ledger = ledger.clone();
+        let now = clock.now();
+        async move {
+            ledger
+                .list(&CaseQuery {
+                    filter,
+                    after: None,
+                    limit: 200,
+                    now,
+                })
+                .await
+                .unwrap()
+                .len() as i64
+        }
+    };
+    let yaodu = || CaseFilter {
+        jpath_prefix: Some(refs.path(&code("341721100"))),
+        ..Default::default()
+    };
+    let figures = cell(Dimension::Area, "341721100");
+    for (filter, want) in [
+        (yaodu(), figures.registered),
+        (
+            CaseFilter {
+                resolved: Some(true),
+                ..yaodu()
+            },
+            figures.resolved,
+        ),
+        (
+            CaseFilter {
+                on_time: Some(true),
+                ..yaodu()
+            },
+            figures.on_time,
+        ),
+        (
+            CaseFilter {
+                satisfied: Some(true),
+                ..yaodu()
+            },
+            figures.satisfied,
+        ),
+        (
+            CaseFilter {
+                satisfied: Some(false),
+                ..yaodu()
+            },
+            figures.rated - figures.satisfied,
+        ),
+        (
+            CaseFilter {
+                channel: Some(Channel::Phone),
+                resolved: Some(true),
+                ..Default::default()
+            },
+            1,
+        ),
+    ] {
+        assert_eq!(count(filter.clone()).await, want, "{filter:?}");
+    }
+    // The overdue figure is counted at the time asked, by the list's rule.
+    let overdue_now = store
+        .standings(&CaseQuery {
+            filter: CaseFilter {
+                signal: Some(DeadlineSignal::Overdue),
+                ..Default::default()
+            },
+            after: None,
+            limit: 1000,
+            now: clock.now(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(overdue_now.len(), 1);
+    assert!(overdue_now[0].jpath.ends_with("/341721100/"));
+
+    // The tallies equal a count of the projection, and a rebuild agrees.
+    assert_eq!(
+        store.all_tallies().await.unwrap(),
+        recount_store(store.as_ref()).await.unwrap()
+    );
+    let report = ledger.rebuild(false).await.unwrap();
+    assert!(!report.tallies_mismatched && report.mismatched.is_empty());
+
+    // Tallies that went wrong are found and recounted.
+    store.replace_tallies(&[]).await.unwrap();
+    assert!(ledger.rebuild(false).await.unwrap().tallies_mismatched);
+    assert!(ledger.rebuild(true).await.unwrap().tallies_mismatched);
+    assert!(!ledger.rebuild(false).await.unwrap().tallies_mismatched);
+    assert_eq!(
+        store.tallies("341721", day, day + 1).await.unwrap().len(),
+        county.len()
+    );
+
+    // A store from before the figures: its columns are filled by the
+    // migration's own statements, its tallies when the ledger opens it.
+    let migration = include_str!("../migrations/sqlite/0006_figures.sql");
+    let pg_migration = include_str!("../migrations/postgres/0006_figures.sql");
+    let statements = match &db {
+        Db::Sqlite(..) => migration,
+        Db::Postgres(_) => pg_migration,
+    };
+    db.exec(
+        "UPDATE cases SET resolved = 0, on_time = 0, satisfied = NULL; \
+         DELETE FROM case_tallies; DELETE FROM counters WHERE name = 'tallies_built'",
+    )
+    .await;
+    assert_eq!(ledger.rebuild(false).await.unwrap().mismatched.len(), 2);
+    for statement in statements.split(';').map(str::trim) {
+        let sql: String = statement
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("--"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        if sql.trim_start().starts_with("UPDATE") {
+            db.exec(&sql).await;
+        }
+    }
+    assert!(ledger.rebuild(false).await.unwrap().mismatched.is_empty());
+    assert!(!store.tallies_built().await.unwrap());
+    let reopened = open_ledger(&db, clock.clone(), MASTER_KEY).await.unwrap();
+    assert!(store.tallies_built().await.unwrap());
+    assert!(!reopened.rebuild(false).await.unwrap().tallies_mismatched);
+}
