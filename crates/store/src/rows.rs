@@ -334,6 +334,11 @@ pub struct CaseFilter {
     /// A first-level code matches its sub-categories too.
     pub category: Option<String>,
     pub body: Option<String>,
+    /// Only cases no body handles (waiting to be assigned, or back for
+    /// routing).
+    pub no_body: bool,
+    /// Only cases at exactly this jurisdiction, not below it.
+    pub place: Option<String>,
     pub risk: Option<RiskLevel>,
     pub channel: Option<Channel>,
     pub signal: Option<DeadlineSignal>,

@@ -611,6 +611,12 @@ macro_rules! sql_store {
             if let Some(r) = f.risk {
                 q.push(" AND risk = ").push_bind(r.as_str());
             }
+            if f.no_body {
+                q.push(" AND body IS NULL");
+            }
+            if let Some(p) = &f.place {
+                q.push(" AND jurisdiction = ").push_bind(p.as_str());
+            }
             if let Some(c) = f.channel {
                 q.push(" AND channel = ").push_bind(c.as_str());
             }

@@ -148,19 +148,7 @@ pub async fn gate(
     next.run(req).await
 }
 
-/// Percent-encodes everything but unreserved characters and `/`.
-pub fn url_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
+pub use jiefen_web::url_encode;
 
 /// The policy every page is sent with: its own script and style only.
 const PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \

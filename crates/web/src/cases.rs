@@ -13,7 +13,7 @@ use axum::Json;
 use jiefen_domain::access::Function;
 use jiefen_domain::audit::AuditAction;
 use jiefen_domain::body::BodyCode;
-use jiefen_domain::case::{Case, CaseId, CaseKind, CaseState, DeadlineSignal, RiskLevel};
+use jiefen_domain::case::{Case, CaseId, CaseKind, CaseState, Channel, DeadlineSignal, RiskLevel};
 use jiefen_domain::jurisdiction::JurisdictionCode;
 use jiefen_domain::lifecycle::{Command, NewCase};
 use jiefen_domain::party::{PartyKind, PartyRole, PersonalFieldKind};
@@ -208,6 +208,11 @@ const LIST_PARAMS: &[&str] = &[
     "signal",
     "created_from",
     "created_to",
+    "channel",
+    "place",
+    "resolved",
+    "on_time",
+    "satisfied",
     "cursor",
     "limit",
 ];
@@ -238,11 +243,16 @@ pub(crate) fn one_of<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> String 
         ("kind" = Option<CaseKind>, Query),
         ("state" = Option<CaseState>, Query),
         ("category" = Option<String>, Query, description = "A first-level code matches its sub-categories too"),
-        ("body" = Option<String>, Query, description = "Handling body code"),
+        ("body" = Option<String>, Query, description = "Handling body code; `-` for cases no body handles"),
         ("risk" = Option<RiskLevel>, Query),
         ("signal" = Option<DeadlineSignal>, Query),
         ("created_from" = Option<String>, Query, description = "RFC 3339, inclusive"),
         ("created_to" = Option<String>, Query, description = "RFC 3339, exclusive"),
+        ("channel" = Option<Channel>, Query),
+        ("place" = Option<String>, Query, description = "A jurisdiction code: only cases at exactly that place, not below it"),
+        ("resolved" = Option<bool>, Query, description = "Answered and not reopened (办结)"),
+        ("on_time" = Option<bool>, Query, description = "Resolved within the deadline (按期办结)"),
+        ("satisfied" = Option<bool>, Query, description = "Rated 满意 or 基本满意 (`true`) or 不满意 (`false`); unrated cases match neither"),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
         ("limit" = Option<u32>, Query, description = "1–200, default 50"),
     ),
@@ -292,15 +302,29 @@ pub async fn list_page(
     Ok(CaseList { items, next_cursor })
 }
 
+/// The `body` value for cases no body handles.
+pub const NO_BODY: &str = "-";
+
 /// The subtree path of the `jurisdiction` parameter, if given.
 pub(crate) fn jurisdiction_path(
     refs: &jiefen_store::refdata::RefData,
     q: &QueryParams,
 ) -> Result<Option<String>, ApiError> {
-    let Some(raw) = q.get("jurisdiction") else {
+    if q.get("jurisdiction").is_none() {
         return Ok(None);
-    };
-    let code = JurisdictionCode::parse(raw)
+    }
+    let code = known_jurisdiction(refs, q, "jurisdiction")?;
+    Ok(Some(refs.path(&code)))
+}
+
+/// The jurisdiction a present parameter names, refused unless it exists.
+pub(crate) fn known_jurisdiction(
+    refs: &jiefen_store::refdata::RefData,
+    q: &QueryParams,
+    name: &str,
+) -> Result<JurisdictionCode, ApiError> {
+    let raw = q.get(name).unwrap_or_default();
+    JurisdictionCode::parse(raw)
         .ok()
         .filter(|c| refs.tree.get(c).is_some())
         .ok_or_else(|| {
@@ -309,9 +333,8 @@ pub(crate) fn jurisdiction_path(
                 "unknown_jurisdiction",
                 format!("unknown jurisdiction {raw:?}"),
             )
-            .with_field("jurisdiction")
-        })?;
-    Ok(Some(refs.path(&code)))
+            .with_field(name)
+        })
 }
 
 /// The case list's filters, inside the caller's scope; search takes the
@@ -363,7 +386,30 @@ pub fn list_filter(
         }
         filter.category = Some(c.to_string());
     }
-    if let Some(b) = q.parse_with("body", "a handling body code", |s| BodyCode::parse(s).ok())? {
+    filter.channel = q.parse_with(
+        "channel",
+        &one_of(Channel::ALL, Channel::as_str),
+        Channel::parse,
+    )?;
+    let boolean = |name: &str| {
+        q.parse_with(name, "true or false", |s| match s {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        })
+    };
+    filter.resolved = boolean("resolved")?;
+    filter.on_time = boolean("on_time")?;
+    filter.satisfied = boolean("satisfied")?;
+    if q.get("place").is_some() {
+        let code = known_jurisdiction(&refs, q, "place")?;
+        filter.place = Some(code.to_string());
+    }
+    if q.get("body") == Some(NO_BODY) {
+        filter.no_body = true;
+    } else if let Some(b) = q.parse_with("body", "a handling body code, or -", |s| {
+        BodyCode::parse(s).ok()
+    })? {
         if !refs.bodies.contains_key(&b) {
             return Err(ApiError::new(
                 unprocessable,

@@ -30,6 +30,7 @@ pub mod cases;
 pub mod engine;
 pub mod error;
 pub mod extract;
+pub mod figures;
 pub mod history;
 pub mod hotspots;
 pub mod inbox;
@@ -256,4 +257,19 @@ pub async fn healthz(State(app): State<Arc<AppState>>) -> Result<Json<Health>, A
         store: store.kind(),
         log_size,
     }))
+}
+
+/// Percent-encodes everything but unreserved characters and `/`: for
+/// values put into a query string or a link.
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }

@@ -38,6 +38,7 @@ use utoipa::{Modify, OpenApi};
         crate::search::search,
         crate::intake::preview,
         crate::hotspots::list,
+        crate::figures::get,
         crate::intake::reload,
         cases::get,
         cases::act,

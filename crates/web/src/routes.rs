@@ -5,8 +5,8 @@
 
 use crate::AppState;
 use crate::{
-    attachments, auth, cases, engine, history, hotspots, inbox, intake, log, openapi, people,
-    portal, reference, search,
+    attachments, auth, cases, engine, figures, history, hotspots, inbox, intake, log, openapi,
+    people, portal, reference, search,
 };
 use axum::http::Method;
 use axum::routing::{delete, get, post, MethodRouter};
@@ -66,6 +66,7 @@ pub fn endpoints() -> Vec<(Route, Handler)> {
         r(Method::GET, "/api/v1/cases", "list_cases", Staff(F::ReadCases), get(cases::list)),
         r(Method::GET, "/api/v1/search", "search_cases", Staff(F::ReadCases), get(search::search)),
         r(Method::GET, "/api/v1/hotspots", "hotspots", Staff(F::ReadCases), get(hotspots::list)),
+        r(Method::GET, "/api/v1/figures", "figures", Staff(F::ReadCases), get(figures::get)),
         r(Method::POST, "/api/v1/intake/preview", "intake_preview", Staff(F::RegisterCase), post(intake::preview)),
         r(Method::POST, "/api/v1/model/reload", "reload_model", Staff(F::RunEngine), post(intake::reload)),
         r(Method::GET, "/api/v1/cases/{id}", "get_case", Staff(F::ReadCases), get(cases::get)),

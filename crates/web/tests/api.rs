@@ -2421,3 +2421,139 @@ async fn the_test_clock_moves_time_and_runs_the_engine() {
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     production.finish().await;
 }
+
+/// Every figure of the dashboard lists exactly its cases: each cell's
+/// query with the figure's filter gives as many cases as the figure says,
+/// for a county supervisor (tallies), a town clerk (narrowed to their
+/// town) and a handler (their body's cases, counted directly).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_figure_lists_exactly_its_cases() {
+    let app = TestApp::sqlite().await;
+    let answered = due_in_ten_days(&app).await;
+    app.act_as(&answered, "handler-wang", json!({"type": "sign_for"}))
+        .await;
+    app.act_as(
+        &answered,
+        "handler-wang",
+        json!({"type": "conclude", "outcome": "answered", "summary": "已答复"}),
+    )
+    .await;
+    app.act_ok(
+        &answered,
+        json!({"type": "follow_up", "satisfaction": "dissatisfied"}),
+    )
+    .await;
+    due_in_ten_days(&app).await;
+    app.register(request_case(TOWN_B)).await;
+    let late = app.register(labour_dispute(TOWN_A)).await;
+    app.act_ok(&late, json!({"type": "accept"})).await;
+    let due = app.now().plus(days(1));
+    app.act_ok(
+        &late,
+        json!({"type": "assign", "body": LABOUR_MEDIATION, "due_at": due.to_rfc3339()}),
+    )
+    .await;
+    app.advance(days(3));
+
+    let measures = [
+        ("registered", ""),
+        ("resolved", "&resolved=true"),
+        ("on_time", "&on_time=true"),
+        ("satisfied", "&satisfied=true"),
+        ("repeats", "&state=merged"),
+        ("overdue", "&signal=overdue"),
+    ];
+    let figures_of = |user: &'static str, query: &'static str| {
+        let app = &app;
+        async move {
+            let res = app
+                .as_user(user)
+                .get(app.url(&format!("/api/v1/figures{query}")))
+                .send()
+                .await
+                .unwrap();
+            json_of(res).await
+        }
+    };
+    let check = |user: &'static str, figures: Value| {
+        let app = &app;
+        async move {
+            let mut cells = vec![figures["totals"].clone()];
+            for part in ["by_area", "by_category", "by_channel", "by_body", "trend"] {
+                cells.extend(figures[part].as_array().unwrap().iter().cloned());
+            }
+            let mut checked = 0;
+            for cell in &cells {
+                for (measure, param) in measures {
+                    let want = if measure == "overdue" {
+                        cell["overdue"].as_i64().unwrap()
+                    } else {
+                        cell["counts"][measure].as_i64().unwrap()
+                    };
+                    let query = format!("{}{param}&limit=200", cell["query"].as_str().unwrap());
+                    let res = app
+                        .as_user(user)
+                        .get(app.url(&format!("/api/v1/cases?{query}")))
+                        .send()
+                        .await
+                        .unwrap();
+                    let (status, list) = json_of(res).await;
+                    assert_eq!(status, StatusCode::OK, "{query}: {list}");
+                    let got = list["items"].as_array().unwrap().len() as i64;
+                    assert_eq!(
+                        got, want,
+                        "{user}: {measure} of {} ({query})",
+                        cell["value"]
+                    );
+                    checked += 1;
+                }
+            }
+            checked
+        }
+    };
+
+    let (status, county) = figures_of("super-01", "").await;
+    assert_eq!(status, StatusCode::OK, "{county}");
+    assert_eq!(county["jurisdiction"], "341721");
+    let totals = &county["totals"]["counts"];
+    assert_eq!(totals["registered"], 4, "{county}");
+    assert_eq!(totals["resolved"], 1);
+    assert_eq!(totals["on_time"], 1);
+    assert_eq!(totals["rated"], 1);
+    assert_eq!(totals["satisfied"], 0);
+    assert_eq!(county["totals"]["overdue"], 1);
+    let areas: Vec<&str> = county["by_area"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(areas, [TOWN_A, TOWN_B]);
+    assert!(check("super-01", county).await >= 6 * 10);
+
+    // A town's clerk asking for the county gets their town.
+    let (_, town) = figures_of("clerk-01", "?jurisdiction=341721").await;
+    assert_eq!(town["jurisdiction"], TOWN_A, "{town}");
+    assert_eq!(town["totals"]["counts"]["registered"], 3);
+    check("clerk-01", town).await;
+    // And nothing of the town beside theirs.
+    let (_, beside) = figures_of("clerk-01", &*format!("?jurisdiction={TOWN_B}").leak()).await;
+    assert_eq!(beside["totals"]["counts"]["registered"], 0, "{beside}");
+    assert_eq!(beside["by_area"], json!([]));
+    // A handler's figures are their body's cases.
+    let (_, body) = figures_of("handler-wang", "").await;
+    assert_eq!(body["totals"]["counts"]["registered"], 2, "{body}");
+    check("handler-wang", body).await;
+
+    for bad in [
+        "?from=2026-02-30",
+        "?from=2026-04-01&to=2026-03-01",
+        "?from=2010-01-01&to=2026-03-01",
+        "?jurisdiction=999999",
+        "?period=month",
+    ] {
+        let (status, body) = figures_of("super-01", bad).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
+    }
+    app.finish().await;
+}

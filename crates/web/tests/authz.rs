@@ -42,6 +42,7 @@ fn design(role: Role, variant: &str) -> bool {
         "list_cases"
         | "search_cases"
         | "hotspots"
+        | "figures"
         | "get_case"
         | "case_history"
         | "case_parties"
@@ -203,6 +204,9 @@ impl Matrix<'_> {
                 "/api/v1/hotspots?min_size=2&from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z"
                     .into(),
             )),
+            // Over the target's registration day: from another place, no
+            // figure may count it.
+            "figures" => one(get("/api/v1/figures?from=2020-01-01&to=2029-12-31".into())),
             "reload_model" => one(with(M::POST, "/api/v1/model/reload".into(), json!({}))),
             // The target's own title: from another place, search must not
             // find it, count it or show it.
