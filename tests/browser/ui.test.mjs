@@ -321,3 +321,49 @@ test("a citizen brings a matter on a phone, follows it by receipt code and rates
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test("a leader's dashboard figure clicks through to exactly the cases behind it", async () => {
+  const page = await browser.newPage({ locale: "zh-CN" });
+  await signIn(page, server.base, "leader.dongzhi", server.creds["leader.dongzhi"].password);
+  assert.match(new URL(page.url()).pathname, /^\/dashboard$/, "a leader starts on the dashboard");
+  await page.locator("[data-hotspot-list] li, #hotspots p.muted:not(.small)").first().waitFor();
+  const problems = await capture(page, "dashboard");
+  const registered = Number(await page.locator('[data-figure="registered"] .n').innerText());
+  assert.ok(registered > 0, "the demo city has cases this year");
+
+  // A category's resolved cases: the row's second figure.
+  const links = page.locator('[data-table="category"] tbody tr td:nth-child(3) a');
+  let chosen = null;
+  for (let i = 0; i < await links.count(); i++) {
+    const n = Number(await links.nth(i).innerText());
+    if (n >= 1 && n <= 30) { chosen = { link: links.nth(i), n }; break; }
+  }
+  assert.ok(chosen, "some category has between 1 and 30 resolved cases");
+  const href = await chosen.link.getAttribute("href");
+  assert.match(href, /resolved=true/);
+  assert.match(href, /category=/);
+  await Promise.all([page.waitForURL(/\/cases\?/), chosen.link.click()]);
+  const rows = await page.locator("table.cases tbody tr").count();
+  assert.equal(rows, chosen.n, `the figure said ${chosen.n}, the queue lists ${rows}`);
+  assert.equal(await page.locator("a[data-next]").count(), 0, "and no more on another page");
+  // Every case listed is resolved: 已办结 or 已回访.
+  const states = await page.locator("table.cases tbody tr .badge[class*=state-]").evaluateAll((b) => b.map((x) => x.className));
+  assert.ok(states.every((s) => /state-(concluded|followed_up|archived)/.test(s)), states.join(","));
+  problems.push(...await capture(page, "dashboard-cases"));
+
+  // The same through the API: the figure's own query lists as many.
+  const leader = await apiSession(server.base, "leader.dongzhi", server.creds["leader.dongzhi"].password);
+  const api = await leader("GET", `/api/v1/cases?${href.split("?")[1]}&limit=200`);
+  assert.equal(api.status, 200, JSON.stringify(api.data));
+  assert.equal(api.data.items.length, chosen.n);
+
+  // The overdue card lists exactly the overdue cases counted.
+  await page.goto(`${server.base}/dashboard`);
+  const overdue = Number(await page.locator('[data-figure="overdue"] .n').innerText());
+  const overdueHref = await page.locator('[data-figure="overdue"]').getAttribute("href");
+  const listed = await leader("GET", `/api/v1/cases?${overdueHref.split("?")[1]}&limit=200`);
+  assert.equal(listed.data.items.length, overdue);
+  assert.ok(listed.data.items.every((c) => c.deadline_signal === "overdue"));
+  assert.deepEqual(problems, []);
+  await page.close();
+});

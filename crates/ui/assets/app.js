@@ -246,6 +246,26 @@
     });
   }
 
+  // The dashboard's hotspots: clustering takes longer than the figures,
+  // so it is fetched after the page is shown.
+  const hot = document.querySelector("[data-hotspots]");
+  if (hot) {
+    (async () => {
+      const list = hot.querySelector("[data-hotspot-list]");
+      try {
+        const r = await api("GET", hot.dataset.hotspots);
+        if (!r.ok) return;
+        if (!r.data.hotspots.length) { list.replaceWith(el("p", { class: "muted", text: hot.dataset.empty })); return; }
+        for (const h of r.data.hotspots.slice(0, 10)) {
+          const cases = el("span", { class: "small" });
+          h.case_ids.forEach((id, i) => { cases.append(i ? " " : "", el("a", { href: "/cases/" + id, text: "#" + (i + 1) })); });
+          list.append(el("li", {}, el("strong", { text: h.label }), " · " + (h.place_name || h.place) + " · " + h.count + " " + t("hotspot_cases") +
+            " (" + t("hotspot_before") + " " + h.previous_count + ") ", cases));
+        }
+      } catch (_) { /* the figures stand without it */ }
+    })();
+  }
+
   // The intake desk.
   const intake = document.getElementById("intake");
   if (intake) intakeDesk(intake);

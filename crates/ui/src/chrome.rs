@@ -50,6 +50,9 @@ const NAV: &[(&str, &str, ForRole)] = &[
     ("/board", "nav.board", |r| {
         matches!(r, Role::Supervisor | Role::Leader)
     }),
+    ("/dashboard", "nav.dashboard", |r| {
+        matches!(r, Role::Supervisor | Role::Leader | Role::Assessor)
+    }),
 ];
 
 impl Chrome {

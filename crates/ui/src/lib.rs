@@ -15,7 +15,8 @@
 //!   `messages/en.toml`.
 //! - [`intake`], [`queue`], [`case`]: the intake desk, the work queues, the
 //!   case page and its receipt; [`board`], the supervision board;
-//!   [`agreement`], the mediation agreement; [`portal`], the citizens' pages.
+//!   [`agreement`], the mediation agreement; [`dashboard`], the figures;
+//!   [`portal`], the citizens' pages.
 //! - Assets (`assets/`) are compiled into the binary and served under a
 //!   path holding their digest, so they can be cached for ever.
 //!
@@ -35,6 +36,7 @@ pub mod assets;
 pub mod board;
 pub mod case;
 pub mod chrome;
+pub mod dashboard;
 pub mod i18n;
 pub mod intake;
 pub mod portal;
@@ -78,6 +80,7 @@ pub fn pages() -> Vec<(Page, Handler)> {
         p("/intake", Staff(F::RegisterCase), get(intake::page)),
         p("/cases", Staff(F::ReadCases), get(queue::page)),
         p("/board", Staff(F::ReadCases), get(board::page)),
+        p("/dashboard", Staff(F::ReadCases), get(dashboard::page)),
         p("/cases/{id}", Staff(F::ReadCases), get(case::page)),
         p("/cases/{id}/receipt", Staff(F::ReadCases), get(case::receipt)),
         p("/cases/{id}/agreement", Staff(F::ReadCases), get(agreement::page)),
@@ -240,7 +243,8 @@ pub fn page_params(
 pub fn start_page(role: Role) -> &'static str {
     match role {
         Role::IntakeClerk | Role::GridWorker => "/intake",
-        Role::Supervisor | Role::Leader => "/board",
+        Role::Supervisor => "/board",
+        Role::Leader => "/dashboard",
         Role::Handler | Role::Assessor => "/cases",
         Role::Administrator | Role::Auditor => "/login?signed_in=1",
     }

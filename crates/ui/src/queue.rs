@@ -15,7 +15,29 @@ use jiefen_web::extract::QueryParams;
 use jiefen_web::AppState;
 use std::sync::Arc;
 
-const QUEUE_PARAMS: &[&str] = &["q", "kind", "state", "risk", "signal", "cursor", "offset"];
+const QUEUE_PARAMS: &[&str] = &[
+    "q",
+    "kind",
+    "state",
+    "risk",
+    "signal",
+    "cursor",
+    "offset",
+    // The rest of the list's filters, which the dashboard's figures and
+    // the board's tallies link with; kept as the form changes the others.
+    "jurisdiction",
+    "place",
+    "category",
+    "body",
+    "channel",
+    "resolved",
+    "on_time",
+    "satisfied",
+    "created_from",
+    "created_to",
+];
+/// The parameters the filter form shows; the others it carries along.
+const FORM_PARAMS: &[&str] = &["q", "kind", "state", "risk", "signal", "cursor", "offset"];
 const PAGE: &str = "30";
 
 pub struct Row {
@@ -51,6 +73,8 @@ pub struct Queue {
     pub total: Option<usize>,
     pub next: Option<String>,
     pub problem: Option<String>,
+    /// Filters the form does not show, carried along by it.
+    pub kept: Vec<(String, String)>,
 }
 
 /// A date in China Standard Time, as 2026-11-24.
@@ -151,6 +175,11 @@ pub async fn page(
         .filter_map(|name| q.get(name).map(|v| ((*name).to_owned(), v.to_owned())))
         .collect();
     pairs.push(("limit".to_owned(), PAGE.to_owned()));
+    let kept = pairs
+        .iter()
+        .filter(|(k, _)| k != "limit" && !FORM_PARAMS.contains(&k.as_str()))
+        .cloned()
+        .collect();
     let api_q = QueryParams::from(pairs.clone());
     let mut rows = Vec::new();
     let mut total = None;
@@ -207,6 +236,7 @@ pub async fn page(
             total,
             next,
             problem,
+            kept,
         },
     ))
 }
