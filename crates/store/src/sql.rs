@@ -90,6 +90,24 @@ pub(crate) static CASE_SQL: std::sync::LazyLock<CaseSql> = std::sync::LazyLock::
     }
 });
 
+/// The count columns of `case_tallies`, in the order `Counts` binds them.
+pub(crate) const TALLY_COUNTS: [&str; 6] = [
+    "registered",
+    "resolved",
+    "on_time",
+    "rated",
+    "satisfied",
+    "repeats",
+];
+
+/// `SELECT <keys>, <counts> FROM case_tallies`, for reading tally rows.
+pub(crate) fn select_tallies(keys: &str) -> String {
+    format!(
+        "SELECT {keys}, {} FROM case_tallies",
+        TALLY_COUNTS.join(", ")
+    )
+}
+
 macro_rules! sql_store {
     ($store:ident, $tx:ident, $db:ty, $kind:literal, $lock_sql:literal) => {
         use crate::rows::*;
@@ -461,9 +479,11 @@ macro_rules! sql_store {
             rows: &'a [(crate::figures::TallyKey, crate::figures::Counts)],
             add: bool,
         ) -> QueryBuilder<'a, $db> {
-            let mut q = QueryBuilder::<$db>::new(
-                "INSERT INTO case_tallies (node, dimension, value, day, registered, resolved, on_time, rated, satisfied, repeats) ",
-            );
+            let counts = crate::sql::TALLY_COUNTS;
+            let mut q = QueryBuilder::<$db>::new(format!(
+                "INSERT INTO case_tallies (node, dimension, value, day, {}) ",
+                counts.join(", ")
+            ));
             q.push_values(rows, |mut b, (k, c)| {
                 b.push_bind(k.node.as_str())
                     .push_bind(k.dimension.as_str())
@@ -476,8 +496,7 @@ macro_rules! sql_store {
                     .push_bind(c.satisfied)
                     .push_bind(c.repeats);
             });
-            let columns = ["registered", "resolved", "on_time", "rated", "satisfied", "repeats"];
-            let set: Vec<String> = columns
+            let set: Vec<String> = counts
                 .iter()
                 .map(|c| if add { format!("{c} = case_tallies.{c} + excluded.{c}") } else { format!("{c} = excluded.{c}") })
                 .collect();
@@ -1279,10 +1298,11 @@ macro_rules! sql_store {
             }
 
             async fn tallies(&self, node: &str, from_day: i64, to_day: i64) -> Result<Vec<crate::figures::TallyRow>> {
-                let rows = sqlx::query(
-                    "SELECT dimension, value, day, registered, resolved, on_time, rated, satisfied, repeats \
-                     FROM case_tallies WHERE node = $1 AND day >= $2 AND day < $3",
-                )
+                let sql = format!(
+                    "{} WHERE node = $1 AND day >= $2 AND day < $3",
+                    crate::sql::select_tallies("dimension, value, day")
+                );
+                let rows = sqlx::query(&sql)
                 .bind(node)
                 .bind(from_day)
                 .bind(to_day)
@@ -1323,11 +1343,13 @@ macro_rules! sql_store {
             }
 
             async fn all_tallies(&self) -> Result<Vec<(crate::figures::TallyKey, crate::figures::Counts)>> {
-                let rows = sqlx::query(
-                    "SELECT node, dimension, value, day, registered, resolved, on_time, rated, satisfied, repeats \
-                     FROM case_tallies WHERE registered <> 0 OR resolved <> 0 OR on_time <> 0 OR rated <> 0 \
-                     OR satisfied <> 0 OR repeats <> 0",
-                )
+                let nonzero: Vec<String> = crate::sql::TALLY_COUNTS.iter().map(|c| format!("{c} <> 0")).collect();
+                let sql = format!(
+                    "{} WHERE {}",
+                    crate::sql::select_tallies("node, dimension, value, day"),
+                    nonzero.join(" OR ")
+                );
+                let rows = sqlx::query(&sql)
                 .fetch_all(&self.pool)
                 .await?;
                 let mut out = rows

@@ -112,68 +112,38 @@ pub async fn page(
         text: r.map_or_else(|| "—".to_owned(), |r| format!("{:.1}%", r * 100.0)),
         href: link(cell, m),
     };
-    let of = |part: i64, whole: i64| Some(format!("{part} / {whole}"));
+    // The cards and every table show the same figures, in COLUMNS' order.
+    let shown = |cell: &Cell, column: &str| match column {
+        "registered" => count(cell, Measure::Registered),
+        "resolved" => count(cell, Measure::Resolved),
+        "resolution_rate" => rate(cell.resolution_rate(), cell, Measure::Resolved),
+        "on_time_rate" => rate(cell.on_time_rate(), cell, Measure::OnTime),
+        "satisfaction_rate" => rate(cell.satisfaction_rate(), cell, Measure::Satisfied),
+        "repeats" => count(cell, Measure::Repeats),
+        _ => count(cell, Measure::Overdue),
+    };
     let tc = &f.totals;
     let n = &tc.counts;
-    let cards = vec![
-        Card {
-            key: "registered",
-            label: t.get("dashboard.registered").into(),
-            value: count(tc, Measure::Registered),
-            detail: None,
-        },
-        Card {
-            key: "resolved",
-            label: t.get("dashboard.resolved").into(),
-            value: count(tc, Measure::Resolved),
-            detail: None,
-        },
-        Card {
-            key: "resolution_rate",
-            label: t.get("dashboard.resolution_rate").into(),
-            value: rate(tc.resolution_rate(), tc, Measure::Resolved),
-            detail: of(n.resolved, n.registered),
-        },
-        Card {
-            key: "on_time_rate",
-            label: t.get("dashboard.on_time_rate").into(),
-            value: rate(tc.on_time_rate(), tc, Measure::OnTime),
-            detail: of(n.on_time, n.resolved),
-        },
-        Card {
-            key: "satisfaction_rate",
-            label: t.get("dashboard.satisfaction_rate").into(),
-            value: rate(tc.satisfaction_rate(), tc, Measure::Satisfied),
-            detail: of(n.satisfied, n.rated),
-        },
-        Card {
-            key: "repeats",
-            label: t.get("dashboard.repeats").into(),
-            value: count(tc, Measure::Repeats),
-            detail: None,
-        },
-        Card {
-            key: "overdue",
-            label: t.get("dashboard.overdue").into(),
-            value: count(tc, Measure::Overdue),
-            detail: None,
-        },
-    ];
+    let cards = COLUMNS
+        .iter()
+        .map(|&key| Card {
+            key,
+            label: t.get(&format!("dashboard.{key}")).to_owned(),
+            value: shown(tc, key),
+            // What a rate is of ("12 / 15").
+            detail: match key {
+                "resolution_rate" => Some((n.resolved, n.registered)),
+                "on_time_rate" => Some((n.on_time, n.resolved)),
+                "satisfaction_rate" => Some((n.satisfied, n.rated)),
+                _ => None,
+            }
+            .map(|(part, whole)| format!("{part} / {whole}")),
+        })
+        .collect();
     let row_of = |cell: &Cell, label: String, drill: Option<String>| TableRow {
         label,
         drill,
-        figures: COLUMNS
-            .iter()
-            .map(|col| match *col {
-                "registered" => count(cell, Measure::Registered),
-                "resolved" => count(cell, Measure::Resolved),
-                "resolution_rate" => rate(cell.resolution_rate(), cell, Measure::Resolved),
-                "on_time_rate" => rate(cell.on_time_rate(), cell, Measure::OnTime),
-                "satisfaction_rate" => rate(cell.satisfaction_rate(), cell, Measure::Satisfied),
-                "repeats" => count(cell, Measure::Repeats),
-                _ => count(cell, Measure::Overdue),
-            })
-            .collect(),
+        figures: COLUMNS.iter().map(|col| shown(cell, col)).collect(),
     };
     let period = format!("&from={}&to={}", f.from, f.to);
     let table = |key: &'static str, cells: &[Cell], label: &dyn Fn(&Cell) -> String| Table {
@@ -234,9 +204,7 @@ pub async fn page(
         })
         .collect::<Vec<_>>();
     let chart_width = 16 + bars.len() as u32 * STEP;
-    let month_ago = jiefen_domain::Timestamp::from_unix_millis(
-        app.ledger.clock().now().unix_millis() - 30 * 86_400_000,
-    );
+    let month_ago = app.ledger.clock().now().plus(time::Duration::days(-30));
     let hotspots_url = format!(
         "/api/v1/hotspots?jurisdiction={}&from={}",
         f.jurisdiction,

@@ -238,8 +238,8 @@ pub async fn figures(
     let base = CaseFilter {
         scope: scope.clone(),
         jpath_prefix: Some(path),
-        created_from: Some(Timestamp::from_unix_millis(day_start_ms(from))),
-        created_to: Some(Timestamp::from_unix_millis(day_start_ms(to + 1))),
+        created_from: Some(day_start(from)),
+        created_to: Some(day_start(to + 1)),
         ..CaseFilter::default()
     };
     let counted = |filter: CaseFilter| CaseQuery {
@@ -254,7 +254,7 @@ pub async fn figures(
         stored.into_iter().map(Row::from).collect()
     } else {
         let standings = store.standings(&counted(base.clone())).await?;
-        rows_of(&standings, node.as_str(), Counts::default, |s| s.counts())
+        rows_of(&standings, node.as_str(), |s| s.counts())
     };
     let overdue_cases = store
         .standings(&counted(CaseFilter {
@@ -262,7 +262,7 @@ pub async fn figures(
             ..base.clone()
         }))
         .await?;
-    let overdue = rows_of(&overdue_cases, node.as_str(), || 0, |_| 1);
+    let overdue = rows_of(&overdue_cases, node.as_str(), |_| 1_i64);
 
     let name = |code: &str| -> String {
         JurisdictionCode::parse(code)
@@ -270,11 +270,7 @@ pub async fn figures(
             .and_then(|c| refs.tree.get(&c).map(|j| j.name.clone()))
             .unwrap_or_else(|| code.to_owned())
     };
-    let period = format!(
-        "created_from={}&created_to={}",
-        crate::url_encode(&Timestamp::from_unix_millis(day_start_ms(from)).to_rfc3339()),
-        crate::url_encode(&Timestamp::from_unix_millis(day_start_ms(to + 1)).to_rfc3339()),
-    );
+    let period = created_between(from, to + 1);
     let place = format!("jurisdiction={node}");
     let breakdown = |dimension: Dimension| -> Vec<Cell> {
         let mut sums: BTreeMap<&str, (Counts, i64)> = BTreeMap::new();
@@ -369,15 +365,7 @@ pub async fn figures(
                 value,
                 counts,
                 overdue,
-                query: format!(
-                    "{place}&created_from={}&created_to={}",
-                    crate::url_encode(
-                        &Timestamp::from_unix_millis(day_start_ms(first)).to_rfc3339()
-                    ),
-                    crate::url_encode(
-                        &Timestamp::from_unix_millis(day_start_ms(next)).to_rfc3339()
-                    ),
-                ),
+                query: format!("{place}&{}", created_between(first, next)),
             }
         })
         .collect();
@@ -396,17 +384,16 @@ pub async fn figures(
 }
 
 /// Tally-shaped rows of cases counted one by one, seen from `node`.
-fn rows_of<T: Default + std::ops::AddAssign + Copy>(
+fn rows_of<T: Default + std::ops::AddAssign>(
     standings: &[Standing],
     node: &str,
-    zero: impl Fn() -> T,
     each: impl Fn(&Standing) -> T,
 ) -> Vec<Row<T>> {
     let mut sums: BTreeMap<(Dimension, String, i64), T> = BTreeMap::new();
     for s in standings {
         let day = beijing_day(s.created_at_ms);
         for d in Dimension::ALL {
-            *sums.entry((d, s.value(d, node), day)).or_insert_with(&zero) += each(s);
+            *sums.entry((d, s.value(d, node), day)).or_default() += each(s);
         }
     }
     sums.into_iter()
@@ -436,6 +423,21 @@ impl From<TallyRow> for Row<Counts> {
             counts: r.counts,
         }
     }
+}
+
+/// The instant a Beijing day starts.
+fn day_start(day: i64) -> Timestamp {
+    Timestamp::from_unix_millis(day_start_ms(day))
+}
+
+/// The case list's parameters for cases registered on the days
+/// `first..next`.
+fn created_between(first: i64, next: i64) -> String {
+    format!(
+        "created_from={}&created_to={}",
+        crate::url_encode(&day_start(first).to_rfc3339()),
+        crate::url_encode(&day_start(next).to_rfc3339()),
+    )
 }
 
 fn parse_day(s: &str) -> Option<i64> {
