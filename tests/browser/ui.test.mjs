@@ -207,9 +207,20 @@ test("a supervisor sees an overdue case escalate after the clock is moved, and s
   // A hand-set deadline a day out, so a few days' move makes it overdue.
   const { id } = await assignedDispute("养殖场异味纠纷久拖未决",
     "村民反映邻近养殖场异味严重，影响生活，多次协商无果。", new Date(Date.now() + 24 * 3600000).toISOString());
+  // Another, sent back by the committee: the board lists it as returned.
+  const back = await assignedDispute("宅基地边界纠纷需重新交办",
+    "两户宅基地边界争议涉及土地确权，镇调委会认为应由自然资源部门处理。");
+  const mediator = await apiSession(server.base, "mediator.yaodu", server.creds["mediator.yaodu"].password);
+  const returned = await mediator("POST", `/api/v1/cases/${back.id}/actions`,
+    { action: { type: "return", reason: "涉及土地确权，不属调委会受理范围" } });
+  assert.equal(returned.status, 200, JSON.stringify(returned.data));
   const page = await browser.newPage({ locale: "zh-CN" });
   await signIn(page, server.base, "supervisor.dongzhi", server.creds["supervisor.dongzhi"].password);
   assert.match(new URL(page.url()).pathname, /^\/board$/, "a supervisor starts on the board");
+  const sentBack = page.locator(`[data-section="returned"] li[data-case="${back.id}"]`);
+  assert.ok((await sentBack.innerText()).includes("涉及土地确权"), "the returned row shows who sent it back and why");
+  assert.equal(await page.locator(`[data-section="unassigned"] li[data-case="${back.id}"]`).count(), 0,
+    "a returned case is not also listed as waiting for its first assignment");
   const row = page.locator(`[data-section] li[data-case="${id}"]`);
   assert.equal(await page.locator(`[data-section="overdue"] li[data-case="${id}"]`).count(), 0, "not overdue yet");
 
@@ -366,4 +377,79 @@ test("a leader's dashboard figure clicks through to exactly the cases behind it"
   assert.ok(listed.data.items.every((c) => c.deadline_signal === "overdue"));
   assert.deepEqual(problems, []);
   await page.close();
+});
+
+test("a grid worker reports a hazard from a phone with a photo and the location, and sees it among their own reports", async () => {
+  const GRID = "341721100201-G01";
+  // Registered in the same grid by a clerk: in the worker's grid, but not their report.
+  const clerk = await apiSession(server.base, "clerk.yaodu", server.creds["clerk.yaodu"].password);
+  const other = await clerk("POST", "/api/v1/cases", { case: {
+    kind: "hazard", channel: "phone", category: "dept_transport.road_safety",
+    title: "路口信号灯损坏无人修理", description: "城东社区路口信号灯损坏一周，车辆通行混乱。", jurisdiction: GRID,
+  } });
+  assert.equal(other.status, 201, JSON.stringify(other.data));
+
+  const context = await browser.newContext({
+    viewport: { width: 360, height: 740 }, locale: "zh-CN",
+    geolocation: { latitude: 30.097121, longitude: 117.023456, accuracy: 12 }, permissions: ["geolocation"],
+  });
+  const page = await context.newPage();
+  await signIn(page, server.base, "grid.yaodu", server.creds["grid.yaodu"].password);
+  assert.equal(new URL(page.url()).pathname, "/grid", "a grid worker starts on the grid page");
+  const listed = async () => page.locator("[data-mine] li a").allInnerTexts();
+  assert.ok(!(await listed()).includes("路口信号灯损坏无人修理"), "a clerk's case is not the worker's report");
+
+  // A dispute needs the person who brings it: the form says so before sending.
+  await page.check('input[name=kind][value=dispute]');
+  assert.ok(await page.isVisible("#a_name"));
+  await page.fill("#title", "两户因占道堆放杂物争吵");
+  await page.fill("#description", "城东社区两户村民因一方在巷道堆放杂物发生争吵，需调解。");
+  await page.click("#grid-report button[type=submit]");
+  assert.ok((await page.locator("#grid-report [data-error]").innerText()).length > 0);
+
+  // The hazard, with the phone's location and a photo.
+  await page.check('input[name=kind][value=hazard]');
+  assert.ok(!(await page.isVisible("#a_name")), "no parties for a hazard");
+  await page.selectOption("#category", "dept_transport.road_safety");
+  await page.fill("#title", "村道边坡塌方威胁行人安全");
+  await page.fill("#description", "城东社区村道东侧边坡昨夜大雨后塌方约五米，碎石滚落路面，行人和电动车经过有危险。");
+  await page.fill("#address", "村道东段，村委会往东约200米");
+  await page.fill("#people", "30");
+  await page.click("[data-locate]");
+  await page.waitForFunction(() => document.querySelector("[data-located]").textContent.includes("30.09712"));
+  // The smallest valid PNG: one transparent pixel.
+  const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==", "base64");
+  await page.setInputFiles("#photos", { name: "塌方现场.png", mimeType: "image/png", buffer: png });
+  await Promise.all([page.waitForURL(/\/grid\?reported=/), page.click("#grid-report button[type=submit]")]);
+  const id = new URL(page.url()).searchParams.get("reported");
+  assert.ok((await page.locator(`[data-reported="${id}"]`).innerText()).includes("已上报"));
+  const mine = await listed();
+  assert.ok(mine.includes("村道边坡塌方威胁行人安全"), mine.join(" | "));
+  assert.ok(!mine.includes("路口信号灯损坏无人修理"), mine.join(" | "));
+
+  // What was recorded: a grid report in the worker's grid, with the place and the photo.
+  const grid = await apiSession(server.base, "grid.yaodu", server.creds["grid.yaodu"].password);
+  const c = (await grid("GET", `/api/v1/cases/${id}`)).data;
+  assert.equal(c.channel, "grid_report");
+  assert.equal(c.kind, "hazard");
+  assert.equal(c.registered_by, "grid.yaodu");
+  assert.equal(c.people_involved, 30);
+  assert.deepEqual(c.location.coordinates, { lat_e6: 30097121, lon_e6: 117023456 });
+  assert.equal(c.location.jurisdiction, GRID);
+  assert.equal(c.attachments.length, 1, JSON.stringify(c.attachments));
+  assert.equal(c.attachments[0].media_type, "image/png");
+  // Every listed report is the worker's own, as the API's filter says.
+  const own = (await grid("GET", "/api/v1/cases?registered_by=grid.yaodu&limit=200")).data.items;
+  assert.ok(own.every((x) => x.registered_by === "grid.yaodu") && own.some((x) => x.id === id));
+  assert.equal(mine.length, Math.min(own.length, 20));
+  // Outside the worker's grid, the server refuses whatever the page offers.
+  const elsewhere = await grid("POST", "/api/v1/cases", { case: {
+    kind: "hazard", channel: "grid_report", category: "dept_transport.road_safety",
+    title: "邻村道路塌方", description: "邻村道路塌方。", jurisdiction: "341721100202",
+  } });
+  assert.equal(elsewhere.status, 403, JSON.stringify(elsewhere.data));
+
+  const problems = await capture(page, "grid");
+  assert.deepEqual(problems, []);
+  await context.close();
 });

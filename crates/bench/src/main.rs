@@ -24,6 +24,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::TcpStream;
 
 mod engine;
+mod pages;
 mod text;
 
 #[derive(Parser)]
@@ -63,6 +64,8 @@ enum Cmd {
         #[arg(long, default_value_t = 15)]
         rounds: usize,
     },
+    /// Every page's server time on a store made by `jiefen gen`.
+    Pages(pages::Options),
     /// Text at scale: indexing `cases` synthetic cases built from the real
     /// messages' vocabulary, searching them, and the intake's repeat check.
     Text(text::Options),
@@ -86,6 +89,7 @@ async fn main() -> Result<()> {
             rounds,
         } => engine::run(&data, cases, changing, rounds).await,
         Cmd::Text(options) => text::run(&options),
+        Cmd::Pages(options) => pages::run(&options).await,
         Cmd::Http {
             jiefen,
             clients,
@@ -99,11 +103,14 @@ async fn main() -> Result<()> {
 struct Server {
     child: tokio::process::Child,
     addr: SocketAddr,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Server {
-    async fn start(mut cmd: tokio::process::Command, dir: tempfile::TempDir) -> Result<Self> {
+    async fn start(
+        mut cmd: tokio::process::Command,
+        dir: Option<tempfile::TempDir>,
+    ) -> Result<Self> {
         cmd.stderr(Stdio::piped())
             .stdout(Stdio::null())
             .kill_on_drop(true);
@@ -173,7 +180,7 @@ async fn http(jiefen: PathBuf, clients: usize, seconds: u64, runs: usize) -> Res
                 cmd.args(["bare-server", "--data"]).arg(dir.path());
             }
             let data = dir.path().to_owned();
-            let mut server = Server::start(cmd, dir).await?;
+            let mut server = Server::start(cmd, Some(dir)).await?;
             let auth = if target == "jiefen" {
                 Some(bench_token(&jiefen, &data).await?)
             } else {

@@ -23,7 +23,11 @@ use std::sync::Arc;
 /// The category model's file in the data directory.
 pub(crate) const MODEL_FILE: &str = "model.json";
 
+/// The seed of the demo's cases, so every demo server shows the same ones.
+const DEMO_SEED: u64 = 20261122;
+
 mod backups;
+mod demo;
 mod import;
 mod model;
 mod people;
@@ -121,6 +125,23 @@ enum Command {
         test_clock: bool,
         #[command(flatten)]
         web: WebArgs,
+    },
+    /// Fill an empty store with the demo city, its staff accounts and
+    /// generated cases in every state and age, for benchmarks and trials
+    /// (every case through the ledger, so its history verifies). Serve it
+    /// with `jiefen serve --demo --data DIR`.
+    Gen {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// How many cases.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+        cases: u64,
+        /// Over how many days before today they were registered.
+        #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(i64).range(1..=3650))]
+        days: i64,
+        /// The generator's seed (the same seed gives the same cases).
+        #[arg(long, default_value_t = DEMO_SEED)]
+        seed: u64,
     },
     /// Write a case's self-contained, verifiable bundle to standard output.
     Export {
@@ -321,6 +342,19 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Model { command } => model::model(command).await,
         Command::Import(args) => import::import(args).await,
         Command::Reindex { store } => search::reindex(store).await,
+        Command::Gen {
+            store,
+            cases,
+            days,
+            seed,
+        } => {
+            let volume = jiefen_demo::Volume {
+                cases: usize::try_from(cases)?,
+                days,
+                seed,
+            };
+            demo::generate(store, volume).await
+        }
         Command::Search {
             store,
             query,
@@ -644,22 +678,6 @@ async fn open(args: &StoreArgs, clock: Arc<dyn Clock>) -> Result<Ledger> {
     open_with(args, store, clock, master.as_ref()).await
 }
 
-/// The demo's own master key, kept in its data directory for convenience:
-/// never do this with real data, whose key belongs elsewhere.
-fn demo_master_key(data: &Path) -> Result<MasterKey> {
-    let path = data.join("demo-master.key");
-    if !path.exists() {
-        std::fs::create_dir_all(data)?;
-        let (_, text) = MasterKey::generate();
-        people::write_private(&path, &format!("{text}\n"))?;
-        eprintln!(
-            "Demo: generated a master key for personal data in {} (a real deployment keeps it apart from its data).",
-            path.display()
-        );
-    }
-    Ok(MasterKey::from_file(&path)?)
-}
-
 struct ServeOptions {
     demo: bool,
     demo_cases: usize,
@@ -719,7 +737,7 @@ async fn serve(args: StoreArgs, listen: &str, options: ServeOptions) -> Result<E
     } = options;
     let master = match args.master_key()? {
         Some(k) => k,
-        None if demo => demo_master_key(&args.data)?,
+        None if demo => demo::master_key(&args.data)?,
         None => bail!(
             "no master key: personal data is encrypted at rest under a key kept apart from the data. \
              Create one with `jiefen master-key > /secure/place/jiefen.key` and give \
@@ -727,31 +745,13 @@ async fn serve(args: StoreArgs, listen: &str, options: ServeOptions) -> Result<E
         ),
     };
     let store = open_store(&args).await?;
-    if demo && store.count_cases().await? == 0 {
-        tracing::info!(cases = demo_cases, "loading the demo city and cases");
-        let key = load_or_create_key(&args.data)?;
-        let taxonomy = taxonomy(&args)?;
-        let demo_rules = rules(&args, &taxonomy)?;
-        let today = SystemClock.now();
-        let demo_store = store.clone();
-        let origin = args.origin.clone();
-        let vault = Vault::new(&master);
-        let loaded = jiefen_demo::load(demo_cases, 20261122, today, move |clock| {
-            let opened = Ledger::open(demo_store, taxonomy, clock, key, origin, Some(vault));
-            async move {
-                let ledger = opened.await?;
-                ledger.set_rules(demo_rules);
-                Ok(ledger)
-            }
-        })
-        .await?;
-        tracing::info!(
-            cases = loaded.cases,
-            actions = loaded.actions,
-            "demo loaded"
-        );
-    } else if demo {
-        tracing::info!("the store already holds cases; not loading demo data again");
+    if demo {
+        let volume = jiefen_demo::Volume {
+            cases: demo_cases,
+            days: jiefen_demo::DAYS_OF_HISTORY,
+            seed: DEMO_SEED,
+        };
+        demo::load_into_empty(&args, store.clone(), &master, volume).await?;
     }
     let moved = test_clock.then(|| Arc::new(ManualClock::new(SystemClock.now())));
     let clock: Arc<dyn Clock> = match &moved {

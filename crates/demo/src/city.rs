@@ -367,15 +367,19 @@ pub fn villages() -> Vec<String> {
         .collect()
 }
 
+/// The grid of the demo's grid worker, and the worker.
+pub const DEMO_GRID: &str = "341721100201-G01";
+pub const DEMO_GRID_WORKER: &str = "grid.yaodu";
+
 /// The demo's staff: one account per role, placed so each sees something
 /// (the county of 东至县 and its town 尧渡镇).
 pub fn staff() -> Vec<(Username, &'static str, Post)> {
     let (nodes, _) = city();
     let grid = nodes
         .iter()
-        .find(|n| n.level == Level::Grid && n.code.as_str().starts_with("341721100"))
+        .find(|n| n.level == Level::Grid && n.code.as_str() == DEMO_GRID)
         .map(|n| n.code.clone())
-        .expect("the demo town has grids");
+        .expect("the demo town has the demo grid");
     let town = code("341721100");
     let county = code("341721");
     let city_code = code(CITY);
@@ -406,7 +410,7 @@ pub fn staff() -> Vec<(Username, &'static str, Post)> {
             post(Role::Leader, &county, None),
         ),
         (
-            name("grid.yaodu"),
+            name(DEMO_GRID_WORKER),
             "尧渡镇网格员",
             post(Role::GridWorker, &grid, None),
         ),

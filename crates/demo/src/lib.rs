@@ -26,8 +26,21 @@ use std::sync::Arc;
 use templates::{Template, AGREEMENTS, GIVEN, MEDIATORS, SURNAMES, TEMPLATES};
 use time::Duration;
 
-/// How far back the demo history reaches.
+/// How far back the demo history reaches unless asked otherwise.
 pub const DAYS_OF_HISTORY: i64 = 180;
+
+/// What to generate: how many cases, over how many days before today, and
+/// the seed that makes it repeatable.
+#[derive(Debug, Clone, Copy)]
+pub struct Volume {
+    pub cases: usize,
+    pub days: i64,
+    pub seed: u64,
+}
+
+/// How many earlier cases a merge looks at for one registered no later:
+/// bounded, so generating millions stays linear.
+const MERGE_TRIES: usize = 16;
 
 /// One step in a demo case's life.
 #[derive(Debug, Clone)]
@@ -116,8 +129,13 @@ const FATES: &[(Fate, u32)] = &[
     (Fate::Reviewed, 3),
 ];
 
-/// Generates `count` demo case scripts, deterministic for `seed`.
-pub fn scripts(count: usize, seed: u64) -> Vec<Script> {
+/// Generates the volume's case scripts, deterministic for its seed.
+pub fn scripts(volume: Volume) -> Vec<Script> {
+    let Volume {
+        cases: count,
+        days,
+        seed,
+    } = volume;
     let mut rng = StdRng::seed_from_u64(seed);
     let (nodes, bodies) = city::city();
     let names: BTreeMap<String, String> = nodes
@@ -215,7 +233,7 @@ pub fn scripts(count: usize, seed: u64) -> Vec<Script> {
             risk,
             suggestions: None,
         };
-        let day = -rng.gen_range(0..DAYS_OF_HISTORY);
+        let day = -rng.gen_range(0..days.max(1));
         let mut roll = rng.gen_range(0..total_weight);
         let mut fate = Fate::Registered;
         for (f, w) in FATES {
@@ -225,11 +243,18 @@ pub fn scripts(count: usize, seed: u64) -> Vec<Script> {
             }
             roll -= w;
         }
-        if fate == Fate::Merged && !out.iter().any(|s| s.day <= day) {
+        let merge_into = if fate == Fate::Merged && i > 0 {
+            (0..MERGE_TRIES)
+                .map(|_| rng.gen_range(0..i))
+                .find(|&j| out[j].day <= day)
+        } else {
+            None
+        };
+        if fate == Fate::Merged && merge_into.is_none() {
             fate = Fate::Accepted;
         }
         let body = pick_body(&bodies, &parents, &village, tpl.category, &mut rng);
-        let steps = life(fate, day, &mut rng, &body, m, &out, i);
+        let steps = life(fate, day, &mut rng, &body, m, merge_into);
         out.push(Script { day, new, steps });
     }
     out
@@ -264,8 +289,7 @@ fn life(
     rng: &mut StdRng,
     body: &str,
     m: u32,
-    earlier: &[Script],
-    index: usize,
+    merge_into: Option<usize>,
 ) -> Vec<(i64, Step)> {
     use Command as C;
     let mut steps = Vec::new();
@@ -279,9 +303,7 @@ fn life(
     if fate == Fate::Registered {
         return steps;
     }
-    if fate == Fate::Merged {
-        let originals: Vec<usize> = (0..index).filter(|&j| earlier[j].day <= day).collect();
-        let into = *originals.choose(rng).expect("checked by caller");
+    if let (Fate::Merged, Some(into)) = (fate, merge_into) {
         let at = next(rng, 1);
         steps.push((at, Step::MergeInto(into)));
         return steps;
@@ -476,15 +498,10 @@ pub struct Loaded {
     pub refused: usize,
 }
 
-/// Imports the demo city and writes `count` cases through a ledger whose
-/// clock the loader moves day by day. `open` builds that ledger around the
-/// given clock (the caller decides the store, key and taxonomy).
-pub async fn load<F, Fut>(
-    count: usize,
-    seed: u64,
-    today: Timestamp,
-    open: F,
-) -> Result<Loaded, LedgerError>
+/// Imports the demo city and writes the volume's cases through a ledger
+/// whose clock the loader moves day by day. `open` builds that ledger around
+/// the given clock (the caller decides the store, key and taxonomy).
+pub async fn load<F, Fut>(volume: Volume, today: Timestamp, open: F) -> Result<Loaded, LedgerError>
 where
     F: FnOnce(Arc<dyn Clock>) -> Fut,
     Fut: std::future::Future<Output = Result<Ledger, jiefen_store::StoreError>>,
@@ -496,7 +513,7 @@ where
         .import_reference(nodes, bodies)
         .await
         .map_err(|e| LedgerError::Store(jiefen_store::StoreError::Corrupt(e.to_string())))?;
-    let scripts = scripts(count, seed);
+    let scripts = scripts(volume);
     let clerk = Actor::parse("demo-clerk").expect("valid");
     let handler = Actor::parse("demo-mediator").expect("valid");
     let mut by_day: BTreeMap<i64, Vec<(usize, Option<Step>)>> = BTreeMap::new();
@@ -525,16 +542,39 @@ where
         for (i, steps) in per_case {
             let ledger = ledger.clone();
             let new = scripts[i].new.clone();
-            let known: Vec<Option<CaseId>> = ids.clone();
+            // Merges name earlier cases by index: resolved here, so a task
+            // carries the two ids it needs, not the whole table.
+            let steps: Vec<Option<Step>> = steps
+                .into_iter()
+                .filter_map(|step| match step {
+                    Some(Step::MergeInto(j)) => ids[j].map(|into| {
+                        Some(Step::Do(Command::Merge {
+                            into,
+                            reason: text("同一事项重复反映，合并办理。"),
+                        }))
+                    }),
+                    other => Some(other),
+                })
+                .collect();
+            // Reports from grid.yaodu's grid are the demo grid worker's own,
+            // so the grid page has something to show.
+            let registrar = if new.channel == Channel::GridReport
+                && new.jurisdiction.as_str() == city::DEMO_GRID
+            {
+                Actor::parse(city::DEMO_GRID_WORKER).expect("valid")
+            } else {
+                clerk.clone()
+            };
             let (clerk, handler) = (clerk.clone(), handler.clone());
+            let known = ids[i];
             tasks.spawn(async move {
-                let mut id = known[i];
+                let mut id = known;
                 let mut done = 0usize;
                 let mut refused = 0usize;
                 for step in steps {
                     let result = match step {
                         None => ledger
-                            .create(new.clone(), clerk.clone(), None)
+                            .create(new.clone(), registrar.clone(), None)
                             .await
                             .map(|o| {
                                 id = Some(o.case_id);
@@ -542,13 +582,7 @@ where
                         Some(step) => {
                             let Some(case) = id else { continue };
                             let command = match step {
-                                Step::MergeInto(j) => match known[j] {
-                                    Some(into) => Command::Merge {
-                                        into,
-                                        reason: text("同一事项重复反映，合并办理。"),
-                                    },
-                                    None => continue,
-                                },
+                                Step::MergeInto(_) => continue,
                                 Step::Do(Command::Assign {
                                     body,
                                     due_at,
@@ -627,8 +661,13 @@ mod tests {
 
     #[test]
     fn generation_is_deterministic_and_varied() {
-        let a = scripts(300, 1);
-        let b = scripts(300, 1);
+        let volume = Volume {
+            cases: 300,
+            days: DAYS_OF_HISTORY,
+            seed: 1,
+        };
+        let a = scripts(volume);
+        let b = scripts(volume);
         assert_eq!(a.len(), 300);
         assert_eq!(
             a.iter()

@@ -146,6 +146,15 @@ pub struct Coordinates {
     pub lon_e6: i32,
 }
 
+/// Which body sent a case back, when and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Returned {
+    pub by: BodyCode,
+    pub at: Timestamp,
+    pub reason: Text,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Assignment {
@@ -439,6 +448,10 @@ pub struct Case {
     /// the case goes back for routing (returned, escalated, under review).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handled_by: Option<BodyCode>,
+    /// Sent back by its handling body (退回) and waiting to be routed
+    /// again; cleared as soon as it leaves that state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub returned: Option<Returned>,
     /// The deadline engine's record of the current deadline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watch: Option<SignalWatch>,

@@ -1221,6 +1221,7 @@ pub fn apply(case: Option<Case>, event: &Event) -> Result<Case, ReplayError> {
                 possible_repeats: r.possible_repeats,
                 suggestions: r.suggestions,
                 handled_by: None,
+                returned: None,
                 attachments: Vec::new(),
                 mediation_sessions: 0,
                 escalations: 0,
@@ -1290,9 +1291,13 @@ pub fn apply(case: Option<Case>, event: &Event) -> Result<Case, ReplayError> {
                 pending_extension: None,
             });
         }
-        EventKind::Returned { .. } => {
+        EventKind::Returned { reason } => {
+            case.returned = case.handled_by.take().map(|by| crate::case::Returned {
+                by,
+                at,
+                reason: reason.clone(),
+            });
             case.stage = Stage::Accepted;
-            case.handled_by = None;
         }
         EventKind::NoteAdded { .. } => {}
         EventKind::MediationSessionHeld { .. } => case.mediation_sessions += 1,
@@ -1448,6 +1453,10 @@ pub fn apply(case: Option<Case>, event: &Event) -> Result<Case, ReplayError> {
             case.risk = *level;
             case.risk_reasons = reasons.clone();
         }
+    }
+    // Returned stays on a case only while it waits to be routed again.
+    if case.state() != CaseState::Accepted {
+        case.returned = None;
     }
     case.version = seq;
     case.updated_at = at.max(case.updated_at);

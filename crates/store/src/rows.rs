@@ -107,6 +107,10 @@ pub struct CaseRow {
     pub state_json: String,
     /// Resolved, on time, satisfied, repeat: what the case counts towards.
     pub figures: jiefen_domain::case::CaseFigures,
+    /// The registering account (`Case::registered_by`).
+    pub registered_by: String,
+    /// Sent back by its body and waiting to be routed again.
+    pub returned: bool,
 }
 
 impl CaseRow {
@@ -161,6 +165,8 @@ impl CaseRow {
             head_hash,
             state_json: serde_json::to_string(case).expect("a case always serialises"),
             figures: case.figures(),
+            registered_by: case.registered_by.clone(),
+            returned: case.returned.is_some(),
         }
     }
 }
@@ -341,6 +347,11 @@ pub struct CaseFilter {
     pub place: Option<String>,
     pub risk: Option<RiskLevel>,
     pub channel: Option<Channel>,
+    /// Only cases this account registered.
+    pub registered_by: Option<String>,
+    /// `Some(true)`: only cases sent back by their body and waiting to be
+    /// routed again.
+    pub returned: Option<bool>,
     pub signal: Option<DeadlineSignal>,
     /// The figures' own filters, so each figure lists exactly its cases.
     pub resolved: Option<bool>,

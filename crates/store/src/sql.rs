@@ -49,6 +49,8 @@ const CASE_COLUMN_SPEC: &[(&str, Column)] = {
         ("resolved", Other),
         ("on_time", Other),
         ("satisfied", Other),
+        ("registered_by", Fixed),
+        ("returned", Other),
     ]
 };
 
@@ -197,6 +199,8 @@ macro_rules! sql_store {
                 head_hash: parse_hash(r.try_get("head_hash")?)?,
                 state_json: r.try_get("state_json")?,
                 figures: figures_from_row(r)?,
+                registered_by: r.try_get("registered_by")?,
+                returned: r.try_get::<i16, _>("returned")? != 0,
             })
         }
 
@@ -229,7 +233,9 @@ macro_rules! sql_store {
                     .push_bind(i16::from(c.urgent))
                     .push_bind(i16::from(c.figures.resolved))
                     .push_bind(i16::from(c.figures.on_time))
-                    .push_bind(c.figures.satisfied.map(i16::from));
+                    .push_bind(c.figures.satisfied.map(i16::from))
+                    .push_bind(&c.registered_by)
+                    .push_bind(i16::from(c.returned));
             });
         }
 
@@ -639,7 +645,15 @@ macro_rules! sql_store {
             if let Some(c) = f.channel {
                 q.push(" AND channel = ").push_bind(c.as_str());
             }
-            for (column, wanted) in [("resolved", f.resolved), ("on_time", f.on_time), ("satisfied", f.satisfied)] {
+            if let Some(who) = &f.registered_by {
+                q.push(" AND registered_by = ").push_bind(who.as_str());
+            }
+            for (column, wanted) in [
+                ("resolved", f.resolved),
+                ("on_time", f.on_time),
+                ("satisfied", f.satisfied),
+                ("returned", f.returned),
+            ] {
                 if let Some(w) = wanted {
                     q.push(format!(" AND {column} = ")).push_bind(i16::from(w));
                 }

@@ -265,28 +265,17 @@ async fn tallies_follow_the_cases_and_list_the_same_cases(db: Db) {
 
     // A store from before the figures: its columns are filled by the
     // migration's own statements, its tallies when the ledger opens it.
-    let migration = include_str!("../migrations/sqlite/0006_figures.sql");
-    let pg_migration = include_str!("../migrations/postgres/0006_figures.sql");
-    let statements = match &db {
-        Db::Sqlite(..) => migration,
-        Db::Postgres(_) => pg_migration,
-    };
     db.exec(
         "UPDATE cases SET resolved = 0, on_time = 0, satisfied = NULL; \
          DELETE FROM case_tallies; DELETE FROM counters WHERE name = 'tallies_built'",
     )
     .await;
     assert_eq!(ledger.rebuild(false).await.unwrap().mismatched.len(), 2);
-    for statement in statements.split(';').map(str::trim) {
-        let sql: String = statement
-            .lines()
-            .filter(|l| !l.trim_start().starts_with("--"))
-            .collect::<Vec<_>>()
-            .join("\n");
-        if sql.trim_start().starts_with("UPDATE") {
-            db.exec(&sql).await;
-        }
-    }
+    db.run_migration_updates(
+        include_str!("../migrations/sqlite/0006_figures.sql"),
+        include_str!("../migrations/postgres/0006_figures.sql"),
+    )
+    .await;
     assert!(ledger.rebuild(false).await.unwrap().mismatched.is_empty());
     assert!(!store.tallies_built().await.unwrap());
     let reopened = open_ledger(&db, clock.clone(), MASTER_KEY).await.unwrap();

@@ -246,6 +246,104 @@
     });
   }
 
+  // The grid worker's report: the case through the API, then each photo;
+  // the page then opens again with the report shown above the worker's own.
+  const grid = document.getElementById("grid-report");
+  if (grid) gridReport(grid);
+  function gridReport(form) {
+    const kindOf = () => form.querySelector("[name=kind]:checked")?.value;
+    const category = form.elements.namedItem("category");
+    function byKind() {
+      const kind = kindOf();
+      for (const o of category.querySelectorAll("option[data-kinds]")) {
+        const fits = o.dataset.kinds.split(" ").includes(kind);
+        o.hidden = !fits; o.disabled = !fits;
+      }
+      if (category.selectedOptions[0]?.disabled) category.value = "";
+      for (const box of form.querySelectorAll("[data-for-kind]")) {
+        box.hidden = box.dataset.forKind !== kind;
+        // A dispute needs the person who brings it.
+        const applicant = box.querySelector("[name=a_name]");
+        if (applicant) applicant.required = !box.hidden;
+      }
+    }
+    form.addEventListener("change", byKind);
+    byKind();
+    for (const input of form.querySelectorAll("[data-check]")) input.addEventListener("input", () => check(input));
+    const located = form.querySelector("[data-located]");
+    form.querySelector("[data-locate]").addEventListener("click", () => {
+      if (!navigator.geolocation) { located.textContent = t("grid_no_location"); return; }
+      located.textContent = t("grid_locating");
+      navigator.geolocation.getCurrentPosition((pos) => {
+        const { latitude, longitude, accuracy } = pos.coords;
+        form.elements.namedItem("lat_e6").value = String(Math.round(latitude * 1e6));
+        form.elements.namedItem("lon_e6").value = String(Math.round(longitude * 1e6));
+        located.textContent = t("grid_located") + " " + latitude.toFixed(5) + ", " + longitude.toFixed(5) + " (±" + Math.round(accuracy) + " m)";
+      }, () => { located.textContent = t("grid_no_location"); }, { enableHighAccuracy: true, timeout: 15000 });
+    });
+    const key = newKey();
+    let sent = null;
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      showError(form, "");
+      const missing = firstMissing(form);
+      if (missing) { missing.setAttribute("aria-invalid", "true"); missing.focus(); showError(form, t("required")); return; }
+      for (const input of form.querySelectorAll("[data-check]")) if (!input.closest("[hidden]") && !check(input)) { input.focus(); return; }
+      const photos = [...form.elements.namedItem("photos").files];
+      const types = form.dataset.photoTypes.split(",");
+      for (const p of photos) {
+        if (p.size > Number(form.dataset.photoMax)) { showError(form, p.name + ": " + t("too_big")); return; }
+        if (!types.includes(p.type)) { showError(form, p.name + ": " + t("bad_type")); return; }
+      }
+      const f = new FormData(form);
+      const text = (name) => String(f.get(name) || "").trim();
+      const kind = kindOf();
+      const c = {
+        kind, channel: "grid_report", category: text("category"), title: text("title"),
+        description: text("description"), jurisdiction: text("jurisdiction"),
+        people_involved: Number(text("people")), parties: [],
+      };
+      if (text("address")) c.address = text("address");
+      if (text("lat_e6")) c.coordinates = { lat_e6: Number(text("lat_e6")), lon_e6: Number(text("lon_e6")) };
+      if (kind === "dispute") {
+        const applicant = { role: "applicant", kind: "person", name: text("a_name") };
+        if (text("a_phone")) applicant.phone = text("a_phone");
+        c.parties.push(applicant);
+        if (text("r_name")) c.parties.push({ role: "respondent", kind: "person", name: text("r_name") });
+      }
+      const button = form.querySelector("button[type=submit]");
+      const label = button.textContent;
+      button.disabled = true; button.textContent = t("acting");
+      try {
+        // Sent once: a retry after a lost answer replays the same case.
+        if (!sent) {
+          const r = await api("POST", "/api/v1/cases", { case: c }, { "idempotency-key": key });
+          if (!r.ok) {
+            const err = r.data?.error || {};
+            showError(form, err.message || String(r.status));
+            const field = (err.field || "").replace(/^case\./, "");
+            const input = field && form.elements.namedItem({ people_involved: "people" }[field] || field);
+            if (input && input.setAttribute) { input.setAttribute("aria-invalid", "true"); input.focus(); }
+            button.disabled = false; button.textContent = label;
+            return;
+          }
+          sent = r.data.case_id;
+        }
+        const failed = [];
+        for (const [i, p] of photos.entries()) {
+          const res = await fetch("/api/v1/cases/" + sent + "/attachments?filename=" + encodeURIComponent(p.name), {
+            method: "POST", credentials: "same-origin", body: p,
+            headers: { "content-type": p.type, "x-csrf-token": csrf, "idempotency-key": key + ":photo:" + i },
+          });
+          if (!res.ok) failed.push(p.name);
+        }
+        if (!failed.length) { location.assign(form.dataset.done + "?reported=" + encodeURIComponent(sent)); return; }
+        showError(form, t("grid_photo_failed") + " " + failed.join(", "));
+      } catch (_) { showError(form, t("network")); }
+      button.disabled = false; button.textContent = label;
+    });
+  }
+
   // The dashboard's hotspots: clustering takes longer than the figures,
   // so it is fetched after the page is shown.
   const hot = document.querySelector("[data-hotspots]");

@@ -1,6 +1,6 @@
 //! The supervision board 督办台 of supervisors and leaders: what needs their
-//! attention in their scope (overdue, due soon, open red cases, cases
-//! waiting to be assigned, reviews asked for), counted by body and by area,
+//! attention in their scope (overdue, due soon, open red cases, cases their
+//! body sent back, cases waiting to be assigned, reviews asked for), counted by body and by area,
 //! with escalation, supervision and a leader in charge one form away on
 //! every row. It reads through the API's own list, so it shows exactly what
 //! the user's queue would.
@@ -64,11 +64,14 @@ const NARROW: [&str; 2] = ["body", "jurisdiction"];
 /// Each section: its key, the API filter, and which of the listed cases
 /// belong to it (the API has no filter for "open" or "under review").
 type Keep = fn(&Case) -> bool;
-const SECTIONS: [(&str, &str, Keep); 5] = [
+const SECTIONS: [(&str, &str, Keep); 6] = [
     ("overdue", "signal=overdue", |_| true),
     ("due_soon", "signal=due_soon", |_| true),
     ("red", "risk=red", |c| c.state().is_open()),
-    ("unassigned", "state=accepted", |c| c.review.is_none()),
+    ("returned", "returned=true", |_| true),
+    ("unassigned", "state=accepted", |c| {
+        c.review.is_none() && c.returned.is_none()
+    }),
     ("review", "state=accepted", |c| c.review.is_some()),
 ];
 
@@ -148,7 +151,7 @@ pub async fn page(
             rows.push(BoardRow {
                 r: row(&app, &c, case, now),
                 body,
-                oversight: crate::case::oversight(t, case),
+                oversight: crate::case::oversight(t, &refs, case),
                 actions,
             });
         }

@@ -142,8 +142,22 @@ fn related(t: &crate::i18n::Tr, r: &jiefen_web::cases::RelatedCase, why: String)
 
 /// What oversight the case is under: supervision, escalations, a leader
 /// in charge, a review, an extension awaiting approval.
-pub fn oversight(t: &crate::i18n::Tr, case: &Case) -> Vec<String> {
+pub fn oversight(
+    t: &crate::i18n::Tr,
+    refs: &jiefen_store::refdata::RefData,
+    case: &Case,
+) -> Vec<String> {
     let mut oversight = Vec::new();
+    if let Some(r) = &case.returned {
+        let body = refs
+            .bodies
+            .get(&r.by)
+            .map_or_else(|| r.by.to_string(), |b| b.name.clone());
+        oversight.push(t.fmt(
+            "case.returned_by",
+            &[("body", &body), ("reason", r.reason.as_str())],
+        ));
+    }
     if case.supervision.count > 0 {
         let key = if case.supervision.listed {
             "case.supervised_listed"
@@ -233,7 +247,7 @@ pub async fn page(
     timeline.reverse();
     let body =
         crate::queue::body_name(&refs, &case).unwrap_or_else(|| t.get("case.no_body").to_owned());
-    let oversight = oversight(&t, &case);
+    let oversight = oversight(&t, &refs, &case);
     let possible_repeats = repeats
         .possible_repeats
         .iter()

@@ -45,7 +45,10 @@ pub struct Chrome {
 /// The navigation, each entry shown to the roles it is for.
 type ForRole = fn(Role) -> bool;
 const NAV: &[(&str, &str, ForRole)] = &[
-    ("/intake", "nav.intake", |r| r.may(Function::RegisterCase)),
+    ("/grid", "nav.grid", |r| r == Role::GridWorker),
+    ("/intake", "nav.intake", |r| {
+        r.may(Function::RegisterCase) && r != Role::GridWorker
+    }),
     ("/cases", "nav.cases", |r| r.may(Function::ReadCases)),
     ("/board", "nav.board", |r| {
         matches!(r, Role::Supervisor | Role::Leader)

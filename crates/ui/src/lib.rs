@@ -37,6 +37,7 @@ pub mod board;
 pub mod case;
 pub mod chrome;
 pub mod dashboard;
+pub mod grid;
 pub mod i18n;
 pub mod intake;
 pub mod portal;
@@ -78,6 +79,7 @@ pub fn pages() -> Vec<(Page, Handler)> {
         p("/lang/{tag}", Public, get(switch_language)),
         p("/assets/{file}", Public, get(assets::serve)),
         p("/intake", Staff(F::RegisterCase), get(intake::page)),
+        p("/grid", Staff(F::RegisterCase), get(grid::page)),
         p("/cases", Staff(F::ReadCases), get(queue::page)),
         p("/board", Staff(F::ReadCases), get(board::page)),
         p("/dashboard", Staff(F::ReadCases), get(dashboard::page)),
@@ -242,7 +244,8 @@ pub fn page_params(
 /// Where each role starts.
 pub fn start_page(role: Role) -> &'static str {
     match role {
-        Role::IntakeClerk | Role::GridWorker => "/intake",
+        Role::IntakeClerk => "/intake",
+        Role::GridWorker => "/grid",
         Role::Supervisor => "/board",
         Role::Leader => "/dashboard",
         Role::Handler | Role::Assessor => "/cases",

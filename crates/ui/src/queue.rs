@@ -33,6 +33,8 @@ const QUEUE_PARAMS: &[&str] = &[
     "resolved",
     "on_time",
     "satisfied",
+    "returned",
+    "registered_by",
     "created_from",
     "created_to",
 ];

@@ -213,6 +213,8 @@ const LIST_PARAMS: &[&str] = &[
     "resolved",
     "on_time",
     "satisfied",
+    "returned",
+    "registered_by",
     "cursor",
     "limit",
 ];
@@ -253,6 +255,8 @@ pub(crate) fn one_of<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> String 
         ("resolved" = Option<bool>, Query, description = "Answered and not reopened (办结)"),
         ("on_time" = Option<bool>, Query, description = "Resolved within the deadline (按期办结)"),
         ("satisfied" = Option<bool>, Query, description = "Rated 满意 or 基本满意 (`true`) or 不满意 (`false`); unrated cases match neither"),
+        ("returned" = Option<bool>, Query, description = "Sent back by the handling body (退回) and waiting to be routed again"),
+        ("registered_by" = Option<String>, Query, description = "The user name of the account that registered the case"),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
         ("limit" = Option<u32>, Query, description = "1–200, default 50"),
     ),
@@ -401,6 +405,12 @@ pub fn list_filter(
     filter.resolved = boolean("resolved")?;
     filter.on_time = boolean("on_time")?;
     filter.satisfied = boolean("satisfied")?;
+    filter.returned = boolean("returned")?;
+    filter.registered_by = q
+        .parse_with("registered_by", "a user name", |s| {
+            jiefen_domain::access::Username::parse(s).ok()
+        })?
+        .map(|u| u.to_string());
     if q.get("place").is_some() {
         let code = known_jurisdiction(&refs, q, "place")?;
         filter.place = Some(code.to_string());

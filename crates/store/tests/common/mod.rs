@@ -63,6 +63,27 @@ impl Db {
     }
 }
 
+impl Db {
+    /// The `UPDATE` statements of a migration (this backend's text of it):
+    /// how it fills new columns of a store written before it.
+    pub async fn run_migration_updates(&self, sqlite: &str, postgres: &str) {
+        let text = match self {
+            Db::Sqlite(..) => sqlite,
+            Db::Postgres(_) => postgres,
+        };
+        for statement in text.split(';') {
+            let sql: String = statement
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("--"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            if sql.trim_start().starts_with("UPDATE") {
+                self.exec(&sql).await;
+            }
+        }
+    }
+}
+
 pub async fn sqlite() -> Db {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("jiefen.db"))
