@@ -453,3 +453,93 @@ test("a grid worker reports a hazard from a phone with a photo and the location,
   assert.deepEqual(problems, []);
   await context.close();
 });
+
+test("an administrator manages accounts and tokens and checks a policy; an auditor reads and verifies the security log", async () => {
+  const page = await browser.newPage({ locale: "zh-CN" });
+  page.on("dialog", (d) => d.accept());
+  await signIn(page, server.base, "admin", server.creds.admin.password);
+  assert.equal(new URL(page.url()).pathname, "/admin", "an administrator starts on administration");
+  assert.equal(await page.locator('tr[data-user="clerk.yaodu"]').count(), 1);
+  const problems = await capture(page, "admin");
+
+  // A new clerk: the generated password is shown once and works.
+  await page.fill("#nu_username", "clerk.dongliu");
+  await page.fill("#nu_display", "东流镇登记员");
+  await page.selectOption("#nu_role", "intake_clerk");
+  await page.selectOption("#nu_place", "341721101");
+  await page.click("#add-user button[type=submit]");
+  const secret = page.locator("[data-result-secret]");
+  await secret.waitFor();
+  const password = (await secret.innerText()).trim();
+  assert.ok(password.length >= 12, password);
+  await Promise.all([page.waitForLoadState("load"), page.click("[data-result-close]")]);
+  await page.locator('tr[data-user="clerk.dongliu"]').waitFor();
+  const clerk = await apiSession(server.base, "clerk.dongliu", password);
+  assert.equal((await clerk("GET", "/api/v1/session")).data.jurisdiction, "341721101");
+
+  // Disabled: signed out and refused.
+  await Promise.all([page.waitForLoadState("load"), page.click('tr[data-user="clerk.dongliu"] button[data-admin=disable]')]);
+  await page.locator('tr[data-user="clerk.dongliu"] button[data-admin=enable]').waitFor();
+  assert.equal((await clerk("GET", "/api/v1/session")).status, 401);
+  await assert.rejects(apiSession(server.base, "clerk.dongliu", password));
+
+  // A token, shown once, works until revoked.
+  await page.fill("#nt_user", "clerk.yaodu");
+  await page.fill("#nt_name", "12345热线对接");
+  await page.click("#add-token button[type=submit]");
+  await secret.waitFor();
+  const token = (await secret.innerText()).trim();
+  assert.match(token, /^jf_/);
+  const withToken = () => fetch(`${server.base}/api/v1/cases?limit=1`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal((await withToken()).status, 200);
+  await Promise.all([page.waitForLoadState("load"), page.click("[data-result-close]")]);
+  const row = page.locator("tr[data-token]", { hasText: "12345热线对接" });
+  await Promise.all([page.waitForLoadState("load"), row.locator("button[data-admin=revoke]").click()]);
+  await page.locator("tr[data-token]", { hasText: "12345热线对接" }).locator(".badge").waitFor();
+  assert.equal((await withToken()).status, 401);
+
+  // Reference data and the policy, checked by the server's own parser.
+  await page.goto(`${server.base}/admin/reference`);
+  for (const sel of ['tr[data-place="341721100201-G01"]', 'tr[data-body="341721100-MEDIATION"]', 'tr[data-category="neighbourhood.boundary"]']) {
+    assert.equal(await page.locator(sel).count(), 1, sel);
+  }
+  problems.push(...await capture(page, "admin-reference"));
+  await page.goto(`${server.base}/admin/policy`);
+  assert.ok(await page.locator("#deadlines tbody tr").count() >= 4);
+  const shipped = readFileSync(new URL("../../crates/domain/data/policy.toml", import.meta.url), "utf8");
+  await page.fill("#policy_text", shipped);
+  await page.click("#policy-check button[type=submit]");
+  await page.locator("#policy-check [data-ok]:not([hidden])").waitFor();
+  assert.match(await page.locator("#policy-check [data-ok]").innerText(), /有效/);
+  // A mistake on a known line is shown with that line.
+  const lines = shipped.split("\n");
+  const at = lines.findIndex((l) => /^days = \d+/.test(l));
+  assert.ok(at > 0, "the shipped policy has a days line");
+  lines[at] = "days = 0";
+  await page.fill("#policy_text", lines.join("\n"));
+  await page.click("#policy-check button[type=submit]");
+  await page.locator("#policy-check [data-error]:not([hidden])").waitFor();
+  const refusal = await page.locator("#policy-check [data-error]").innerText();
+  assert.ok(refusal.includes(`line ${at + 1}`), refusal);
+  problems.push(...await capture(page, "admin-policy"));
+
+  // The auditor sees what was done, and the chain verifies.
+  const auditor = await browser.newPage({ locale: "zh-CN" });
+  await signIn(auditor, server.base, "auditor", server.creds.auditor.password);
+  assert.equal(new URL(auditor.url()).pathname, "/audit", "an auditor starts on the security log");
+  const actions = await auditor.locator("tr[data-action]").evaluateAll((rows) => rows.map((r) => r.dataset.action));
+  for (const a of ["user_added", "user_changed", "token_created", "token_revoked"]) assert.ok(actions.includes(a), `${a} in ${actions}`);
+  await auditor.click("[data-verify-audit]");
+  await auditor.waitForFunction(() => /日志完整/.test(document.querySelector("[data-verify-result]").textContent));
+  await auditor.selectOption("#action", "token_revoked");
+  await Promise.all([auditor.waitForURL(/action=token_revoked/), auditor.click(".filters button[type=submit]")]);
+  const only = await auditor.locator("tr[data-action]").evaluateAll((rows) => rows.map((r) => r.dataset.action));
+  assert.ok(only.length >= 1 && only.every((a) => a === "token_revoked"), only.join(","));
+  problems.push(...await capture(auditor, "audit"));
+  // The auditor cannot open administration, nor the admin the log.
+  assert.equal((await auditor.goto(`${server.base}/admin`)).status(), 403);
+  assert.equal((await page.goto(`${server.base}/audit`)).status(), 403);
+  assert.deepEqual(problems, []);
+  await auditor.close();
+  await page.close();
+});

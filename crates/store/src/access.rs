@@ -101,6 +101,8 @@ pub trait AccessStore: Send + Sync {
     /// each to the last; returns their rows.
     async fn append_audit(&self, entries: &[AuditEntry]) -> Result<Vec<AuditRow>>;
     async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRow>>;
+    /// The sequence number of the security log's last entry (0 when empty).
+    async fn audit_head(&self) -> Result<u64>;
 }
 
 /// `SHA-256("jiefen.audit.v1\0" || prev || canonical body)`: the security
@@ -445,6 +447,13 @@ macro_rules! access_store {
                     .await?;
                 tx.commit().await?;
                 Ok(rows)
+            }
+
+            async fn audit_head(&self) -> Result<u64> {
+                let seq: i64 = sqlx::query_scalar("SELECT seq FROM audit_head WHERE id = 1")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(seq as u64)
             }
 
             async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRow>> {

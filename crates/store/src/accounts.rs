@@ -649,6 +649,11 @@ impl Accounts {
         self.store.audit(query).await
     }
 
+    /// The sequence number of the security log's last entry.
+    pub async fn audit_head(&self) -> Result<u64, StoreError> {
+        self.store.audit_head().await
+    }
+
     /// Recomputes the whole security log's chain. `Err(seq)` names the
     /// first entry that does not verify.
     pub async fn verify_audit(&self) -> Result<Result<u64, u64>, StoreError> {

@@ -344,6 +344,115 @@
     });
   }
 
+  // Administration: every change through the people API; a generated
+  // password or a new token is shown once, then the page is read again.
+  const fmt = (k, args) => Object.entries(args).reduce((s, [n, v]) => s.replace("{" + n + "}", v), t(k));
+  const result = document.querySelector("[data-admin-result]");
+  function showOnce(label, secret) {
+    result.querySelector("[data-result-text]").textContent = label;
+    result.querySelector("[data-result-secret]").textContent = secret;
+    result.hidden = false;
+    result.querySelector("[data-result-close]").focus();
+  }
+  if (result) result.querySelector("[data-result-close]").addEventListener("click", () => location.reload());
+  async function adminCall(form, method, path, body) {
+    if (form) showError(form, "");
+    try {
+      const r = await api(method, path, body);
+      if (r.ok) return r.data || {};
+      const err = r.data?.error || {};
+      const message = err.message || String(r.status);
+      if (form) {
+        showError(form, message);
+        const input = err.field && form.elements.namedItem(err.field);
+        if (input && input.setAttribute) { input.setAttribute("aria-invalid", "true"); input.focus(); }
+      } else alert(message);
+    } catch (_) { if (form) showError(form, t("network")); else alert(t("network")); }
+    return null;
+  }
+  for (const b of document.querySelectorAll("button[data-admin]")) {
+    b.addEventListener("click", async () => {
+      const user = encodeURIComponent(b.dataset.username || "");
+      const op = b.dataset.admin;
+      if (op === "disable" && !confirm(t("admin_confirm_disable"))) return;
+      if (op === "revoke" && !confirm(t("admin_confirm_revoke"))) return;
+      b.disabled = true;
+      let done;
+      if (op === "password") {
+        done = await adminCall(null, "POST", `/api/v1/users/${user}/password`, {});
+        if (done) { showOnce(t("admin_new_password"), done.generated_password); return; }
+      } else if (op === "revoke") {
+        done = await adminCall(null, "DELETE", `/api/v1/tokens/${encodeURIComponent(b.dataset.tokenId)}`);
+      } else {
+        done = await adminCall(null, "POST", `/api/v1/users/${user}/${op}`, {});
+      }
+      if (done) { location.reload(); return; }
+      b.disabled = false;
+    });
+  }
+  const addUser = document.getElementById("add-user");
+  if (addUser) {
+    const role = addUser.elements.namedItem("role");
+    const byRole = () => {
+      for (const box of addUser.querySelectorAll("[data-for-role]")) {
+        box.hidden = box.dataset.forRole !== role.value;
+        for (const input of box.querySelectorAll("select")) input.required = !box.hidden;
+      }
+    };
+    role.addEventListener("change", byRole);
+    byRole();
+    addUser.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const missing = firstMissing(addUser);
+      if (missing) { missing.setAttribute("aria-invalid", "true"); missing.focus(); showError(addUser, t("required")); return; }
+      const f = new FormData(addUser);
+      const body = { username: String(f.get("username")).trim(), role: f.get("role"), jurisdiction: f.get("jurisdiction") };
+      const name = String(f.get("display_name") || "").trim();
+      if (name) body.display_name = name;
+      if (f.get("role") === "handler") body.body = f.get("body");
+      const done = await adminCall(addUser, "POST", "/api/v1/users", body);
+      if (done) showOnce(t("admin_password") + " " + done.user.username, done.generated_password || "");
+    });
+  }
+  const addToken = document.getElementById("add-token");
+  if (addToken) {
+    addToken.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const missing = firstMissing(addToken);
+      if (missing) { missing.focus(); showError(addToken, t("required")); return; }
+      const f = new FormData(addToken);
+      const done = await adminCall(addToken, "POST", "/api/v1/tokens",
+        { username: String(f.get("username")).trim(), name: String(f.get("name")).trim() });
+      if (done) showOnce(t("admin_token") + " " + done.name, done.token);
+    });
+  }
+  const policyCheck = document.getElementById("policy-check");
+  if (policyCheck) {
+    policyCheck.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const ok = policyCheck.querySelector("[data-ok]");
+      ok.hidden = true;
+      const text = policyCheck.elements.namedItem("policy").value;
+      if (!text.trim()) { showError(policyCheck, t("required")); return; }
+      const done = await adminCall(policyCheck, "POST", "/api/v1/policy/check", { policy: text });
+      if (done) { ok.textContent = fmt("policy_valid", { version: done.version, n: done.deadlines }); ok.hidden = false; }
+    });
+  }
+  const verifyAudit = document.querySelector("[data-verify-audit]");
+  if (verifyAudit) {
+    verifyAudit.addEventListener("click", async () => {
+      const out = document.querySelector("[data-verify-result]");
+      verifyAudit.disabled = true;
+      out.textContent = t("loading");
+      try {
+        const r = await api("GET", "/api/v1/audit/verify");
+        out.textContent = !r.ok ? String(r.status) : r.data.ok ? fmt("audit_ok", { n: r.data.verified }) : fmt("audit_bad", { seq: r.data.first_bad_seq });
+        out.className = r.ok && r.data.ok ? "ok" : "error";
+      } catch (_) { out.textContent = t("network"); }
+      verifyAudit.disabled = false;
+    });
+  }
+
   // The dashboard's hotspots: clustering takes longer than the figures,
   // so it is fetched after the page is shown.
   const hot = document.querySelector("[data-hotspots]");

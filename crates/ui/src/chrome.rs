@@ -56,6 +56,8 @@ const NAV: &[(&str, &str, ForRole)] = &[
     ("/dashboard", "nav.dashboard", |r| {
         matches!(r, Role::Supervisor | Role::Leader | Role::Assessor)
     }),
+    ("/admin", "nav.admin", |r| r.may(Function::ManageUsers)),
+    ("/audit", "nav.audit", |r| r.may(Function::ReadAudit)),
 ];
 
 impl Chrome {

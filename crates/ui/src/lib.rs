@@ -31,6 +31,7 @@
 #![forbid(unsafe_code)]
 
 pub mod actions;
+pub mod admin;
 pub mod agreement;
 pub mod assets;
 pub mod board;
@@ -87,6 +88,10 @@ pub fn pages() -> Vec<(Page, Handler)> {
         p("/cases/{id}/receipt", Staff(F::ReadCases), get(case::receipt)),
         p("/cases/{id}/agreement", Staff(F::ReadCases), get(agreement::page)),
         p("/cases/{id}/agreement.pdf", Staff(F::ReadCases), get(agreement::pdf)),
+        p("/admin", Staff(F::ManageUsers), get(admin::people)),
+        p("/admin/reference", Staff(F::ManageReference), get(admin::reference)),
+        p("/admin/policy", Staff(F::ManageReference), get(admin::policy)),
+        p("/audit", Staff(F::ReadAudit), get(admin::audit)),
         p("/portal", Public, get(portal::landing)),
         p("/portal/submit", Public, get(portal::submit)),
         p("/portal/track", Public, get(portal::track_again).post(portal::track)),
@@ -249,7 +254,8 @@ pub fn start_page(role: Role) -> &'static str {
         Role::Supervisor => "/board",
         Role::Leader => "/dashboard",
         Role::Handler | Role::Assessor => "/cases",
-        Role::Administrator | Role::Auditor => "/login?signed_in=1",
+        Role::Administrator => "/admin",
+        Role::Auditor => "/audit",
     }
 }
 

@@ -38,6 +38,7 @@ pub mod intake;
 pub mod log;
 pub mod openapi;
 pub mod people;
+pub mod policy;
 pub mod portal;
 pub mod reference;
 pub mod routes;

@@ -4,7 +4,8 @@
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::routes::{routes, Access};
 use crate::{
-    attachments, auth, cases, engine, history, inbox, log, people, portal, reference, Health,
+    attachments, auth, cases, engine, history, inbox, log, people, policy, portal, reference,
+    Health,
 };
 use axum::http::{header, Method};
 use axum::response::IntoResponse;
@@ -61,6 +62,7 @@ use utoipa::{Modify, OpenApi};
         reference::jurisdictions,
         reference::bodies,
         reference::categories,
+        policy::check,
         people::users,
         people::add_user,
         people::disable_user,

@@ -6,7 +6,7 @@
 use crate::AppState;
 use crate::{
     attachments, auth, cases, engine, figures, history, hotspots, inbox, intake, log, openapi,
-    people, portal, reference, search,
+    people, policy, portal, reference, search,
 };
 use axum::http::Method;
 use axum::routing::{delete, get, post, MethodRouter};
@@ -93,6 +93,7 @@ pub fn endpoints() -> Vec<(Route, Handler)> {
         r(Method::GET, "/api/v1/jurisdictions", "list_jurisdictions", Public, get(reference::jurisdictions)),
         r(Method::GET, "/api/v1/bodies", "list_bodies", Public, get(reference::bodies)),
         r(Method::GET, "/api/v1/categories", "list_categories", Public, get(reference::categories)),
+        r(Method::POST, "/api/v1/policy/check", "check_policy", Staff(F::ManageReference), post(policy::check)),
         // People and the security log.
         r(Method::GET, "/api/v1/users", "list_users", Staff(F::ManageUsers), get(people::users)),
         r(Method::POST, "/api/v1/users", "add_user", Staff(F::ManageUsers), post(people::add_user)),

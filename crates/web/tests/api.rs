@@ -2557,3 +2557,55 @@ async fn every_figure_lists_exactly_its_cases() {
     }
     app.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_file_is_checked_by_the_servers_own_parser() {
+    let app = TestApp::sqlite().await;
+    let check = |policy: String| {
+        let app = &app;
+        async move {
+            app.as_user("admin")
+                .post(app.url("/api/v1/policy/check"))
+                .json(&json!({ "policy": policy }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let shipped = jiefen_domain::policy::DEFAULT_POLICY;
+    let (status, body) = json_of(check(shipped.to_owned()).await).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let version = jiefen_domain::policy::Policy::default_policy(
+        &jiefen_domain::taxonomy::Taxonomy::default_taxonomy(),
+    )
+    .version;
+    assert_eq!(body["version"], version.as_str());
+    assert!(body["deadlines"].as_u64().unwrap() >= 4, "{body}");
+
+    // A mistake on a known line names that line.
+    let mut lines: Vec<String> = shipped.lines().map(str::to_owned).collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("days = "))
+        .expect("the shipped policy has a days line");
+    lines[at] = "days = 400".into();
+    let res = check(lines.join("\n")).await;
+    let (status, body) = json_of(res).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_policy");
+    assert_eq!(body["error"]["field"], "policy");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains(&format!("line {}", at + 1)), "{message}");
+    // Not TOML at all, and a category the deployment does not have.
+    let (status, body) = json_of(check("version = [".into()).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_policy");
+    let unknown = shipped.replacen("category = \"safety\"", "category = \"no_such\"", 1);
+    assert_ne!(unknown, shipped);
+    let (status, body) = json_of(check(unknown).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    // Checking changed nothing in use.
+    let refs = app.ledger.refs();
+    assert_eq!(refs.rules.policy.version, version);
+    app.finish().await;
+}

@@ -58,7 +58,7 @@ fn design(role: Role, variant: &str) -> bool {
         "inbox_body" => &[Handler],
         "engine_tick" | "move_test_clock" | "reload_model" | "sign_checkpoint" | "list_users"
         | "add_user" | "disable_user" | "enable_user" | "reset_password" | "list_tokens"
-        | "create_token" | "revoke_token" => admin,
+        | "create_token" | "revoke_token" | "check_policy" => admin,
         "audit_log" | "verify_audit" => &[Auditor],
         other => panic!("the design does not say who may call {other}: add it to `design`"),
     };
@@ -292,6 +292,11 @@ impl Matrix<'_> {
             "list_jurisdictions" => one(get("/api/v1/jurisdictions".into())),
             "list_bodies" => one(get("/api/v1/bodies".into())),
             "list_categories" => one(get("/api/v1/categories".into())),
+            "check_policy" => one(with(
+                M::POST,
+                "/api/v1/policy/check".into(),
+                json!({"policy": jiefen_domain::policy::DEFAULT_POLICY}),
+            )),
             "list_users" => one(get("/api/v1/users".into())),
             "add_user" => one(with(
                 M::POST,
