@@ -105,7 +105,8 @@ pub async fn generate(args: StoreArgs, volume: Volume) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The clock-free part of `serve --demo`.
+/// `serve --demo`: the demo loaded into an empty store, and a store that
+/// already holds cases left as it is.
 pub async fn load_into_empty(
     args: &StoreArgs,
     store: Arc<dyn Store>,

@@ -33,6 +33,31 @@
     box.hidden = !message;
   }
 
+  function firstMissing(form) {
+    for (const input of form.querySelectorAll("[required]")) {
+      const empty = input.type === "radio" ? !form.querySelector(`[name="${input.name}"]:checked`) : !input.value.trim();
+      if (empty) return input;
+    }
+    return null;
+  }
+  // Marks the first required field left empty and says so; true if there was one.
+  function refuseMissing(form, missing = firstMissing(form)) {
+    if (!missing) return false;
+    missing.setAttribute("aria-invalid", "true");
+    missing.focus();
+    showError(form, t("required"));
+    return true;
+  }
+
+  // A category select offers only the categories for the case's kind.
+  function categoriesFor(select, kind) {
+    for (const o of select.querySelectorAll("option[data-kinds]")) {
+      const fits = o.dataset.kinds.split(" ").includes(kind);
+      o.hidden = !fits; o.disabled = !fits;
+    }
+    if (select.selectedOptions[0]?.disabled) select.value = "";
+  }
+
   // Sign in and out.
   const login = document.getElementById("login");
   if (login) {
@@ -129,7 +154,7 @@
       ev.preventDefault();
       showError(form, "");
       const { command, missing } = readCommand(form);
-      if (missing) { missing.setAttribute("aria-invalid", "true"); missing.focus(); showError(form, t("required")); return; }
+      if (refuseMissing(form, missing)) return;
       const button = form.querySelector("button[type=submit]");
       const label = button.textContent;
       button.disabled = true; button.textContent = t("acting");
@@ -194,21 +219,13 @@
     button.disabled = false; button.textContent = label;
     return null;
   }
-  function firstMissing(form) {
-    for (const input of form.querySelectorAll("[required]")) {
-      const empty = input.type === "radio" ? !form.querySelector(`[name="${input.name}"]:checked`) : !input.value.trim();
-      if (empty) return input;
-    }
-    return null;
-  }
   const bring = document.getElementById("portal-submit");
   if (bring) {
     for (const input of bring.querySelectorAll("[data-check]")) input.addEventListener("input", () => check(input));
     bring.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       showError(bring, "");
-      const missing = firstMissing(bring);
-      if (missing) { missing.setAttribute("aria-invalid", "true"); missing.focus(); showError(bring, t("required")); return; }
+      if (refuseMissing(bring)) return;
       for (const input of bring.querySelectorAll("[data-check]")) if (!check(input)) { input.focus(); return; }
       const f = new FormData(bring);
       const body = {};
@@ -224,8 +241,7 @@
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       showError(form, "");
-      const missing = firstMissing(form);
-      if (missing) { missing.focus(); showError(form, t("required")); return; }
+      if (refuseMissing(form)) return;
       const open = document.getElementById("portal-open");
       const body = {
         receipt_code: open.elements.namedItem("receipt_code").value,
@@ -255,11 +271,7 @@
     const category = form.elements.namedItem("category");
     function byKind() {
       const kind = kindOf();
-      for (const o of category.querySelectorAll("option[data-kinds]")) {
-        const fits = o.dataset.kinds.split(" ").includes(kind);
-        o.hidden = !fits; o.disabled = !fits;
-      }
-      if (category.selectedOptions[0]?.disabled) category.value = "";
+      categoriesFor(category, kind);
       for (const box of form.querySelectorAll("[data-for-kind]")) {
         box.hidden = box.dataset.forKind !== kind;
         // A dispute needs the person who brings it.
@@ -286,8 +298,7 @@
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       showError(form, "");
-      const missing = firstMissing(form);
-      if (missing) { missing.setAttribute("aria-invalid", "true"); missing.focus(); showError(form, t("required")); return; }
+      if (refuseMissing(form)) return;
       for (const input of form.querySelectorAll("[data-check]")) if (!input.closest("[hidden]") && !check(input)) { input.focus(); return; }
       const photos = [...form.elements.namedItem("photos").files];
       const types = form.dataset.photoTypes.split(",");
@@ -403,8 +414,7 @@
     byRole();
     addUser.addEventListener("submit", async (ev) => {
       ev.preventDefault();
-      const missing = firstMissing(addUser);
-      if (missing) { missing.setAttribute("aria-invalid", "true"); missing.focus(); showError(addUser, t("required")); return; }
+      if (refuseMissing(addUser)) return;
       const f = new FormData(addUser);
       const body = { username: String(f.get("username")).trim(), role: f.get("role"), jurisdiction: f.get("jurisdiction") };
       const name = String(f.get("display_name") || "").trim();
@@ -418,8 +428,7 @@
   if (addToken) {
     addToken.addEventListener("submit", async (ev) => {
       ev.preventDefault();
-      const missing = firstMissing(addToken);
-      if (missing) { missing.focus(); showError(addToken, t("required")); return; }
+      if (refuseMissing(addToken)) return;
       const f = new FormData(addToken);
       const done = await adminCall(addToken, "POST", "/api/v1/tokens",
         { username: String(f.get("username")).trim(), name: String(f.get("name")).trim() });
@@ -432,8 +441,8 @@
       ev.preventDefault();
       const ok = policyCheck.querySelector("[data-ok]");
       ok.hidden = true;
+      if (refuseMissing(policyCheck)) return;
       const text = policyCheck.elements.namedItem("policy").value;
-      if (!text.trim()) { showError(policyCheck, t("required")); return; }
       const done = await adminCall(policyCheck, "POST", "/api/v1/policy/check", { policy: text });
       if (done) { ok.textContent = fmt("policy_valid", { version: done.version, n: done.deadlines }); ok.hidden = false; }
     });
@@ -484,14 +493,7 @@
     input.addEventListener("input", () => check(input));
   }
   // Only categories that apply to the chosen kind can be chosen.
-  function filterCategories() {
-    const kind = $("kind").value;
-    for (const o of $("category").querySelectorAll("option[data-kinds]")) {
-      const fits = o.dataset.kinds.split(" ").includes(kind);
-      o.hidden = !fits; o.disabled = !fits;
-      if (!fits && o.selected) $("category").value = "";
-    }
-  }
+  const filterCategories = () => categoriesFor($("category"), $("kind").value);
   $("kind").addEventListener("change", filterCategories);
   filterCategories();
 

@@ -12,9 +12,10 @@
 //! - `/audit`: the hash-chained security log, a page at a time, with a
 //!   check of the whole chain on request.
 
+use crate::case::code;
 use crate::chrome::Chrome;
 use crate::intake::{places, Choice};
-use crate::queue::local_date;
+use crate::queue::{local_date, place_name};
 use crate::{render, PageError};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -60,23 +61,6 @@ pub struct People {
     pub bodies: Vec<Choice>,
 }
 
-/// The wire name of a plain serde enum (`peoples_mediation`, `working`).
-fn code_of<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
-fn name_of(
-    refs: &jiefen_store::refdata::RefData,
-    code: &jiefen_domain::jurisdiction::JurisdictionCode,
-) -> String {
-    refs.tree
-        .get(code)
-        .map_or_else(|| code.to_string(), |j| j.name.clone())
-}
-
 pub async fn people(
     State(app): State<Arc<AppState>>,
     c: Chrome,
@@ -95,7 +79,7 @@ pub async fn people(
             username: u.username.to_string(),
             name: u.display_name,
             role: t.of("role", u.post.role().as_str()),
-            place: name_of(&refs, u.post.jurisdiction()),
+            place: place_name(&refs, u.post.jurisdiction()),
             body: u
                 .post
                 .body()
@@ -131,7 +115,7 @@ pub async fn people(
         .values()
         .map(|b| Choice {
             code: b.code.to_string(),
-            label: format!("{} · {}", b.name, name_of(&refs, &b.jurisdiction)),
+            label: format!("{} · {}", b.name, place_name(&refs, &b.jurisdiction)),
         })
         .collect();
     bodies.sort_by(|a, b| a.code.cmp(&b.code));
@@ -209,8 +193,8 @@ pub async fn reference(State(app): State<Arc<AppState>>, c: Chrome) -> Response 
         .map(|b| BodyRow {
             code: b.code.to_string(),
             name: b.name.clone(),
-            kind: t.of("body_kind", &code_of(&b.kind)),
-            place: name_of(&refs, &b.jurisdiction),
+            kind: t.of("body_kind", &code(b.kind)),
+            place: place_name(&refs, &b.jurisdiction),
             categories: b
                 .categories
                 .iter()
@@ -279,7 +263,7 @@ pub async fn policy(State(app): State<Arc<AppState>>, c: Chrome) -> Response {
         .iter()
         .map(|r| RuleRow {
             kind: t.of("kind", r.kind.as_str()),
-            stage: t.of("policy.stage", &code_of(&r.stage)),
+            stage: t.of("policy.stage", &code(r.stage)),
             category: r
                 .category
                 .as_ref()
@@ -291,10 +275,10 @@ pub async fn policy(State(app): State<Arc<AppState>>, c: Chrome) -> Response {
                 .unwrap_or_default(),
             complexity: r
                 .complexity
-                .map(|x| t.of("complexity", &code_of(&x)))
+                .map(|x| t.of("complexity", &code(x)))
                 .unwrap_or_default(),
             limit: t.fmt(
-                &format!("policy.days_{}", code_of(&r.count)),
+                &format!("policy.days_{}", code(r.count)),
                 &[("n", &r.days.to_string())],
             ),
             extensions: if r.max_extensions == 0 {
@@ -345,7 +329,7 @@ pub async fn policy(State(app): State<Arc<AppState>>, c: Chrome) -> Response {
         .overridden()
         .map(|code| {
             (
-                name_of(&refs, code),
+                place_name(&refs, code),
                 rules.at([code]).policy.version.clone(),
             )
         })

@@ -74,13 +74,7 @@ impl Chrome {
         let path = here.split('?').next().unwrap_or(here);
         let me = principal.map(|p| {
             let code = p.staff.post.jurisdiction();
-            let place = app
-                .ledger
-                .refs()
-                .tree
-                .get(code)
-                .map(|j| j.name.clone())
-                .unwrap_or_else(|| code.to_string());
+            let place = crate::queue::place_name(&app.ledger.refs(), code);
             Me {
                 username: p.staff.username.to_string(),
                 role: t.of("role", p.staff.role().as_str()),

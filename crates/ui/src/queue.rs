@@ -85,6 +85,16 @@ pub fn local_date(t: Timestamp) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
+/// A place's name, or its code if the tree does not know it.
+pub fn place_name(
+    refs: &jiefen_store::refdata::RefData,
+    code: &jiefen_domain::jurisdiction::JurisdictionCode,
+) -> String {
+    refs.tree
+        .get(code)
+        .map_or_else(|| code.to_string(), |j| j.name.clone())
+}
+
 /// The name of the body handling the case (or that concluded it), if any.
 pub fn body_name(refs: &jiefen_store::refdata::RefData, case: &Case) -> Option<String> {
     case.handled_by
