@@ -96,7 +96,7 @@ export async function capture(page, name) {
     const { overflow, keys } = await page.evaluate(() => ({
       overflow: document.documentElement.scrollWidth - window.innerWidth,
       // User names and codes are shown in <code>; what is left is words.
-      keys: ((() => { const b = document.body.cloneNode(true); b.querySelectorAll("code").forEach((e) => e.remove()); return b.textContent; })().match(/\b(?:js|app|nav|error|login|intake|queue|case|receipt|kind|state|risk|signal|event|role|channel|level|action|field|agreement|outcome|satisfaction|complexity|review|board|dashboard|portal|grid|admin|policy|audit|audit_page|body_kind)\.[a-z_]+\b/g) || []),
+      keys: ((() => { const b = document.body.cloneNode(true); b.querySelectorAll("code").forEach((e) => e.remove()); return b.textContent; })().match(/\b(?:js|app|nav|error|login|intake|queue|case|receipt|kind|state|risk|signal|event|role|channel|level|action|field|agreement|outcome|satisfaction|complexity|review|board|dashboard|portal|grid|admin|policy|audit|audit_page|body_kind|inbox|notice|sort)\.[a-z_]+\b/g) || []),
     }));
     if (overflow > 0) problems.push(`${name} at ${label}: ${overflow}px wider than the window`);
     if (keys.length) problems.push(`${name} at ${label}: message keys shown: ${keys.join(", ")}`);

@@ -543,3 +543,73 @@ test("an administrator manages accounts and tokens and checks a policy; an audit
   await auditor.close();
   await page.close();
 });
+
+test("a handler sees unread notices on the queue, sorts it by deadline and marks notices read", async () => {
+  const { id } = await assignedDispute("两家商铺因门前停车位发生争执",
+    "商户王建军称隔壁商户长期占用其门前停车位，双方多次争吵。");
+  const password = server.creds["mediator.yaodu"].password;
+  const api = await apiSession(server.base, "mediator.yaodu", password);
+  const inboxes = ["staff:mediator.yaodu", "body:341721100-MEDIATION"];
+  const unreadTotal = async () => {
+    let n = 0;
+    for (const r of inboxes) {
+      const got = await api("GET", `/api/v1/inbox?recipient=${encodeURIComponent(r)}&unread=true&limit=1`);
+      assert.equal(got.status, 200, JSON.stringify(got.data));
+      n += got.data.unread.total;
+    }
+    return n;
+  };
+  const page = await browser.newPage({ locale: "zh-CN" });
+  await signIn(page, server.base, "mediator.yaodu", password, "/cases");
+
+  // The queue says how many notices are unread, as the API counts them,
+  // and marks the new case's row with the notice's kind.
+  const before = await unreadTotal();
+  assert.ok(before > 0);
+  assert.equal(Number(await page.locator("[data-unread]").getAttribute("data-unread")), before);
+  const row = page.locator("tr", { has: page.locator(`a[href="/cases/${id}"]`) }).first();
+  assert.match(await row.locator("[data-unread-row]").innerText(), /新交办/);
+
+  // Sorted by deadline, page by page, the queue lists what the API lists
+  // (a supervisor's county has pages of cases).
+  const supervisor = await browser.newPage({ locale: "zh-CN" });
+  const supPassword = server.creds["supervisor.dongzhi"].password;
+  const supApi = await apiSession(server.base, "supervisor.dongzhi", supPassword);
+  await signIn(supervisor, server.base, "supervisor.dongzhi", supPassword, "/cases");
+  await supervisor.selectOption("#f_sort", "deadline");
+  await Promise.all([supervisor.waitForURL(/sort=deadline/), supervisor.click(".filters button[type=submit]")]);
+  const shown = async () => supervisor.locator("table.cases tbody tr td:first-child a").evaluateAll(
+    (as) => as.map((a) => a.getAttribute("href").split("/").pop()));
+  const first = await supApi("GET", "/api/v1/cases?sort=deadline&limit=30");
+  assert.deepEqual(await shown(), first.data.items.map((c) => c.id));
+  const dues = (await supervisor.locator("table.cases tbody tr td:nth-child(5)").allInnerTexts())
+    .map((t) => (t.match(/\d{4}-\d{2}-\d{2}/) || [""])[0]);
+  const running = dues.filter(Boolean);
+  assert.ok(running.length > 1, "the page holds cases with running deadlines");
+  assert.deepEqual([...running].sort(), running, "soonest deadline first");
+  assert.deepEqual(dues.slice(0, running.length), running, "cases with none come after");
+  assert.ok(first.data.next_cursor, "more than one page");
+  await Promise.all([supervisor.waitForURL(/cursor=/), supervisor.click("[data-next]")]);
+  const second = await supApi("GET", `/api/v1/cases?sort=deadline&limit=30&cursor=${encodeURIComponent(first.data.next_cursor)}`);
+  assert.deepEqual(await shown(), second.data.items.map((c) => c.id));
+  assert.equal(await supervisor.locator("#f_sort").inputValue(), "deadline", "the order is kept across pages");
+  const problems = await capture(supervisor, "queue-sorted");
+  await supervisor.close();
+
+  // The notices page: the body's inbox, the new assignment unread; marking
+  // it read takes it off the list, the count and the queue's row.
+  await page.click("a[href='/inbox']");
+  await page.waitForURL(/\/inbox/);
+  problems.push(...await capture(page, "inbox"));
+  await page.click("a[href*='inbox=body']");
+  const notice = page.locator("li.notice.unread", { has: page.locator(`a[href="/cases/${id}"]`) });
+  assert.match(await notice.innerText(), /新交办/);
+  await Promise.all([page.waitForEvent("load"), notice.locator("[data-mark-read]").click()]);
+  assert.equal(await page.locator("li.notice", { has: page.locator(`a[href="/cases/${id}"]`) }).count(), 0);
+  assert.equal(await unreadTotal(), before - 1);
+  await page.goto(`${server.base}/cases`);
+  assert.equal(Number(await page.locator("[data-unread]").getAttribute("data-unread")), before - 1);
+  assert.equal(await row.locator("[data-unread-row]").count(), 0);
+  assert.deepEqual(problems, []);
+  await page.close();
+});

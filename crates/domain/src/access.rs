@@ -338,12 +338,31 @@ impl Staff {
             Recipient::Staff(name) => name == self.username.as_str(),
             Recipient::Body(b) => self.post.body.as_ref() == Some(b),
             Recipient::Centre(c) => {
-                matches!(
-                    self.role(),
-                    Role::IntakeClerk | Role::Supervisor | Role::Leader
-                ) && tree.within(c, &self.post.jurisdiction)
+                self.is_centre_staff() && tree.within(c, &self.post.jurisdiction)
             }
         }
+    }
+
+    /// The inboxes that are one's own work: one's own, one's body's, and
+    /// for centre staff the centre where one is posted (those below it
+    /// belong to their own centres' staff).
+    pub fn own_inboxes(&self) -> Vec<Recipient> {
+        if !self.may(Function::ReadInbox) {
+            return Vec::new();
+        }
+        let mut own = vec![Recipient::Staff(self.username.as_str().to_owned())];
+        own.extend(self.post.body.clone().map(Recipient::Body));
+        if self.is_centre_staff() {
+            own.push(Recipient::Centre(self.post.jurisdiction.clone()));
+        }
+        own
+    }
+
+    fn is_centre_staff(&self) -> bool {
+        matches!(
+            self.role(),
+            Role::IntakeClerk | Role::Supervisor | Role::Leader
+        )
     }
 }
 
@@ -392,5 +411,44 @@ mod tests {
             .iter()
             .filter(|r| r.may(Function::ReadAudit))
             .eq([&Role::Auditor]));
+    }
+
+    #[test]
+    fn ones_own_inboxes_are_inboxes_one_may_read() {
+        use crate::jurisdiction::{Jurisdiction, Level};
+        let node = |code: &str, level, parent: Option<&str>| Jurisdiction {
+            code: JurisdictionCode::parse(code).unwrap(),
+            name: code.to_owned(),
+            level,
+            parent: parent.map(|p| JurisdictionCode::parse(p).unwrap()),
+        };
+        let tree = JurisdictionTree::build(
+            [],
+            [
+                node("341700", Level::City, None),
+                node("341721", Level::County, Some("341700")),
+            ],
+        )
+        .unwrap();
+        let county = JurisdictionCode::parse("341721").unwrap();
+        for role in Role::ALL {
+            let body = (*role == Role::Handler).then(|| BodyCode::parse("yaodu").unwrap());
+            let staff = Staff {
+                username: Username::parse("someone").unwrap(),
+                post: Post::new(*role, county.clone(), body).unwrap(),
+            };
+            let own = staff.own_inboxes();
+            assert!(
+                own.iter().all(|r| staff.may_read_inbox(r, &tree)),
+                "{role}: {own:?}"
+            );
+            let centre = Recipient::Centre(county.clone());
+            assert_eq!(
+                own.contains(&centre),
+                staff.may_read_inbox(&centre, &tree),
+                "{role}"
+            );
+            assert_eq!(own.is_empty(), !staff.may(Function::ReadInbox), "{role}");
+        }
     }
 }

@@ -192,7 +192,7 @@ impl IndexedColumns {
             jpath,
             state: case.state().as_str(),
             body: case.handled_by.as_ref().map(|b| b.to_string()),
-            due_at_ms: case.stage.time_limit().map(|l| l.due_at.unix_millis()),
+            due_at_ms: due_at_ms(case),
             urgent: case.is_urgent(),
         }
     }
@@ -320,6 +320,8 @@ pub struct InboxQuery {
     pub kind: Option<NoticeKind>,
     /// The smallest id of the previous page.
     pub before: Option<i64>,
+    /// Only notices about these cases; empty for all.
+    pub cases: Vec<CaseId>,
     pub limit: u32,
 }
 
@@ -392,52 +394,141 @@ impl ScopeFilter {
     }
 }
 
-/// A page of the case list, newest first; `after` is the last id of the
-/// previous page (ids are UUIDv7, so id order is creation order).
+/// A page of the case list in one order; `after` is where the previous
+/// page of the same order ended (ids are UUIDv7, so id order is
+/// registration order).
 #[derive(Debug, Clone)]
 pub struct CaseQuery {
     pub filter: CaseFilter,
+    pub order: CaseOrder,
+    /// A cursor of `order`'s own kind ([`ListCursor::parse`] makes sure).
     pub after: Option<ListCursor>,
     pub limit: u32,
     /// Deadline signals are relative to now.
     pub now: Timestamp,
 }
 
-/// Where a page of a case list ends. Lists put open red cases first, then
-/// the newest, so the position is the pair.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ListCursor {
-    pub urgent: bool,
-    pub id: CaseId,
+/// How a case list is ordered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CaseOrder {
+    /// Open red cases first, then the newest: what needs a person now.
+    #[default]
+    Priority,
+    Newest,
+    Oldest,
+    /// The soonest running deadline first (overdue ones the most overdue
+    /// first); cases with no deadline running follow, newest first.
+    Deadline,
 }
 
-impl ListCursor {
-    pub fn of(case: &Case) -> Self {
-        Self {
-            urgent: case.is_urgent(),
-            id: case.id,
+impl CaseOrder {
+    pub const ALL: &'static [CaseOrder] = &[
+        CaseOrder::Priority,
+        CaseOrder::Deadline,
+        CaseOrder::Newest,
+        CaseOrder::Oldest,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseOrder::Priority => "priority",
+            CaseOrder::Newest => "newest",
+            CaseOrder::Oldest => "oldest",
+            CaseOrder::Deadline => "deadline",
         }
     }
 
-    /// `r.<id>` after an urgent case, `n.<id>` after any other.
     pub fn parse(s: &str) -> Option<Self> {
-        let (urgent, id) = match s.split_once('.')? {
-            ("r", id) => (true, id),
-            ("n", id) => (false, id),
-            _ => return None,
-        };
-        Some(Self {
-            urgent,
-            id: CaseId::parse(id)?,
-        })
+        Self::ALL.iter().copied().find(|o| o.as_str() == s)
+    }
+}
+
+/// Where a page of a case list ends: the position of its last case in the
+/// list's order, so the next page starts right after it however many
+/// cases were added meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListCursor {
+    Priority {
+        urgent: bool,
+        id: CaseId,
+    },
+    /// Newest or oldest first: the id alone places a case.
+    Registered {
+        id: CaseId,
+    },
+    /// `due_at_ms` is `None` once the list has reached the cases with no
+    /// deadline running.
+    Deadline {
+        due_at_ms: Option<i64>,
+        id: CaseId,
+    },
+}
+
+impl ListCursor {
+    pub fn of(case: &Case, order: CaseOrder) -> Self {
+        let id = case.id;
+        match order {
+            CaseOrder::Priority => ListCursor::Priority {
+                urgent: case.is_urgent(),
+                id,
+            },
+            CaseOrder::Newest | CaseOrder::Oldest => ListCursor::Registered { id },
+            CaseOrder::Deadline => ListCursor::Deadline {
+                due_at_ms: due_at_ms(case),
+                id,
+            },
+        }
+    }
+
+    /// A cursor as [`Display`](std::fmt::Display) writes it, for a list in
+    /// `order`; one written for another order is refused. Priority:
+    /// `r.<id>` after an urgent case, `n.<id>` after any other; newest and
+    /// oldest: `i.<id>`; deadline: `d<due ms>.<id>`, or `d.<id>` among the
+    /// cases with no deadline running.
+    pub fn parse(s: &str, order: CaseOrder) -> Option<Self> {
+        let (mark, id) = s.split_once('.')?;
+        let id = CaseId::parse(id)?;
+        match (order, mark) {
+            (CaseOrder::Priority, "r") => Some(ListCursor::Priority { urgent: true, id }),
+            (CaseOrder::Priority, "n") => Some(ListCursor::Priority { urgent: false, id }),
+            (CaseOrder::Newest | CaseOrder::Oldest, "i") => Some(ListCursor::Registered { id }),
+            (CaseOrder::Deadline, mark) => {
+                let due = mark.strip_prefix('d')?;
+                let due_at_ms = if due.is_empty() {
+                    None
+                } else {
+                    Some(due.parse().ok()?)
+                };
+                Some(ListCursor::Deadline { due_at_ms, id })
+            }
+            _ => None,
+        }
     }
 }
 
 impl std::fmt::Display for ListCursor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mark = if self.urgent { "r" } else { "n" };
-        write!(f, "{mark}.{}", self.id)
+        match self {
+            ListCursor::Priority { urgent, id } => {
+                let mark = if *urgent { "r" } else { "n" };
+                write!(f, "{mark}.{id}")
+            }
+            ListCursor::Registered { id } => write!(f, "i.{id}"),
+            ListCursor::Deadline {
+                due_at_ms: Some(due),
+                id,
+            } => write!(f, "d{due}.{id}"),
+            ListCursor::Deadline {
+                due_at_ms: None,
+                id,
+            } => write!(f, "d.{id}"),
+        }
     }
+}
+
+/// The running deadline the projection's `due_at_ms` column holds.
+fn due_at_ms(case: &Case) -> Option<i64> {
+    case.stage.time_limit().map(|l| l.due_at.unix_millis())
 }
 
 /// A case as stored, ready to send: the projection's JSON plus the columns

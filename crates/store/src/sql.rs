@@ -684,15 +684,15 @@ macro_rules! sql_store {
             if let Some(t) = f.created_to {
                 q.push(" AND created_at_ms < ").push_bind(t.unix_millis());
             }
-            if let Some(after) = query.after {
-                q.push(" AND (urgent < ")
-                    .push_bind(i16::from(after.urgent))
-                    .push(" OR (urgent = ")
-                    .push_bind(i16::from(after.urgent))
-                    .push(" AND id < ")
-                    .push_bind(after.id.to_string())
-                    .push("))");
-            }
+        }
+
+        async fn fetch_cases(pool: &sqlx::Pool<$db>, mut q: QueryBuilder<'_, $db>) -> Result<Vec<Case>> {
+            q.build()
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| case_from_json(r.try_get("state_json")?))
+                .collect()
         }
 
         /// What [`crate::figures::Standing`] reads of a projection row.
@@ -837,15 +837,68 @@ macro_rules! sql_store {
             }
 
             async fn list_cases(&self, query: &CaseQuery) -> Result<Vec<Case>> {
+                let limit = i64::from(query.limit);
                 let mut q = QueryBuilder::<$db>::new("SELECT state_json FROM cases");
                 push_filter(&mut q, query);
-                q.push(" ORDER BY urgent DESC, id DESC LIMIT ").push_bind(i64::from(query.limit));
-                q.build()
-                    .fetch_all(&self.pool)
-                    .await?
-                    .iter()
-                    .map(|r| case_from_json(r.try_get("state_json")?))
-                    .collect()
+                match (query.order, query.after) {
+                    (CaseOrder::Deadline, after) => {
+                        // Two walks, each along an index: the running
+                        // deadlines by (due_at_ms, id), then the cases with
+                        // none by id. One ORDER BY over both would sort
+                        // every matching row.
+                        let mut cases = Vec::new();
+                        let in_deadlines = !matches!(after, Some(ListCursor::Deadline { due_at_ms: None, .. }));
+                        if in_deadlines {
+                            q.push(" AND due_at_ms IS NOT NULL");
+                            if let Some(ListCursor::Deadline { due_at_ms: Some(due), id }) = after {
+                                q.push(" AND (due_at_ms > ")
+                                    .push_bind(due)
+                                    .push(" OR (due_at_ms = ")
+                                    .push_bind(due)
+                                    .push(" AND id > ")
+                                    .push_bind(id.to_string())
+                                    .push("))");
+                            }
+                            q.push(" ORDER BY due_at_ms, id LIMIT ").push_bind(limit);
+                            cases = fetch_cases(&self.pool, q).await?;
+                        }
+                        let wanted = limit - cases.len() as i64;
+                        if wanted > 0 {
+                            let mut q = QueryBuilder::<$db>::new("SELECT state_json FROM cases");
+                            push_filter(&mut q, query);
+                            q.push(" AND due_at_ms IS NULL");
+                            if let Some(ListCursor::Deadline { due_at_ms: None, id }) = after {
+                                q.push(" AND id < ").push_bind(id.to_string());
+                            }
+                            q.push(" ORDER BY id DESC LIMIT ").push_bind(wanted);
+                            cases.extend(fetch_cases(&self.pool, q).await?);
+                        }
+                        Ok(cases)
+                    }
+                    (CaseOrder::Priority, after) => {
+                        if let Some(ListCursor::Priority { urgent, id }) = after {
+                            q.push(" AND (urgent < ")
+                                .push_bind(i16::from(urgent))
+                                .push(" OR (urgent = ")
+                                .push_bind(i16::from(urgent))
+                                .push(" AND id < ")
+                                .push_bind(id.to_string())
+                                .push("))");
+                        }
+                        q.push(" ORDER BY urgent DESC, id DESC LIMIT ").push_bind(limit);
+                        fetch_cases(&self.pool, q).await
+                    }
+                    (order @ (CaseOrder::Newest | CaseOrder::Oldest), after) => {
+                        let newest = order == CaseOrder::Newest;
+                        if let Some(ListCursor::Registered { id }) = after {
+                            q.push(if newest { " AND id < " } else { " AND id > " })
+                                .push_bind(id.to_string());
+                        }
+                        q.push(if newest { " ORDER BY id DESC" } else { " ORDER BY id" });
+                        q.push(" LIMIT ").push_bind(limit);
+                        fetch_cases(&self.pool, q).await
+                    }
+                }
             }
 
             async fn due_watches(&self, now_ms: i64, limit: u32) -> Result<Vec<CaseId>> {
@@ -875,6 +928,14 @@ macro_rules! sql_store {
                 }
                 if let Some(before) = query.before {
                     q.push(" AND i.id < ").push_bind(before);
+                }
+                if !query.cases.is_empty() {
+                    q.push(" AND i.case_id IN (");
+                    let mut sep = q.separated(", ");
+                    for id in &query.cases {
+                        sep.push_bind(id.to_string());
+                    }
+                    q.push(")");
                 }
                 q.push(" ORDER BY i.id DESC LIMIT ").push_bind(i64::from(query.limit));
                 q.build()

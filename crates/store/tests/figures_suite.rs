@@ -174,6 +174,7 @@ async fn tallies_follow_the_cases_and_list_the_same_cases(db: Db) {
             ledger
                 .list(&CaseQuery {
                     filter,
+                    order: CaseOrder::default(),
                     after: None,
                     limit: 200,
                     now,
@@ -236,6 +237,7 @@ async fn tallies_follow_the_cases_and_list_the_same_cases(db: Db) {
                 signal: Some(DeadlineSignal::Overdue),
                 ..Default::default()
             },
+            order: CaseOrder::default(),
             after: None,
             limit: 1000,
             now: clock.now(),

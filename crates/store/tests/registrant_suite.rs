@@ -34,6 +34,7 @@ async fn own_registrations_and_returned_cases_are_listed(db: Db) {
             let mut ids: Vec<CaseId> = ledger
                 .list(&CaseQuery {
                     filter,
+                    order: CaseOrder::default(),
                     after: None,
                     limit: 50,
                     now: start(),

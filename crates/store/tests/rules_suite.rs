@@ -58,6 +58,7 @@ async fn inbox_kinds(ledger: &Ledger, recipient: &str) -> Vec<NoticeKind> {
             unread_only: false,
             kind: None,
             before: None,
+            cases: Vec::new(),
             limit: 100,
         })
         .await
@@ -73,6 +74,7 @@ async fn unread_by_kind(ledger: &Ledger, recipient: &Recipient) -> Vec<(String, 
         unread_only: true,
         kind: None,
         before: None,
+        cases: Vec::new(),
         limit: 10,
     };
     ledger.inbox(&query).await.unwrap().1
@@ -221,6 +223,24 @@ async fn escalation_ladder(db: Db) {
         vec![("overdue".to_owned(), overdue)],
         "only the restored notices are unread"
     );
+
+    // A work queue's page asks about its own cases only.
+    let other = assigned(&ledger, Some(clock.now().plus(Duration::days(30)))).await;
+    for (case, want) in [(id, overdue as usize), (other, 1)] {
+        let (items, _) = ledger
+            .inbox(&InboxQuery {
+                recipient: body.clone(),
+                unread_only: true,
+                kind: None,
+                before: None,
+                cases: vec![case],
+                limit: 100,
+            })
+            .await
+            .unwrap();
+        assert_eq!(items.len(), want, "{case}");
+        assert!(items.iter().all(|i| i.case_id == case));
+    }
 }
 
 async fn acceptance_ladder(db: Db) {
@@ -249,6 +269,7 @@ async fn acceptance_ladder(db: Db) {
             unread_only: false,
             kind: Some(NoticeKind::Overdue),
             before: None,
+            cases: Vec::new(),
             limit: 10,
         })
         .await

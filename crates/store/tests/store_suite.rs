@@ -80,6 +80,7 @@ async fn story(db: Db) {
             unread_only: true,
             kind: None,
             before: None,
+            cases: Vec::new(),
             limit: 10,
         })
         .await
@@ -187,6 +188,7 @@ async fn story(db: Db) {
     let refs = ledger.refs();
     let query = |filter: CaseFilter, after| CaseQuery {
         filter,
+        order: CaseOrder::default(),
         after,
         limit: 30,
         now: clock.now(),
@@ -202,7 +204,7 @@ async fn story(db: Db) {
         if page.is_empty() {
             break;
         }
-        after = Some(ListCursor::of(page.last().unwrap()));
+        after = Some(ListCursor::of(page.last().unwrap(), CaseOrder::Priority));
         seen.extend(page.into_iter().map(|c| c.id));
     }
     assert_eq!(
@@ -222,13 +224,62 @@ async fn story(db: Db) {
         .await
         .unwrap();
     assert_eq!(first[0].id, risky_id);
-    let cursor = ListCursor::of(&first[0]);
-    assert_eq!(ListCursor::parse(&cursor.to_string()), Some(cursor));
+    let cursor = ListCursor::of(&first[0], CaseOrder::Priority);
+    assert_eq!(
+        ListCursor::parse(&cursor.to_string(), CaseOrder::Priority),
+        Some(cursor)
+    );
+    // A cursor belongs to its order: another order's page cannot resume it.
+    assert_eq!(
+        ListCursor::parse(&cursor.to_string(), CaseOrder::Newest),
+        None
+    );
     let second = ledger
         .list(&query(town.clone(), Some(cursor)))
         .await
         .unwrap();
     assert_eq!(second[0].id, seen[1]);
+    // Every other order pages through the same cases, each once, in its
+    // own order; page size 7 puts page breaks everywhere, including where
+    // the running deadlines end and the cases with none begin.
+    let due = |c: &jiefen_domain::case::Case| c.stage.time_limit().map(|l| l.due_at);
+    for order in [CaseOrder::Newest, CaseOrder::Oldest, CaseOrder::Deadline] {
+        let mut listed = Vec::new();
+        let mut after = None;
+        loop {
+            let page = ledger
+                .list(&CaseQuery {
+                    order,
+                    limit: 7,
+                    ..query(town.clone(), after)
+                })
+                .await
+                .unwrap();
+            let Some(last) = page.last() else { break };
+            let cursor = ListCursor::of(last, order);
+            assert_eq!(ListCursor::parse(&cursor.to_string(), order), Some(cursor));
+            after = Some(cursor);
+            listed.extend(page);
+        }
+        let mut ids: Vec<_> = listed.iter().map(|c| c.id).collect();
+        match order {
+            CaseOrder::Newest => assert!(ids.windows(2).all(|w| w[0] > w[1])),
+            CaseOrder::Oldest => assert!(ids.windows(2).all(|w| w[0] < w[1])),
+            _ => {
+                let running = listed.iter().take_while(|c| due(c).is_some()).count();
+                assert!(running > 0 && running < listed.len(), "{running}");
+                assert!(listed[running..].iter().all(|c| due(c).is_none()));
+                assert!(listed[..running]
+                    .windows(2)
+                    .all(|w| (due(&w[0]), w[0].id) < (due(&w[1]), w[1].id)));
+                assert!(listed[running..].windows(2).all(|w| w[0].id > w[1].id));
+            }
+        }
+        ids.sort();
+        let mut want = seen.clone();
+        want.sort();
+        assert_eq!(ids, want, "{order:?} lists each case of the town once");
+    }
     let archived = CaseFilter {
         state: Some(CaseState::Archived),
         ..Default::default()

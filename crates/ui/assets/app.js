@@ -79,6 +79,22 @@
   }
   for (const b of document.querySelectorAll("[data-print]")) b.addEventListener("click", () => window.print());
 
+  // Notices: one marked read, or the whole inbox.
+  for (const b of document.querySelectorAll("[data-mark-read]")) {
+    b.addEventListener("click", async () => {
+      const box = b.closest("[data-inbox]");
+      const body = { recipient: b.dataset.recipient };
+      if (b.dataset.id) body.ids = [Number(b.dataset.id)];
+      b.disabled = true;
+      try {
+        const r = await api("POST", "/api/v1/inbox/read", body);
+        if (r.ok) { location.reload(); return; }
+        showError(box, r.data?.error?.message || t("network"));
+      } catch (_) { showError(box, t("network")); }
+      b.disabled = false;
+    });
+  }
+
   // Checks of personal numbers as typed (the server checks again).
   const ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
   function validId(s) {

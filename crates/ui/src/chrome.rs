@@ -50,6 +50,7 @@ const NAV: &[(&str, &str, ForRole)] = &[
         r.may(Function::RegisterCase) && r != Role::GridWorker
     }),
     ("/cases", "nav.cases", |r| r.may(Function::ReadCases)),
+    ("/inbox", "nav.inbox", |r| r.may(Function::ReadInbox)),
     ("/board", "nav.board", |r| {
         matches!(r, Role::Supervisor | Role::Leader)
     }),

@@ -40,6 +40,7 @@ pub mod chrome;
 pub mod dashboard;
 pub mod grid;
 pub mod i18n;
+pub mod inbox;
 pub mod intake;
 pub mod portal;
 pub mod queue;
@@ -82,6 +83,7 @@ pub fn pages() -> Vec<(Page, Handler)> {
         p("/intake", Staff(F::RegisterCase), get(intake::page)),
         p("/grid", Staff(F::RegisterCase), get(grid::page)),
         p("/cases", Staff(F::ReadCases), get(queue::page)),
+        p("/inbox", Staff(F::ReadInbox), get(inbox::page)),
         p("/board", Staff(F::ReadCases), get(board::page)),
         p("/dashboard", Staff(F::ReadCases), get(dashboard::page)),
         p("/cases/{id}", Staff(F::ReadCases), get(case::page)),

@@ -8,8 +8,9 @@ use crate::{render, PageError};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use jiefen_domain::case::{Case, CaseKind, CaseState, DeadlineSignal, RiskLevel};
+use jiefen_domain::case::{Case, CaseId, CaseKind, CaseState, DeadlineSignal, RiskLevel};
 use jiefen_domain::Timestamp;
+use jiefen_store::CaseOrder;
 use jiefen_web::auth::Principal;
 use jiefen_web::extract::QueryParams;
 use jiefen_web::AppState;
@@ -21,6 +22,7 @@ const QUEUE_PARAMS: &[&str] = &[
     "state",
     "risk",
     "signal",
+    "sort",
     "cursor",
     "offset",
     // The rest of the list's filters, which the dashboard's figures and
@@ -39,7 +41,9 @@ const QUEUE_PARAMS: &[&str] = &[
     "created_to",
 ];
 /// The parameters the filter form shows; the others it carries along.
-const FORM_PARAMS: &[&str] = &["q", "kind", "state", "risk", "signal", "cursor", "offset"];
+const FORM_PARAMS: &[&str] = &[
+    "q", "kind", "state", "risk", "signal", "sort", "cursor", "offset",
+];
 const PAGE: &str = "30";
 
 pub struct Row {
@@ -57,6 +61,8 @@ pub struct Row {
     pub place: String,
     /// The search snippet, split at its highlights: (text, highlighted).
     pub snippet: Vec<(String, bool)>,
+    /// The kinds of the unread notices about it in the user's inboxes.
+    pub unread: Vec<String>,
 }
 
 pub struct Filter {
@@ -77,6 +83,8 @@ pub struct Queue {
     pub problem: Option<String>,
     /// Filters the form does not show, carried along by it.
     pub kept: Vec<(String, String)>,
+    /// Unread notices in the user's own inboxes, all cases.
+    pub unread: u64,
 }
 
 /// A date in China Standard Time, as 2026-11-24.
@@ -131,23 +139,28 @@ pub fn row(app: &AppState, c: &Chrome, case: &Case, now: Timestamp) -> Row {
             .map(|j| j.name.clone())
             .unwrap_or_default(),
         snippet: Vec::new(),
+        unread: Vec::new(),
     }
 }
 
+/// A select of the form: `any` adds a first entry that leaves it unset.
 fn options<T: Copy>(
     c: &Chrome,
     q: &QueryParams,
-    name: &'static str,
-    group: &str,
+    (name, group): (&'static str, &str),
+    any: bool,
     all: &[T],
     code: fn(T) -> &'static str,
 ) -> Filter {
     let chosen = q.get(name).unwrap_or("");
-    let mut options = vec![(
-        String::new(),
-        c.t.get("queue.any").to_owned(),
-        chosen.is_empty(),
-    )];
+    let mut options = Vec::new();
+    if any {
+        options.push((
+            String::new(),
+            c.t.get("queue.any").to_owned(),
+            chosen.is_empty(),
+        ));
+    }
     options.extend(all.iter().map(|v| {
         let code = code(*v);
         (code.to_owned(), c.t.of(group, code), chosen == code)
@@ -167,17 +180,46 @@ pub async fn page(
 ) -> Result<Response, PageError> {
     let (c, q) = crate::page_params(c, q, QUEUE_PARAMS)?;
     let filters = vec![
-        options(&c, &q, "state", "state", CaseState::ALL, CaseState::as_str),
-        options(&c, &q, "risk", "risk", RiskLevel::ALL, RiskLevel::as_str),
         options(
             &c,
             &q,
-            "signal",
-            "signal",
+            ("state", "state"),
+            true,
+            CaseState::ALL,
+            CaseState::as_str,
+        ),
+        options(
+            &c,
+            &q,
+            ("risk", "risk"),
+            true,
+            RiskLevel::ALL,
+            RiskLevel::as_str,
+        ),
+        options(
+            &c,
+            &q,
+            ("signal", "signal"),
+            true,
             DeadlineSignal::ALL,
             DeadlineSignal::as_str,
         ),
-        options(&c, &q, "kind", "kind", CaseKind::ALL, CaseKind::as_str),
+        options(
+            &c,
+            &q,
+            ("kind", "kind"),
+            true,
+            CaseKind::ALL,
+            CaseKind::as_str,
+        ),
+        options(
+            &c,
+            &q,
+            ("sort", "sort"),
+            false,
+            CaseOrder::ALL,
+            CaseOrder::as_str,
+        ),
     ];
     let now = app.ledger.clock().now();
     let text = q.get("q").map(str::to_owned);
@@ -238,6 +280,16 @@ pub async fn page(
             Err(error) => return Err(PageError::new(c, error)),
         }
     }
+    let ids: Vec<CaseId> = rows.iter().filter_map(|r| CaseId::parse(&r.id)).collect();
+    let (by_case, unread) = match crate::inbox::unread_for(&app, &principal, &ids).await {
+        Ok(found) => found,
+        Err(error) => return Err(PageError::new(c, error)),
+    };
+    for r in &mut rows {
+        if let Some(kinds) = CaseId::parse(&r.id).and_then(|id| by_case.get(&id)) {
+            r.unread = kinds.iter().map(|k| c.t.of("notice", k.as_str())).collect();
+        }
+    }
     Ok(render(
         StatusCode::OK,
         &Queue {
@@ -249,6 +301,7 @@ pub async fn page(
             next,
             problem,
             kept,
+            unread,
         },
     ))
 }

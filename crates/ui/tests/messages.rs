@@ -140,6 +140,16 @@ fn every_value_a_page_labels_has_a_label() {
             .iter()
             .map(|v| format!("review.{}", v.as_str())),
     );
+    want.extend(
+        jiefen_domain::inbox::NoticeKind::ALL
+            .iter()
+            .map(|v| format!("notice.{}", v.as_str())),
+    );
+    want.extend(
+        jiefen_store::CaseOrder::ALL
+            .iter()
+            .map(|v| format!("sort.{}", v.as_str())),
+    );
     // Event kinds, as the store names them.
     let source = include_str!("../../domain/src/lifecycle.rs");
     let body = &source[source.find("pub enum EventKind {").unwrap()..];

@@ -23,7 +23,7 @@ use jiefen_domain::Timestamp;
 use jiefen_ledger::bundle::CaseBundle;
 use jiefen_ledger::hash::Hash;
 use jiefen_store::writer::WriteOutcome;
-use jiefen_store::{CaseFilter, CaseQuery, ListCursor};
+use jiefen_store::{CaseFilter, CaseOrder, CaseQuery, ListCursor};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -215,6 +215,7 @@ const LIST_PARAMS: &[&str] = &[
     "satisfied",
     "returned",
     "registered_by",
+    "sort",
     "cursor",
     "limit",
 ];
@@ -257,7 +258,8 @@ pub(crate) fn one_of<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> String 
         ("satisfied" = Option<bool>, Query, description = "Rated 满意 or 基本满意 (`true`) or 不满意 (`false`); unrated cases match neither"),
         ("returned" = Option<bool>, Query, description = "Sent back by the handling body (退回) and waiting to be routed again"),
         ("registered_by" = Option<String>, Query, description = "The user name of the account that registered the case"),
-        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+        ("sort" = Option<String>, Query, description = "`priority` (default: open red cases first, then the newest), `deadline` (the soonest running deadline first, then cases with none, newest first), `newest` or `oldest` (by registration)"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page, with the same `sort`"),
         ("limit" = Option<u32>, Query, description = "1–200, default 50"),
     ),
     responses(
@@ -283,10 +285,17 @@ pub async fn list_page(
     q: &QueryParams,
 ) -> Result<CaseList, ApiError> {
     let filter = list_filter(app, principal, q)?;
+    let order = q
+        .parse_with(
+            "sort",
+            "priority, deadline, newest or oldest",
+            CaseOrder::parse,
+        )?
+        .unwrap_or_default();
     let after = q.parse_with(
         "cursor",
-        "the next_cursor of a previous page",
-        ListCursor::parse,
+        "the next_cursor of a previous page with the same sort",
+        |s| ListCursor::parse(s, order),
     )?;
     let limit = page_limit(q)?;
     let now = app.ledger.clock().now();
@@ -294,13 +303,14 @@ pub async fn list_page(
         .ledger
         .list(&CaseQuery {
             filter,
+            order,
             after,
             limit,
             now,
         })
         .await?;
     let next_cursor = (cases.len() == limit as usize)
-        .then(|| cases.last().map(|c| ListCursor::of(c).to_string()))
+        .then(|| cases.last().map(|c| ListCursor::of(c, order).to_string()))
         .flatten();
     let items = cases.into_iter().map(|c| CaseView::new(c, now)).collect();
     Ok(CaseList { items, next_cursor })

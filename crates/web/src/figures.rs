@@ -24,7 +24,7 @@ use jiefen_domain::case::{Channel, DeadlineSignal};
 use jiefen_domain::jurisdiction::{JurisdictionCode, Level};
 use jiefen_domain::Timestamp;
 use jiefen_store::figures::{beijing_day, day_start_ms, Counts, Dimension, Standing, TallyRow};
-use jiefen_store::{CaseFilter, CaseQuery, ScopeFilter};
+use jiefen_store::{CaseFilter, CaseOrder, CaseQuery, ScopeFilter};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -244,6 +244,7 @@ pub async fn figures(
     };
     let counted = |filter: CaseFilter| CaseQuery {
         filter,
+        order: CaseOrder::default(),
         after: None,
         limit: MAX_COUNTED,
         now,

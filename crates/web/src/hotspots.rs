@@ -12,7 +12,7 @@ use axum::Json;
 use jiefen_domain::case::CaseId;
 use jiefen_domain::jurisdiction::JurisdictionCode;
 use jiefen_domain::Timestamp;
-use jiefen_store::{CaseFilter, CaseQuery, ListCursor};
+use jiefen_store::{CaseFilter, CaseOrder, CaseQuery, ListCursor};
 use jiefen_text::hotspots::{hotspots, HotspotInput, HotspotParams};
 use serde::Serialize;
 use std::sync::Arc;
@@ -132,13 +132,14 @@ pub async fn list(
             .ledger
             .list(&CaseQuery {
                 filter: filter.clone(),
+                order: CaseOrder::Newest,
                 after,
                 limit: PAGE,
                 now,
             })
             .await?;
         let full = page.len() == PAGE as usize;
-        after = page.last().map(ListCursor::of);
+        after = page.last().map(|c| ListCursor::of(c, CaseOrder::Newest));
         for case in page {
             inputs.push(HotspotInput {
                 id: case.id.to_string(),

@@ -147,6 +147,7 @@ pub async fn inbox(
             unread_only,
             kind,
             before,
+            cases: Vec::new(),
             limit,
         })
         .await?;

@@ -85,7 +85,7 @@ pub struct SearchResults {
     ),
     responses(
         (status = 200, body = SearchResults),
-        (status = 422, description = "`invalid_search` (the query's mistake and where), `invalid_query`, `unsupported_filter` (signal), `unknown_jurisdiction`, `unknown_category`, `unknown_body`", body = ErrorBody),
+        (status = 422, description = "`invalid_search` (the query's mistake and where), `invalid_query`, `unsupported_filter` (a filter the index does not hold: signal, or body `-`), `unknown_jurisdiction`, `unknown_category`, `unknown_body`", body = ErrorBody),
         (status = 503, description = "`unavailable`", body = ErrorBody),
     )
 )]
@@ -117,13 +117,26 @@ pub async fn run(
         .with_field("q")
     })?;
     let list = list_filter(app, principal, q)?;
-    if list.signal.is_some() {
+    // The index holds none of these; searching without them would list
+    // cases the filter excludes, so the caller is told instead.
+    let unsupported = [
+        ("signal", list.signal.is_some()),
+        ("channel", list.channel.is_some()),
+        ("place", list.place.is_some()),
+        ("resolved", list.resolved.is_some()),
+        ("on_time", list.on_time.is_some()),
+        ("satisfied", list.satisfied.is_some()),
+        ("returned", list.returned.is_some()),
+        ("registered_by", list.registered_by.is_some()),
+        ("body", list.no_body),
+    ];
+    if let Some((name, _)) = unsupported.iter().find(|(_, set)| *set) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "unsupported_filter",
-            "search does not filter by deadline signal; use the case list for that",
+            format!("search does not filter by {name}; use the case list for that"),
         )
-        .with_field("signal"));
+        .with_field(*name));
     }
     let offset = q
         .parse_with("offset", "a whole number from 0 to 1000", |s| {

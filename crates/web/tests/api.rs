@@ -525,6 +525,22 @@ async fn bad_input_is_refused_in_one_shape_and_writes_nothing() {
     )
     .await;
     expect_error(
+        app.list_cases("sort=alphabetical").await,
+        unprocessable,
+        "invalid_query",
+        Some("sort"),
+    )
+    .await;
+    // A priority page's cursor cannot resume a list in another order.
+    expect_error(
+        app.list_cases("sort=newest&cursor=r.0190a0c4-55f1-7000-8000-000000000000")
+            .await,
+        unprocessable,
+        "invalid_query",
+        Some("cursor"),
+    )
+    .await;
+    expect_error(
         app.list_cases("created_from=yesterday").await,
         unprocessable,
         "invalid_query",

@@ -154,6 +154,7 @@ async fn search_finds_what_was_written_inside_the_callers_scope() {
         ("q=who%3A%E5%BC%A0%E4%B8%89", "invalid_search", "q"),
         ("limit=5", "invalid_query", "q"),
         ("q=a&signal=overdue", "unsupported_filter", "signal"),
+        ("q=a&body=-", "unsupported_filter", "body"),
         ("q=a&offset=5000", "invalid_query", "offset"),
         ("q=a&colour=red", "invalid_query", "colour"),
     ] {

@@ -14,7 +14,9 @@ pub use jiefen_ledger::checkpoint::DeploymentKey;
 pub use jiefen_store::forgery::{rewrite_event, Raw};
 pub use jiefen_store::postgres::PostgresStore;
 pub use jiefen_store::sqlite::SqliteStore;
-pub use jiefen_store::{CaseFilter, CaseQuery, Clock, Ledger, LedgerError, ManualClock, Store};
+pub use jiefen_store::{
+    CaseFilter, CaseOrder, CaseQuery, Clock, Ledger, LedgerError, ManualClock, Store,
+};
 pub use std::sync::Arc;
 pub use time::Duration;
 
