@@ -544,7 +544,7 @@ test("an administrator manages accounts and tokens and checks a policy; an audit
   await page.close();
 });
 
-test("a handler sees unread notices on the queue, sorts it by deadline and marks notices read", async () => {
+test("a handler lists the cases they signed for, sees unread notices on the queue and marks them read; a queue sorted by deadline pages like the API", async () => {
   const { id } = await assignedDispute("两家商铺因门前停车位发生争执",
     "商户王建军称隔壁商户长期占用其门前停车位，双方多次争吵。");
   const password = server.creds["mediator.yaodu"].password;
@@ -569,6 +569,19 @@ test("a handler sees unread notices on the queue, sorts it by deadline and marks
   assert.equal(Number(await page.locator("[data-unread]").getAttribute("data-unread")), before);
   const row = page.locator("tr", { has: page.locator(`a[href="/cases/${id}"]`) }).first();
   assert.match(await row.locator("[data-unread-row]").innerText(), /新交办/);
+
+  // "Signed for by me" lists exactly the cases the API says this handler
+  // signed for, and the body's tab all of the body's.
+  await Promise.all([page.waitForURL(/handler=mediator.yaodu/), page.click("nav.subnav >> text=我签收的")]);
+  const mine = await api("GET", "/api/v1/cases?handler=mediator.yaodu&limit=30");
+  assert.ok(mine.data.items.length > 0, "the demo mediator signed for cases");
+  assert.ok(mine.data.items.every((c) => c.handler === "mediator.yaodu"));
+  const mineShown = await page.locator("table.cases tbody tr td:first-child a").evaluateAll(
+    (as) => as.map((a) => a.getAttribute("href").split("/").pop()));
+  assert.deepEqual(mineShown, mine.data.items.map((c) => c.id));
+  assert.equal(await page.locator("nav.subnav [aria-current=page]").innerText(), "我签收的");
+  const bodyWide = await api("GET", "/api/v1/cases?limit=200");
+  assert.ok(bodyWide.data.items.length > mine.data.items.length, "the body has cases not signed for by this handler");
 
   // Sorted by deadline, page by page, the queue lists what the API lists
   // (a supervisor's county has pages of cases).

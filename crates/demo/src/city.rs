@@ -370,6 +370,9 @@ pub fn villages() -> Vec<String> {
 /// The grid of the demo's grid worker, and the worker.
 pub const DEMO_GRID: &str = "341721100201-G01";
 pub const DEMO_GRID_WORKER: &str = "grid.yaodu";
+/// The town's mediation committee and its demo handler.
+pub const DEMO_MEDIATION: &str = "341721100-MEDIATION";
+pub const DEMO_MEDIATOR: &str = "mediator.yaodu";
 
 /// The demo's staff: one account per role, placed so each sees something
 /// (the county of 东至县 and its town 尧渡镇).
@@ -383,7 +386,7 @@ pub fn staff() -> Vec<(Username, &'static str, Post)> {
     let town = code("341721100");
     let county = code("341721");
     let city_code = code(CITY);
-    let mediation = BodyCode::parse("341721100-MEDIATION").expect("valid");
+    let mediation = BodyCode::parse(DEMO_MEDIATION).expect("valid");
     let post = |role, at: &JurisdictionCode, body: Option<BodyCode>| {
         Post::new(role, at.clone(), body).expect("demo posts are consistent")
     };
@@ -395,7 +398,7 @@ pub fn staff() -> Vec<(Username, &'static str, Post)> {
             post(Role::IntakeClerk, &town, None),
         ),
         (
-            name("mediator.yaodu"),
+            name(DEMO_MEDIATOR),
             "尧渡镇调解员",
             post(Role::Handler, &town, Some(mediation)),
         ),

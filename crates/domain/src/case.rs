@@ -448,6 +448,11 @@ pub struct Case {
     /// the case goes back for routing (returned, escalated, under review).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handled_by: Option<BodyCode>,
+    /// The account that signed for the case for that body (签收), kept
+    /// through its conclusion: whose cases "mine" lists for a handler.
+    /// Cleared whenever the body changes or the case goes back for routing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handler: Option<String>,
     /// Sent back by its handling body (退回) and waiting to be routed
     /// again; cleared as soon as it leaves that state.
     #[serde(default, skip_serializing_if = "Option::is_none")]

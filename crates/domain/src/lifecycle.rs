@@ -1221,6 +1221,7 @@ pub fn apply(case: Option<Case>, event: &Event) -> Result<Case, ReplayError> {
                 possible_repeats: r.possible_repeats,
                 suggestions: r.suggestions,
                 handled_by: None,
+                handler: None,
                 returned: None,
                 attachments: Vec::new(),
                 mediation_sessions: 0,
@@ -1250,6 +1251,7 @@ pub fn apply(case: Option<Case>, event: &Event) -> Result<Case, ReplayError> {
         state: case.state(),
     };
     let at = event.at;
+    let body_before = case.handled_by.clone();
     match &event.kind {
         EventKind::Registered(_) => unreachable!("handled above"),
         EventKind::Accepted { .. } => {
@@ -1290,6 +1292,7 @@ pub fn apply(case: Option<Case>, event: &Event) -> Result<Case, ReplayError> {
                 paused: None,
                 pending_extension: None,
             });
+            case.handler = Some(event.actor.to_string());
         }
         EventKind::Returned { reason } => {
             case.returned = case.handled_by.take().map(|by| crate::case::Returned {
@@ -1457,6 +1460,11 @@ pub fn apply(case: Option<Case>, event: &Event) -> Result<Case, ReplayError> {
     // Returned stays on a case only while it waits to be routed again.
     if case.state() != CaseState::Accepted {
         case.returned = None;
+    }
+    // A handler handles for their body: routed elsewhere (or back for
+    // routing), the case is no longer theirs.
+    if case.handled_by != body_before {
+        case.handler = None;
     }
     case.version = seq;
     case.updated_at = at.max(case.updated_at);

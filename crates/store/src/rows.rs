@@ -111,6 +111,8 @@ pub struct CaseRow {
     pub registered_by: String,
     /// Sent back by its body and waiting to be routed again.
     pub returned: bool,
+    /// Who signed for it for its body (`Case::handler`).
+    pub handler: Option<String>,
 }
 
 impl CaseRow {
@@ -167,6 +169,7 @@ impl CaseRow {
             figures: case.figures(),
             registered_by: case.registered_by.clone(),
             returned: case.returned.is_some(),
+            handler: case.handler.clone(),
         }
     }
 }
@@ -351,6 +354,8 @@ pub struct CaseFilter {
     pub channel: Option<Channel>,
     /// Only cases this account registered.
     pub registered_by: Option<String>,
+    /// Only cases this account signed for for its body (`Case::handler`).
+    pub handler: Option<String>,
     /// `Some(true)`: only cases sent back by their body and waiting to be
     /// routed again.
     pub returned: Option<bool>,

@@ -51,6 +51,7 @@ const CASE_COLUMN_SPEC: &[(&str, Column)] = {
         ("satisfied", Other),
         ("registered_by", Fixed),
         ("returned", Other),
+        ("handler", Other),
     ]
 };
 
@@ -201,6 +202,7 @@ macro_rules! sql_store {
                 figures: figures_from_row(r)?,
                 registered_by: r.try_get("registered_by")?,
                 returned: r.try_get::<i16, _>("returned")? != 0,
+                handler: r.try_get("handler")?,
             })
         }
 
@@ -235,7 +237,8 @@ macro_rules! sql_store {
                     .push_bind(i16::from(c.figures.on_time))
                     .push_bind(c.figures.satisfied.map(i16::from))
                     .push_bind(&c.registered_by)
-                    .push_bind(i16::from(c.returned));
+                    .push_bind(i16::from(c.returned))
+                    .push_bind(&c.handler);
             });
         }
 
@@ -647,6 +650,9 @@ macro_rules! sql_store {
             }
             if let Some(who) = &f.registered_by {
                 q.push(" AND registered_by = ").push_bind(who.as_str());
+            }
+            if let Some(who) = &f.handler {
+                q.push(" AND handler = ").push_bind(who.as_str());
             }
             for (column, wanted) in [
                 ("resolved", f.resolved),

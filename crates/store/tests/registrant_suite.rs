@@ -1,6 +1,6 @@
-//! Who registered a case and whether its body sent it back, on every
-//! backend: the grid worker's own reports and the board's returned cases
-//! are lists by these, kept by every write and filled by the migration for
+//! Who registered a case, who signed for it and whether its body sent it
+//! back, on every backend: the grid worker's own reports, a handler's own
+//! cases and the board's returned cases are lists by these, kept by every write and filled by the migration for
 //! a store written before them.
 
 #[macro_use]
@@ -116,4 +116,58 @@ async fn own_registrations_and_returned_cases_are_listed(db: Db) {
         .unwrap()
         .returned
         .is_none());
+
+    // Who signed for a case for its body: listed as theirs, and no longer
+    // once the body sends it back or it is routed elsewhere.
+    let handler = |who: &str| CaseFilter {
+        handler: Some(who.to_owned()),
+        ..CaseFilter::default()
+    };
+    let wang = Actor::parse("handler-wang").unwrap();
+    let li = Actor::parse("handler-li").unwrap();
+    ledger
+        .act(waiting, assign("yaodu"), actor(), None)
+        .await
+        .unwrap();
+    ledger
+        .act(waiting, Command::SignFor {}, wang.clone(), None)
+        .await
+        .unwrap();
+    ledger
+        .act(by_clerk, Command::SignFor {}, li.clone(), None)
+        .await
+        .unwrap();
+    assert_eq!(list(handler("handler-wang")).await, vec![waiting]);
+    assert_eq!(list(handler("handler-li")).await, vec![by_clerk]);
+    let case = ledger.get(waiting).await.unwrap().unwrap();
+    assert_eq!(case.handler.as_deref(), Some("handler-wang"));
+    // An assigned case sent back by its body is nobody's until signed for.
+    ledger
+        .act(by_grid, Command::Accept { note: None }, actor(), None)
+        .await
+        .unwrap();
+    ledger
+        .act(by_grid, assign("yaodu"), actor(), None)
+        .await
+        .unwrap();
+    assert!(ledger
+        .get(by_grid)
+        .await
+        .unwrap()
+        .unwrap()
+        .handler
+        .is_none());
+
+    // A store from before the column: the migration fills it from the
+    // events, as a rebuild would.
+    db.exec("UPDATE cases SET handler = NULL").await;
+    assert_eq!(ledger.rebuild(false).await.unwrap().mismatched.len(), 2);
+    db.run_migration_updates(
+        include_str!("../migrations/sqlite/0009_handler.sql"),
+        include_str!("../migrations/postgres/0009_handler.sql"),
+    )
+    .await;
+    assert!(ledger.rebuild(false).await.unwrap().mismatched.is_empty());
+    assert_eq!(list(handler("handler-wang")).await, vec![waiting]);
+    assert!(list(handler("nobody")).await.is_empty());
 }

@@ -8,6 +8,7 @@ use crate::{render, PageError};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use jiefen_domain::access::{Function, Role};
 use jiefen_domain::case::{Case, CaseId, CaseKind, CaseState, DeadlineSignal, RiskLevel};
 use jiefen_domain::Timestamp;
 use jiefen_store::CaseOrder;
@@ -37,6 +38,7 @@ const QUEUE_PARAMS: &[&str] = &[
     "satisfied",
     "returned",
     "registered_by",
+    "handler",
     "created_from",
     "created_to",
 ];
@@ -65,6 +67,54 @@ pub struct Row {
     pub unread: Vec<String>,
 }
 
+/// "Mine" beside the caller's whole scope, for those who have cases of
+/// their own: a handler's are those they signed for, a clerk's or grid
+/// worker's those they registered.
+pub struct Tab {
+    pub href: String,
+    pub label: String,
+    pub current: bool,
+}
+
+fn tabs(c: &Chrome, principal: &Principal, q: &QueryParams) -> Vec<Tab> {
+    let staff = &principal.staff;
+    let me = staff.username.as_str();
+    let (mine_param, mine_label, all_label) = match staff.role() {
+        Role::Handler => ("handler", "queue.tab_handled", "queue.tab_body"),
+        r if r.may(Function::RegisterCase) => {
+            ("registered_by", "queue.tab_registered", "queue.tab_area")
+        }
+        _ => return Vec::new(),
+    };
+    let mine = q.get(mine_param) == Some(me);
+    let only_scope = QUEUE_PARAMS
+        .iter()
+        .all(|p| *p == "sort" || q.get(p).is_none());
+    let sort = q
+        .get("sort")
+        .map(|s| format!("sort={}", crate::url_encode(s)));
+    let href = |extra: Option<String>| {
+        let parts: Vec<String> = extra.into_iter().chain(sort.clone()).collect();
+        if parts.is_empty() {
+            "/cases".to_owned()
+        } else {
+            format!("/cases?{}", parts.join("&"))
+        }
+    };
+    vec![
+        Tab {
+            href: href(Some(format!("{mine_param}={}", crate::url_encode(me)))),
+            label: c.t.get(mine_label).to_owned(),
+            current: mine,
+        },
+        Tab {
+            href: href(None),
+            label: c.t.get(all_label).to_owned(),
+            current: only_scope,
+        },
+    ]
+}
+
 pub struct Filter {
     pub name: &'static str,
     pub label: String,
@@ -75,6 +125,7 @@ pub struct Filter {
 #[template(path = "queue.html")]
 pub struct Queue {
     pub c: Chrome,
+    pub tabs: Vec<Tab>,
     pub q: String,
     pub filters: Vec<Filter>,
     pub rows: Vec<Row>,
@@ -293,6 +344,7 @@ pub async fn page(
     Ok(render(
         StatusCode::OK,
         &Queue {
+            tabs: tabs(&c, &principal, &q),
             c,
             q: text.unwrap_or_default(),
             filters,

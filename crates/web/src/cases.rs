@@ -215,6 +215,7 @@ const LIST_PARAMS: &[&str] = &[
     "satisfied",
     "returned",
     "registered_by",
+    "handler",
     "sort",
     "cursor",
     "limit",
@@ -258,6 +259,7 @@ pub(crate) fn one_of<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> String 
         ("satisfied" = Option<bool>, Query, description = "Rated 满意 or 基本满意 (`true`) or 不满意 (`false`); unrated cases match neither"),
         ("returned" = Option<bool>, Query, description = "Sent back by the handling body (退回) and waiting to be routed again"),
         ("registered_by" = Option<String>, Query, description = "The user name of the account that registered the case"),
+        ("handler" = Option<String>, Query, description = "The user name of the handler who signed for the case for its body (签收); kept through its conclusion, cleared when the case is routed elsewhere"),
         ("sort" = Option<String>, Query, description = "`priority` (default: open red cases first, then the newest), `deadline` (the soonest running deadline first, then cases with none, newest first), `newest` or `oldest` (by registration)"),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page, with the same `sort`"),
         ("limit" = Option<u32>, Query, description = "1–200, default 50"),
@@ -416,11 +418,14 @@ pub fn list_filter(
     filter.on_time = boolean("on_time")?;
     filter.satisfied = boolean("satisfied")?;
     filter.returned = boolean("returned")?;
-    filter.registered_by = q
-        .parse_with("registered_by", "a user name", |s| {
+    let user_name = |name| {
+        q.parse_with(name, "a user name", |s| {
             jiefen_domain::access::Username::parse(s).ok()
-        })?
-        .map(|u| u.to_string());
+        })
+        .map(|u| u.map(|u| u.to_string()))
+    };
+    filter.registered_by = user_name("registered_by")?;
+    filter.handler = user_name("handler")?;
     if q.get("place").is_some() {
         let code = known_jurisdiction(&refs, q, "place")?;
         filter.place = Some(code.to_string());

@@ -128,6 +128,7 @@ pub async fn run(
         ("satisfied", list.satisfied.is_some()),
         ("returned", list.returned.is_some()),
         ("registered_by", list.registered_by.is_some()),
+        ("handler", list.handler.is_some()),
         ("body", list.no_body),
     ];
     if let Some((name, _)) = unsupported.iter().find(|(_, set)| *set) {
