@@ -23,13 +23,13 @@ use utoipa::ToSchema;
 pub const MAX_CASES: usize = 20_000;
 const PAGE: u32 = 500;
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TermView {
     pub term: String,
     pub weight: f64,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct HotspotView {
     /// The place's jurisdiction code (rolled up to `level`).
     pub place: String,
@@ -47,10 +47,13 @@ pub struct HotspotView {
     pub case_ids: Vec<CaseId>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Hotspots {
     pub from: Timestamp,
     pub to: Timestamp,
+    /// When this answer was worked out: the same question in the same scope
+    /// is answered from it for [`FRESH_FOR`] (ten minutes).
+    pub computed_at: Timestamp,
     /// Largest first.
     pub hotspots: Vec<HotspotView>,
     /// More cases than were read fell in the windows: the oldest were left out.
@@ -59,12 +62,51 @@ pub struct Hotspots {
 
 const PARAMS: &[&str] = &["from", "to", "jurisdiction", "level", "min_size", "buckets"];
 
+/// How long an answer is served again. Hotspots read weeks of cases and
+/// every word of them (seconds with a million cases in the store); what
+/// ten more minutes of cases change is not worth that on every dashboard
+/// view.
+pub const FRESH_FOR: time::Duration = time::Duration::minutes(10);
+/// Answers kept at most: a scope and a question each.
+const KEPT: usize = 256;
+
+/// Answers by scope and question, each with when it was worked out.
+#[derive(Default)]
+pub struct HotspotCache {
+    answers: std::sync::Mutex<std::collections::HashMap<String, Hotspots>>,
+}
+
+impl HotspotCache {
+    fn fresh(&self, key: &str, now: Timestamp) -> Option<Hotspots> {
+        let answers = self.answers.lock().expect("never poisoned");
+        let found = answers.get(key)?;
+        // A clock moved back (a test's) makes an answer from "later" stale too.
+        let age = now.minus(&found.computed_at);
+        (age >= time::Duration::ZERO && age < FRESH_FOR).then(|| found.clone())
+    }
+
+    fn keep(&self, key: String, answer: &Hotspots) {
+        let mut answers = self.answers.lock().expect("never poisoned");
+        if answers.len() >= KEPT && !answers.contains_key(&key) {
+            let oldest = answers
+                .iter()
+                .min_by_key(|(_, a)| a.computed_at.unix_millis())
+                .map(|(k, _)| k.clone());
+            if let Some(oldest) = oldest {
+                answers.remove(&oldest);
+            }
+        }
+        answers.insert(key, answer.clone());
+    }
+}
+
 #[utoipa::path(
     get,
     path = "/api/v1/hotspots",
     operation_id = "hotspots",
     description = "Clusters of similar cases at one place (a town by default) in a time window, within the caller's scope: \
-                   top terms, count, trend over the window, the count in the window before, and the cases.",
+                   top terms, count, trend over the window, the count in the window before, and the cases. \
+                   The same question in the same scope is answered again from the first answer for ten minutes (`computed_at`).",
     tag = "cases",
     params(
         ("from" = Option<String>, Query, description = "RFC 3339; default 30 days before `to`"),
@@ -85,8 +127,31 @@ pub async fn list(
     q: QueryParams,
 ) -> Result<Json<Hotspots>, ApiError> {
     q.only(PARAMS)?;
-    let rfc3339 = "an RFC 3339 timestamp such as 2026-03-02T08:00:00Z";
     let now = app.ledger.clock().now();
+    let scope = scope_of(&app, &principal);
+    let key = format!(
+        "{scope:?}?{}",
+        PARAMS
+            .iter()
+            .map(|p| format!("{p}={}", q.get(p).unwrap_or("")))
+            .collect::<Vec<_>>()
+            .join("&")
+    );
+    if let Some(answer) = app.hotspots.fresh(&key, now) {
+        return Ok(Json(answer));
+    }
+    let answer = compute(&app, scope, &q, now).await?;
+    app.hotspots.keep(key, &answer);
+    Ok(Json(answer))
+}
+
+async fn compute(
+    app: &AppState,
+    scope: jiefen_store::ScopeFilter,
+    q: &QueryParams,
+    now: Timestamp,
+) -> Result<Hotspots, ApiError> {
+    let rfc3339 = "an RFC 3339 timestamp such as 2026-03-02T08:00:00Z";
     let to = q
         .parse_with("to", rfc3339, |s| Timestamp::parse(s).ok())?
         .unwrap_or(now);
@@ -116,10 +181,10 @@ pub async fn list(
         .unwrap_or(4);
     let refs = app.ledger.refs();
     let mut filter = CaseFilter {
-        scope: scope_of(&app, &principal),
+        scope,
         ..CaseFilter::default()
     };
-    filter.jpath_prefix = crate::cases::jurisdiction_path(&refs, &q)?;
+    filter.jpath_prefix = crate::cases::jurisdiction_path(&refs, q)?;
     // The window before counts too: whether a hotspot is new or growing.
     let span = to.minus(&from);
     filter.created_from = Some(from.plus(-span));
@@ -194,10 +259,11 @@ pub async fn list(
                 .collect(),
         })
         .collect();
-    Ok(Json(Hotspots {
+    Ok(Hotspots {
         from,
         to,
+        computed_at: now,
         hotspots: views,
         truncated,
-    }))
+    })
 }

@@ -89,6 +89,8 @@ pub struct AppState {
     /// The clock tests move (`serve --test-clock`); None in production,
     /// where the endpoint that moves it answers 404.
     pub test_clock: Option<Arc<jiefen_store::clock::ManualClock>>,
+    /// Hotspot answers, served again while fresh.
+    pub hotspots: Arc<hotspots::HotspotCache>,
 }
 
 /// Requests a signed-in account may make by default: far above what a
@@ -128,6 +130,7 @@ impl AppState {
             ),
             reading: Arc::new(intake::Reading::lexicon(shared_segmenter())),
             test_clock: None,
+            hotspots: Arc::default(),
         }
     }
 

@@ -497,5 +497,23 @@ async fn hotspots_gather_similar_cases_at_one_place() {
         (StatusCode::UNPROCESSABLE_ENTITY, Some("level")),
         "{v}"
     );
+
+    // The same question is answered again from the first answer while it
+    // is fresh; ten minutes on, it is worked out anew with the new case.
+    let (_, first) = get("clerk-01", "").await;
+    app.register(complaint(
+        VILLAGE,
+        "搅拌站噪音又来了",
+        "丽景小区旁搅拌站今晚又在施工，噪音扰民。",
+    ))
+    .await;
+    app.advance(time::Duration::minutes(9));
+    let (_, again) = get("clerk-01", "").await;
+    assert_eq!(again["computed_at"], first["computed_at"], "{again}");
+    assert_eq!(again["hotspots"][0]["count"], 4, "{again}");
+    app.advance(time::Duration::minutes(2));
+    let (_, anew) = get("clerk-01", "").await;
+    assert_ne!(anew["computed_at"], first["computed_at"], "{anew}");
+    assert_eq!(anew["hotspots"][0]["count"], 5, "{anew}");
     app.finish().await;
 }
