@@ -805,6 +805,14 @@ fn import_search_and_train_a_model() {
     assert!(out.contains("【搅拌站】") && out.contains("2019-"), "{out}");
     let out = succeeded(&["reindex"], jiefen(&["reindex", "--data", d]));
     assert!(out.contains("indexed 12 cases"), "{out}");
+    // Built from the cases rather than followed from the log: the same
+    // answers.
+    let again = succeeded(&["search"], jiefen(&["search", "--data", d, "噪音 搅拌站"]));
+    assert!(again.starts_with("6 cases match"), "{again}");
+    assert!(
+        again.contains("【搅拌站】") && again.contains("2019-"),
+        "{again}"
+    );
     let out = jiefen(&["search", "--data", d, "(噪音"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not closed"));

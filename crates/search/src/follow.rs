@@ -8,7 +8,7 @@
 
 use crate::index::{CaseDoc, CaseIndex, SearchError};
 use jiefen_domain::case::{Case, CaseId};
-use jiefen_store::{EventRow, Ledger, StoreError};
+use jiefen_store::{CaseFilter, CaseOrder, CaseQuery, EventRow, Ledger, ListCursor, StoreError};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -22,6 +22,8 @@ pub enum FollowError {
 
 /// How many log positions one catch-up step reads; one index commit each.
 const STEP: u32 = 5_000;
+/// Cases read per page when the index is built from the cases themselves.
+const BUILD_PAGE: u32 = 2_000;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CatchUp {
@@ -63,7 +65,7 @@ impl Follower {
         let _one_at_a_time = self.busy.lock().await;
         self.index.clear()?;
         self.index.commit(0)?;
-        catch_up(&self.index, &self.ledger).await
+        build(&self.index, &self.ledger).await
     }
 
     /// Catches up if this process's writer has committed past the index, so
@@ -95,7 +97,51 @@ impl Follower {
     }
 }
 
+/// An empty index over a store with cases: each case read once, in
+/// registration order, then the log from where it stood when the build
+/// began. Following the log from its start instead would index a case
+/// again in every step where it changed (eight times for a typical case)
+/// and commit the index every few thousand events.
+async fn build(index: &CaseIndex, ledger: &Ledger) -> Result<CatchUp, FollowError> {
+    // A case changed while the build reads is indexed again by the catch-up
+    // from here: a later put replaces an earlier one.
+    let from = ledger.store().log_size().await?;
+    let mut cases = 0;
+    let mut after = None;
+    loop {
+        let page = ledger
+            .list(&CaseQuery {
+                filter: CaseFilter::default(),
+                order: CaseOrder::Oldest,
+                after,
+                limit: BUILD_PAGE,
+                now: ledger.clock().now(),
+            })
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = Some(ListCursor::of(last, CaseOrder::Oldest));
+        let mut docs = Vec::with_capacity(page.len());
+        for case in &page {
+            let events = ledger.history(case.id).await?;
+            let jpath = ledger.refs().path(&case.location.jurisdiction);
+            docs.push(doc_of(case, jpath, &events));
+        }
+        cases += docs.len() as u64;
+        index.put(&docs)?;
+    }
+    // Until here the index claims nothing: a crash meanwhile starts over.
+    index.commit(from)?;
+    let rest = catch_up(index, ledger).await?;
+    Ok(CatchUp {
+        cases: cases + rest.cases,
+        position: rest.position,
+    })
+}
+
 async fn catch_up(index: &CaseIndex, ledger: &Ledger) -> Result<CatchUp, FollowError> {
+    if index.position() == 0 && ledger.store().log_size().await? > u64::from(STEP) {
+        return Box::pin(build(index, ledger)).await;
+    }
     let store = ledger.store();
     let mut done = CatchUp {
         cases: 0,
