@@ -323,7 +323,8 @@ pub struct InboxQuery {
     pub kind: Option<NoticeKind>,
     /// The smallest id of the previous page.
     pub before: Option<i64>,
-    /// Only notices about these cases; empty for all.
+    /// Only notices about these cases; empty for all. Indexed for unread
+    /// notices (`unread_only`), which is what a page's marks ask for.
     pub cases: Vec<CaseId>,
     pub limit: u32,
 }
