@@ -660,8 +660,10 @@ macro_rules! sql_store {
                 ("satisfied", f.satisfied),
                 ("returned", f.returned),
             ] {
+                // A literal, not a parameter: a partial index (the board's
+                // returned cases) is used only for a WHERE it can see.
                 if let Some(w) = wanted {
-                    q.push(format!(" AND {column} = ")).push_bind(i16::from(w));
+                    q.push(format!(" AND {column} = {}", i16::from(w)));
                 }
             }
             if let Some(sig) = f.signal {
