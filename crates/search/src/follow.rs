@@ -122,9 +122,7 @@ async fn build(index: &CaseIndex, ledger: &Ledger) -> Result<CatchUp, FollowErro
         after = Some(ListCursor::of(last, CaseOrder::Oldest));
         let mut docs = Vec::with_capacity(page.len());
         for case in &page {
-            let events = ledger.history(case.id).await?;
-            let jpath = ledger.refs().path(&case.location.jurisdiction);
-            docs.push(doc_of(case, jpath, &events));
+            docs.push(doc_with_history(ledger, case).await?);
         }
         cases += docs.len() as u64;
         index.put(&docs)?;
@@ -170,9 +168,14 @@ async fn case_doc(ledger: &Ledger, id: CaseId) -> Result<Option<CaseDoc>, StoreE
     let Some(case) = ledger.get(id).await? else {
         return Ok(None);
     };
-    let events = ledger.history(id).await?;
+    doc_with_history(ledger, &case).await.map(Some)
+}
+
+/// A case's document, its notes read from its history.
+async fn doc_with_history(ledger: &Ledger, case: &Case) -> Result<CaseDoc, StoreError> {
+    let events = ledger.history(case.id).await?;
     let jpath = ledger.refs().path(&case.location.jurisdiction);
-    Ok(Some(doc_of(&case, jpath, &events)))
+    Ok(doc_of(case, jpath, &events))
 }
 
 /// The searchable document of a case: its projection's text and the notes

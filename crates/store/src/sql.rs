@@ -848,8 +848,9 @@ macro_rules! sql_store {
                 let limit = i64::from(query.limit);
                 let mut q = QueryBuilder::<$db>::new("SELECT state_json FROM cases");
                 push_filter(&mut q, query);
-                match (query.order, query.after) {
-                    (CaseOrder::Deadline, after) => {
+                let after = query.after;
+                match query.order {
+                    CaseOrder::Deadline => {
                         // Two walks, each along an index: the running
                         // deadlines by (due_at_ms, id), then the cases with
                         // none by id. One ORDER BY over both would sort
@@ -883,7 +884,7 @@ macro_rules! sql_store {
                         }
                         Ok(cases)
                     }
-                    (CaseOrder::Priority, after) => {
+                    CaseOrder::Priority => {
                         if let Some(ListCursor::Priority { urgent, id }) = after {
                             q.push(" AND (urgent < ")
                                 .push_bind(i16::from(urgent))
@@ -896,7 +897,7 @@ macro_rules! sql_store {
                         q.push(" ORDER BY urgent DESC, id DESC LIMIT ").push_bind(limit);
                         fetch_cases(&self.pool, q).await
                     }
-                    (order @ (CaseOrder::Newest | CaseOrder::Oldest), after) => {
+                    order @ (CaseOrder::Newest | CaseOrder::Oldest) => {
                         let newest = order == CaseOrder::Newest;
                         if let Some(ListCursor::Registered { id }) = after {
                             q.push(if newest { " AND id < " } else { " AND id > " })

@@ -143,8 +143,10 @@ pub async fn page(
             ApiError::new(StatusCode::FORBIDDEN, "forbidden", "no inbox is yours"),
         ));
     };
+    // The tabs have counted every inbox already: only the page is read.
     let found = app
         .ledger
+        .store()
         .inbox(&InboxQuery {
             recipient: recipient.clone(),
             unread_only: !all,
@@ -154,10 +156,15 @@ pub async fn page(
             limit: PAGE,
         })
         .await;
-    let (found, by_kind) = match found {
+    let found = match found {
         Ok(f) => f,
         Err(e) => return Err(PageError::new(c, e.into())),
     };
+    let unread = own
+        .iter()
+        .zip(&counts)
+        .find(|(r, _)| **r == recipient)
+        .map_or(0, |(_, n)| *n);
     let name = recipient.to_string();
     let next = (found.len() == PAGE as usize)
         .then(|| found.iter().map(|i| i.id).min())
@@ -168,7 +175,7 @@ pub async fn page(
         StatusCode::OK,
         &InboxPage {
             toggle: href(&name, !all, None),
-            unread: by_kind.iter().map(|(_, n)| n).sum(),
+            unread,
             recipient: name,
             all,
             tabs,
@@ -201,24 +208,28 @@ pub async fn unread_for(
 ) -> Result<(BTreeMap<CaseId, Vec<jiefen_domain::inbox::NoticeKind>>, u64), ApiError> {
     let mut by_case: BTreeMap<CaseId, Vec<_>> = BTreeMap::new();
     let mut total = 0;
+    let store = app.ledger.store();
     for recipient in principal.staff.own_inboxes() {
-        let (items, unread) = app
-            .ledger
+        total += store
+            .inbox_unread(&recipient)
+            .await?
+            .iter()
+            .map(|(_, n)| n)
+            .sum::<u64>();
+        if cases.is_empty() {
+            continue;
+        }
+        let items = store
             .inbox(&InboxQuery {
                 recipient,
                 unread_only: true,
                 kind: None,
                 before: None,
                 cases: cases.to_vec(),
-                // Every notice of a page's cases (a case gathers a few);
-                // with no cases, only the count is wanted.
-                limit: if cases.is_empty() { 1 } else { 200 },
+                // Every notice of a page's cases: a case gathers a few.
+                limit: 200,
             })
             .await?;
-        total += unread.iter().map(|(_, n)| n).sum::<u64>();
-        if cases.is_empty() {
-            continue;
-        }
         for i in items {
             let kinds = by_case.entry(i.case_id).or_default();
             if !kinds.contains(&i.kind) {
