@@ -299,7 +299,8 @@ impl Satisfaction {
 
 /// A case's part in the figures: resolved (answered and not reopened), on
 /// time (resolved within its deadline), the person's satisfaction once
-/// asked, and whether it is a repeat merged into an earlier case.
+/// asked, whether it is a repeat merged into an earlier case, and whether
+/// it is open and overdue as the deadline engine recorded it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CaseFigures {
     pub resolved: bool,
@@ -307,6 +308,7 @@ pub struct CaseFigures {
     /// `None` until the person is asked.
     pub satisfied: Option<bool>,
     pub repeat: bool,
+    pub overdue: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -502,7 +504,21 @@ impl Case {
                 .as_ref()
                 .map(|f| f.satisfaction.is_satisfied()),
             repeat: state == CaseState::Merged,
+            overdue: self.recorded_overdue(),
         }
+    }
+
+    /// Open and past its current deadline as the deadline engine recorded
+    /// it (超期). The overdue figure counts this rather than comparing the
+    /// deadline with the time it is asked: that way it is kept in the
+    /// tallies by the engine's `signal_changed` events like every other
+    /// figure, at the cost of trailing the clock by at most one tick.
+    pub fn recorded_overdue(&self) -> bool {
+        self.state().is_open()
+            && self.stage.time_limit().is_some_and(|l| {
+                self.watch_for(l.due_at)
+                    .is_some_and(|w| w.signal == DeadlineSignal::Overdue)
+            })
     }
 
     /// 正常 / 临期 / 超期 for the current deadline, as of `now`.

@@ -8,9 +8,25 @@ use std::fmt;
 /// Reasons and notes are told to people and kept as evidence, so an empty or
 /// whitespace-only reason is refused at the edge rather than stored.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct Text(String);
+
+/// The schema says what `parse` accepts, so a client (and schemathesis)
+/// knows a blank text is refused: something besides white space, and at
+/// most `MAX_CHARS` characters.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Text {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(r"\S"))
+            .max_length(Some(Self::MAX_CHARS))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Text {}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TextError {

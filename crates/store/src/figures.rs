@@ -8,9 +8,11 @@
 //! the rows, so the tallies always equal a count of the projection, which
 //! the store's rebuild checks ([`recount`]).
 //!
-//! Only the overdue figure is not tallied: it depends on the time it is
-//! asked. It is counted from the cases whose deadline has passed (an
-//! indexed range, a few per cent of the cases), with the list's own rule.
+//! The overdue figure is tallied too: it counts the cases the deadline
+//! engine recorded as overdue (`Case::recorded_overdue`), whose passage is a
+//! `signal_changed` event like any other write. Counting the cases past
+//! their deadline when asked read every overdue case of the place: 309,169
+//! rows and 2.6 s for a city at a million cases.
 
 use std::collections::HashMap;
 
@@ -76,6 +78,8 @@ pub struct Counts {
     /// Of those, 满意 or 基本满意.
     pub satisfied: i64,
     pub repeats: i64,
+    /// Open and overdue, as the deadline engine recorded it.
+    pub overdue: i64,
 }
 
 impl Counts {
@@ -91,6 +95,7 @@ impl Counts {
             rated: self.rated * by,
             satisfied: self.satisfied * by,
             repeats: self.repeats * by,
+            overdue: self.overdue * by,
         }
     }
 }
@@ -103,6 +108,7 @@ impl std::ops::AddAssign for Counts {
         self.rated += o.rated;
         self.satisfied += o.satisfied;
         self.repeats += o.repeats;
+        self.overdue += o.overdue;
     }
 }
 
@@ -160,6 +166,7 @@ impl Standing {
             rated: i64::from(f.satisfied.is_some()),
             satisfied: i64::from(f.satisfied == Some(true)),
             repeats: i64::from(f.repeat),
+            overdue: i64::from(f.overdue),
         }
     }
 

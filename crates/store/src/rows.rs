@@ -366,6 +366,10 @@ pub struct CaseFilter {
     pub on_time: Option<bool>,
     /// `Some(false)`: asked and not satisfied; unrated cases match neither.
     pub satisfied: Option<bool>,
+    /// Open and overdue as the deadline engine recorded it (the overdue
+    /// figure's cases); `signal` compares the deadline with the time
+    /// asked instead.
+    pub overdue: Option<bool>,
     pub created_from: Option<Timestamp>,
     pub created_to: Option<Timestamp>,
     /// What the reader may see at all; ANDed with everything above, so a

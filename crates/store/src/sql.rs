@@ -52,6 +52,7 @@ const CASE_COLUMN_SPEC: &[(&str, Column)] = {
         ("registered_by", Fixed),
         ("returned", Other),
         ("handler", Other),
+        ("overdue", Other),
     ]
 };
 
@@ -94,13 +95,14 @@ pub(crate) static CASE_SQL: std::sync::LazyLock<CaseSql> = std::sync::LazyLock::
 });
 
 /// The count columns of `case_tallies`, in the order `Counts` binds them.
-pub(crate) const TALLY_COUNTS: [&str; 6] = [
+pub(crate) const TALLY_COUNTS: [&str; 7] = [
     "registered",
     "resolved",
     "on_time",
     "rated",
     "satisfied",
     "repeats",
+    "overdue",
 ];
 
 /// `SELECT <keys>, <counts> FROM case_tallies`, for reading tally rows.
@@ -238,7 +240,8 @@ macro_rules! sql_store {
                     .push_bind(c.figures.satisfied.map(i16::from))
                     .push_bind(&c.registered_by)
                     .push_bind(i16::from(c.returned))
-                    .push_bind(&c.handler);
+                    .push_bind(&c.handler)
+                    .push_bind(i16::from(c.figures.overdue));
             });
         }
 
@@ -503,7 +506,8 @@ macro_rules! sql_store {
                     .push_bind(c.on_time)
                     .push_bind(c.rated)
                     .push_bind(c.satisfied)
-                    .push_bind(c.repeats);
+                    .push_bind(c.repeats)
+                    .push_bind(c.overdue);
             });
             let set: Vec<String> = counts
                 .iter()
@@ -659,6 +663,7 @@ macro_rules! sql_store {
                 ("on_time", f.on_time),
                 ("satisfied", f.satisfied),
                 ("returned", f.returned),
+                ("overdue", f.overdue),
             ] {
                 // A literal, not a parameter: a partial index (the board's
                 // returned cases) is used only for a WHERE it can see.
@@ -705,7 +710,7 @@ macro_rules! sql_store {
 
         /// What [`crate::figures::Standing`] reads of a projection row.
         const STANDING_COLUMNS: &str =
-            "jpath, category, channel, body, created_at_ms, state, resolved, on_time, satisfied";
+            "jpath, category, channel, body, created_at_ms, state, resolved, on_time, satisfied, overdue";
 
         fn standing_from_row(r: &<$db as sqlx::Database>::Row) -> Result<crate::figures::Standing> {
             Ok(crate::figures::Standing {
@@ -725,6 +730,7 @@ macro_rules! sql_store {
                 on_time: r.try_get::<i16, _>("on_time")? != 0,
                 satisfied: r.try_get::<Option<i16>, _>("satisfied")?.map(|v| v != 0),
                 repeat: r.try_get::<&str, _>("state")? == "merged",
+                overdue: r.try_get::<i16, _>("overdue")? != 0,
             })
         }
 
@@ -748,6 +754,7 @@ macro_rules! sql_store {
                     rated: r.try_get("rated")?,
                     satisfied: r.try_get("satisfied")?,
                     repeats: r.try_get("repeats")?,
+                    overdue: r.try_get("overdue")?,
                 },
             ))
         }

@@ -93,6 +93,25 @@ async fn tallies_follow_the_cases_and_list_the_same_cases(db: Db) {
     )
     .await;
     clock.advance(Duration::days(3));
+    // Overdue is what the engine records: counted from its tick on.
+    let day = beijing_day(start().unix_millis());
+    let overdue_in = |rows: &[jiefen_store::figures::TallyRow]| {
+        rows.iter()
+            .filter(|r| r.dimension == Dimension::Channel)
+            .map(|r| r.counts.overdue)
+            .sum::<i64>()
+    };
+    let store = ledger.store();
+    assert_eq!(
+        overdue_in(&store.tallies("341721", day, day + 1).await.unwrap()),
+        0
+    );
+    ledger.tick(100).await.unwrap();
+    // Both 尧渡镇 cases assigned for one day are overdue now.
+    assert_eq!(
+        overdue_in(&store.tallies("341721", day, day + 1).await.unwrap()),
+        2
+    );
     run(
         late,
         vec![
@@ -105,9 +124,9 @@ async fn tallies_follow_the_cases_and_list_the_same_cases(db: Db) {
     )
     .await;
 
-    let store = ledger.store();
-    let day = beijing_day(start().unix_millis());
+    // The late one is answered: only the open one is still overdue.
     let county = store.tallies("341721", day, day + 1).await.unwrap();
+    assert_eq!(overdue_in(&county), 1);
     let cell = |dimension, value: &str| {
         let mut sum = Counts::default();
         for r in county
@@ -126,7 +145,8 @@ async fn tallies_follow_the_cases_and_list_the_same_cases(db: Db) {
             on_time: 1,
             rated: 2,
             satisfied: 1,
-            repeats: 0
+            repeats: 0,
+            overdue: 1,
         }
     );
     assert_eq!(
@@ -230,22 +250,40 @@ async fn tallies_follow_the_cases_and_list_the_same_cases(db: Db) {
     ] {
         assert_eq!(count(filter.clone()).await, want, "{filter:?}");
     }
-    // The overdue figure is counted at the time asked, by the list's rule.
-    let overdue_now = store
-        .standings(&CaseQuery {
-            filter: CaseFilter {
-                signal: Some(DeadlineSignal::Overdue),
-                ..Default::default()
-            },
-            order: CaseOrder::default(),
-            after: None,
-            limit: 1000,
-            now: clock.now(),
+    // The overdue figure's cases are the list's recorded overdue ones; the
+    // deadline compared with the time asked gives the same here.
+    for filter in [
+        CaseFilter {
+            overdue: Some(true),
+            ..Default::default()
+        },
+        CaseFilter {
+            signal: Some(DeadlineSignal::Overdue),
+            ..Default::default()
+        },
+    ] {
+        let overdue_now = store
+            .standings(&CaseQuery {
+                filter,
+                order: CaseOrder::default(),
+                after: None,
+                limit: 1000,
+                now: clock.now(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(overdue_now.len(), 1);
+        assert!(overdue_now[0].jpath.ends_with("/341721100/"));
+        assert!(overdue_now[0].figures.overdue);
+    }
+    assert_eq!(
+        count(CaseFilter {
+            overdue: Some(true),
+            ..yaodu()
         })
-        .await
-        .unwrap();
-    assert_eq!(overdue_now.len(), 1);
-    assert!(overdue_now[0].jpath.ends_with("/341721100/"));
+        .await,
+        figures.overdue
+    );
 
     // The tallies equal a count of the projection, and a rebuild agrees.
     assert_eq!(
@@ -283,4 +321,25 @@ async fn tallies_follow_the_cases_and_list_the_same_cases(db: Db) {
     let reopened = open_ledger(&db, clock.clone(), MASTER_KEY).await.unwrap();
     assert!(store.tallies_built().await.unwrap());
     assert!(!reopened.rebuild(false).await.unwrap().tallies_mismatched);
+
+    // A store from before overdue was tallied: migration 0011 finds the
+    // engine's record in the stored JSON.
+    db.exec(
+        "UPDATE cases SET overdue = 0; UPDATE case_tallies SET overdue = 0; \
+         DELETE FROM counters WHERE name = 'tallies_built'",
+    )
+    .await;
+    assert_eq!(reopened.rebuild(false).await.unwrap().mismatched.len(), 1);
+    db.run_migration_updates(
+        include_str!("../migrations/sqlite/0011_overdue_tallied.sql"),
+        include_str!("../migrations/postgres/0011_overdue_tallied.sql"),
+    )
+    .await;
+    assert!(reopened.rebuild(false).await.unwrap().mismatched.is_empty());
+    let again = open_ledger(&db, clock.clone(), MASTER_KEY).await.unwrap();
+    assert!(!again.rebuild(false).await.unwrap().tallies_mismatched);
+    assert_eq!(
+        overdue_in(&store.tallies("341721", day, day + 1).await.unwrap()),
+        1
+    );
 }

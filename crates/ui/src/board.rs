@@ -65,7 +65,7 @@ const NARROW: [&str; 2] = ["body", "jurisdiction"];
 /// belong to it (the API has no filter for "open" or "under review").
 type Keep = fn(&Case) -> bool;
 const SECTIONS: [(&str, &str, Keep); 6] = [
-    ("overdue", "signal=overdue", |_| true),
+    ("overdue", "overdue=true", |_| true),
     ("due_soon", "signal=due_soon", |_| true),
     ("red", "risk=red", |c| c.state().is_open()),
     ("returned", "returned=true", |_| true),

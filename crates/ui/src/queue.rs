@@ -37,6 +37,7 @@ const QUEUE_PARAMS: &[&str] = &[
     "on_time",
     "satisfied",
     "returned",
+    "overdue",
     "registered_by",
     "handler",
     "created_from",

@@ -61,7 +61,7 @@ fn filename(q: &QueryParams) -> Result<String, ApiError> {
     params(
         ("id" = String, Path, description = "Case id (UUID)"),
         ("filename" = String, Query, description = "The file's name as the person gave it"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1–200 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,200}$", description = "1–200 visible ASCII characters"),
     ),
     responses(
         (status = 201, description = "Stored and recorded", body = Uploaded),

@@ -131,7 +131,7 @@ pub(crate) fn written<B: Serialize>(
     tag = "cases",
     request_body = CreateCaseRequest,
     params(
-        ("Idempotency-Key" = Option<String>, Header,
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,200}$",
             description = "1–200 visible ASCII characters; a retry with the same key and body gets the first answer"),
     ),
     responses(
@@ -214,6 +214,7 @@ const LIST_PARAMS: &[&str] = &[
     "on_time",
     "satisfied",
     "returned",
+    "overdue",
     "registered_by",
     "handler",
     "sort",
@@ -243,7 +244,7 @@ pub(crate) fn one_of<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> String 
     description = "Open red cases first (红色预警 at the top of every queue), then the newest.",
     tag = "cases",
     params(
-        ("jurisdiction" = Option<String>, Query, description = "A jurisdiction code; matches its whole subtree"),
+        ("jurisdiction" = Option<String>, Query, pattern = "^[A-Za-z0-9-]{1,32}$", description = "A jurisdiction code; matches its whole subtree"),
         ("kind" = Option<CaseKind>, Query),
         ("state" = Option<CaseState>, Query),
         ("category" = Option<String>, Query, description = "A first-level code matches its sub-categories too"),
@@ -258,11 +259,12 @@ pub(crate) fn one_of<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> String 
         ("on_time" = Option<bool>, Query, description = "Resolved within the deadline (按期办结)"),
         ("satisfied" = Option<bool>, Query, description = "Rated 满意 or 基本满意 (`true`) or 不满意 (`false`); unrated cases match neither"),
         ("returned" = Option<bool>, Query, description = "Sent back by the handling body (退回) and waiting to be routed again"),
+        ("overdue" = Option<bool>, Query, description = "Open and recorded overdue (超期) by the deadline engine, as the overdue figure counts; `signal=overdue` compares the deadline with the time asked instead"),
         ("registered_by" = Option<String>, Query, description = "The user name of the account that registered the case"),
         ("handler" = Option<String>, Query, description = "The user name of the handler who signed for the case for its body (签收); kept through its conclusion, cleared when the case is routed elsewhere"),
         ("sort" = Option<String>, Query, description = "`priority` (default: open red cases first, then the newest), `deadline` (the soonest running deadline first, then cases with none, newest first), `newest` or `oldest` (by registration)"),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page, with the same `sort`"),
-        ("limit" = Option<u32>, Query, description = "1–200, default 50"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1–200, default 50"),
     ),
     responses(
         (status = 200, body = CaseList),
@@ -418,6 +420,7 @@ pub fn list_filter(
     filter.on_time = boolean("on_time")?;
     filter.satisfied = boolean("satisfied")?;
     filter.returned = boolean("returned")?;
+    filter.overdue = boolean("overdue")?;
     let user_name = |name| {
         q.parse_with(name, "a user name", |s| {
             jiefen_domain::access::Username::parse(s).ok()
@@ -459,7 +462,7 @@ pub fn list_filter(
     request_body = ActionRequest,
     params(
         ("id" = String, Path, description = "Case id (UUID)"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1–200 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,200}$", description = "1–200 visible ASCII characters"),
     ),
     responses(
         (status = 200, description = "Recorded (or replayed, with `Idempotent-Replayed: true`)", body = WriteOutcome),
@@ -507,7 +510,7 @@ pub async fn act(
     params(
         ("id" = String, Path, description = "Case id (UUID)"),
         ("full" = Option<bool>, Query, description = "Show the full values (roles that need them only; default false)"),
-        ("reason" = Option<String>, Query, description = "Why the full values are needed (2–200 characters); required with full=true and written to the security log"),
+        ("reason" = Option<String>, Query, min_length = 2, max_length = 200, description = "Why the full values are needed (2–200 characters); required with full=true and written to the security log"),
     ),
     responses(
         (status = 200, body = PartiesView),
@@ -615,6 +618,7 @@ async fn disclosure(
 pub struct ErasureRequest {
     /// The lawful ground (e.g. the person's request under PIPL art. 47),
     /// 2–200 characters; recorded in the security log.
+    #[schema(min_length = 2, max_length = 200, pattern = r"\S.*\S")]
     pub reason: String,
 }
 
@@ -686,7 +690,7 @@ pub async fn erase(
     params(
         ("id" = String, Path, description = "Case id (UUID)"),
         ("personal" = Option<bool>, Query, description = "Include personal values with their salts (default false); needs a reason"),
-        ("reason" = Option<String>, Query, description = "Why (2–200 characters); required with personal=true, recorded"),
+        ("reason" = Option<String>, Query, min_length = 2, max_length = 200, description = "Why (2–200 characters); required with personal=true, recorded"),
     ),
     responses(
         (status = 200, description = "An offline-verifiable bundle (jiefen.case-bundle.v1)", body = CaseBundle),

@@ -4,10 +4,11 @@
 //! month by month.
 //!
 //! They are read from the store's tallies (`jiefen_store::figures`), so a
-//! province's figures cost what a town's do; only the overdue figure is
-//! counted when asked (it depends on the time). Every cell carries the
-//! case list's query for the cases behind it, and [`Measure::param`] adds
-//! the figure's own filter: the list finds exactly the cases counted.
+//! province's figures cost what a town's do. Overdue is what the deadline
+//! engine recorded (`Case::recorded_overdue`), so it trails the clock by at
+//! most one tick. Every cell carries the case list's query for the cases
+//! behind it, and [`Measure::param`] adds the figure's own filter: the list
+//! finds exactly the cases counted.
 //!
 //! A caller sees the figures of their own scope only: a place above it is
 //! narrowed to it, a place beside it has none. A body's handlers (scoped to
@@ -20,7 +21,7 @@ use crate::scope::scope_of;
 use crate::{auth::Principal, AppState};
 use axum::extract::State;
 use axum::Json;
-use jiefen_domain::case::{Channel, DeadlineSignal};
+use jiefen_domain::case::Channel;
 use jiefen_domain::jurisdiction::{JurisdictionCode, Level};
 use jiefen_domain::Timestamp;
 use jiefen_store::figures::{beijing_day, day_start_ms, Counts, Dimension, Standing, TallyRow};
@@ -36,8 +37,7 @@ const PARAMS: &[&str] = &["jurisdiction", "from", "to"];
 const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
 /// The longest period asked about at once: ten years.
 const MAX_DAYS: i64 = 3_660;
-/// Cases counted one by one at most (the overdue figure, and a body's
-/// figures): far above what one place has overdue.
+/// Cases counted one by one at most (a body's figures).
 const MAX_COUNTED: u32 = 2_000_000;
 
 /// One figure of a cell.
@@ -82,7 +82,7 @@ impl Measure {
             Measure::OnTime => Some("on_time=true"),
             Measure::Satisfied => Some("satisfied=true"),
             Measure::Repeats => Some("state=merged"),
-            Measure::Overdue => Some("signal=overdue"),
+            Measure::Overdue => Some("overdue=true"),
         }
     }
 }
@@ -95,8 +95,6 @@ pub struct Cell {
     pub value: String,
     pub label: String,
     pub counts: Counts,
-    /// Open and past the deadline now.
-    pub overdue: i64,
     /// The case list's query for the cases counted here; each figure's
     /// cases are these with [`Measure::param`] added.
     pub query: String,
@@ -110,7 +108,7 @@ impl Cell {
             Measure::OnTime => self.counts.on_time,
             Measure::Satisfied => self.counts.satisfied,
             Measure::Repeats => self.counts.repeats,
-            Measure::Overdue => self.overdue,
+            Measure::Overdue => self.counts.overdue,
         }
     }
 
@@ -167,7 +165,7 @@ pub struct Figures {
                    every cell carries the case-list query of the cases behind it.",
     tag = "cases",
     params(
-        ("jurisdiction" = Option<String>, Query, description = "The place; default the caller's own"),
+        ("jurisdiction" = Option<String>, Query, pattern = "^[A-Za-z0-9-]{1,32}$", description = "The place; default the caller's own"),
         ("from" = Option<String>, Query, description = "First day counted, YYYY-MM-DD (Beijing time); default the first of the month eleven months before `to`"),
         ("to" = Option<String>, Query, description = "Last day counted, YYYY-MM-DD; default today"),
     ),
@@ -242,28 +240,21 @@ pub async fn figures(
         created_to: Some(day_start(to + 1)),
         ..CaseFilter::default()
     };
-    let counted = |filter: CaseFilter| CaseQuery {
-        filter,
-        order: CaseOrder::default(),
-        after: None,
-        limit: MAX_COUNTED,
-        now,
-    };
     let store = app.ledger.store();
-    let rows: Vec<Row<Counts>> = if tallied {
-        let stored = store.tallies(node.as_str(), from, to + 1).await?;
-        stored.into_iter().map(Row::from).collect()
+    let rows: Vec<TallyRow> = if tallied {
+        store.tallies(node.as_str(), from, to + 1).await?
     } else {
-        let standings = store.standings(&counted(base.clone())).await?;
-        rows_of(&standings, node.as_str(), |s| s.counts())
+        let standings = store
+            .standings(&CaseQuery {
+                filter: base,
+                order: CaseOrder::default(),
+                after: None,
+                limit: MAX_COUNTED,
+                now,
+            })
+            .await?;
+        tally_rows(&standings, node.as_str())
     };
-    let overdue_cases = store
-        .standings(&counted(CaseFilter {
-            signal: Some(DeadlineSignal::Overdue),
-            ..base.clone()
-        }))
-        .await?;
-    let overdue = rows_of(&overdue_cases, node.as_str(), |_| 1_i64);
 
     let name = |code: &str| -> String {
         JurisdictionCode::parse(code)
@@ -274,17 +265,14 @@ pub async fn figures(
     let period = created_between(from, to + 1);
     let place = format!("jurisdiction={node}");
     let breakdown = |dimension: Dimension| -> Vec<Cell> {
-        let mut sums: BTreeMap<&str, (Counts, i64)> = BTreeMap::new();
+        let mut sums: BTreeMap<&str, Counts> = BTreeMap::new();
         for r in rows.iter().filter(|r| r.dimension == dimension) {
-            sums.entry(r.value.as_str()).or_default().0 += r.counts;
-        }
-        for r in overdue.iter().filter(|r| r.dimension == dimension) {
-            sums.entry(r.value.as_str()).or_default().1 += r.counts;
+            *sums.entry(r.value.as_str()).or_default() += r.counts;
         }
         let mut cells: Vec<Cell> = sums
             .into_iter()
-            .filter(|(_, (c, o))| c.registered > 0 || *o > 0)
-            .map(|(value, (counts, overdue))| {
+            .filter(|(_, c)| c.registered > 0)
+            .map(|(value, counts)| {
                 let (label, narrowed) = match dimension {
                     Dimension::Area if value == node.as_str() => {
                         (name(value), format!("{place}&place={value}"))
@@ -318,14 +306,13 @@ pub async fn figures(
                     value: value.to_owned(),
                     label,
                     counts,
-                    overdue,
                     query: format!("{narrowed}&{period}"),
                 }
             })
             .collect();
         cells.sort_by(|a, b| {
-            (b.counts.registered, b.overdue)
-                .cmp(&(a.counts.registered, a.overdue))
+            (b.counts.registered, b.counts.overdue)
+                .cmp(&(a.counts.registered, a.counts.overdue))
                 .then_with(|| a.value.cmp(&b.value))
         });
         cells
@@ -335,10 +322,9 @@ pub async fn figures(
         value: String::new(),
         label: name(node.as_str()),
         counts: Counts::default(),
-        overdue: 0,
         query: format!("{place}&{period}"),
     };
-    let mut months: BTreeMap<(i32, u8), (Counts, i64)> = BTreeMap::new();
+    let mut months: BTreeMap<(i32, u8), Counts> = BTreeMap::new();
     let mut day = from;
     while day <= to {
         months.entry(month_of(day)).or_default();
@@ -346,18 +332,11 @@ pub async fn figures(
     }
     for r in rows.iter().filter(|r| r.dimension == Dimension::Channel) {
         totals.counts += r.counts;
-        months.entry(month_of(r.day)).or_default().0 += r.counts;
-    }
-    for s in &overdue_cases {
-        totals.overdue += 1;
-        months
-            .entry(month_of(beijing_day(s.created_at_ms)))
-            .or_default()
-            .1 += 1;
+        *months.entry(month_of(r.day)).or_default() += r.counts;
     }
     let trend = months
         .into_iter()
-        .map(|((year, month), (counts, overdue))| {
+        .map(|((year, month), counts)| {
             let first = civil_day(year, month, 1).max(from);
             let next = months_before(civil_day(year, month, 1), -1).min(to + 1);
             let value = format!("{year:04}-{month:02}");
@@ -365,7 +344,6 @@ pub async fn figures(
                 label: value.clone(),
                 value,
                 counts,
-                overdue,
                 query: format!("{place}&{}", created_between(first, next)),
             }
         })
@@ -384,46 +362,23 @@ pub async fn figures(
     })
 }
 
-/// Tally-shaped rows of cases counted one by one, seen from `node`.
-fn rows_of<T: Default + std::ops::AddAssign>(
-    standings: &[Standing],
-    node: &str,
-    each: impl Fn(&Standing) -> T,
-) -> Vec<Row<T>> {
-    let mut sums: BTreeMap<(Dimension, String, i64), T> = BTreeMap::new();
+/// The tally rows of cases counted one by one, seen from `node`.
+fn tally_rows(standings: &[Standing], node: &str) -> Vec<TallyRow> {
+    let mut sums: BTreeMap<(Dimension, String, i64), Counts> = BTreeMap::new();
     for s in standings {
         let day = beijing_day(s.created_at_ms);
         for d in Dimension::ALL {
-            *sums.entry((d, s.value(d, node), day)).or_default() += each(s);
+            *sums.entry((d, s.value(d, node), day)).or_default() += s.counts();
         }
     }
     sums.into_iter()
-        .map(|((dimension, value, day), counts)| Row {
+        .map(|((dimension, value, day), counts)| TallyRow {
             dimension,
             value,
             day,
             counts,
         })
         .collect()
-}
-
-/// A tally row with any kind of count.
-struct Row<T> {
-    dimension: Dimension,
-    value: String,
-    day: i64,
-    counts: T,
-}
-
-impl From<TallyRow> for Row<Counts> {
-    fn from(r: TallyRow) -> Self {
-        Row {
-            dimension: r.dimension,
-            value: r.value,
-            day: r.day,
-            counts: r.counts,
-        }
-    }
 }
 
 /// The instant a Beijing day starts.

@@ -62,7 +62,8 @@ impl TryFrom<String> for RecipientParam {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MarkReadRequest {
-    #[schema(value_type = String, example = "body:yaodu-tmc")]
+    #[schema(value_type = String, example = "body:yaodu-tmc",
+        pattern = "^(body:[A-Za-z0-9_-]{1,64}|staff:.*\\S.*|centre:[A-Za-z0-9-]{1,32})$")]
     pub recipient: RecipientParam,
     /// Items to mark; absent or null marks every unread item of the inbox.
     /// Ids of other inboxes are ignored.
@@ -100,11 +101,11 @@ async fn may_read(
     operation_id = "inbox",
     tag = "inbox",
     params(
-        ("recipient" = String, Query, description = "`body:CODE`, `staff:NAME` or `centre:JURISDICTION_CODE`"),
+        ("recipient" = String, Query, pattern = "^(body:[A-Za-z0-9_-]{1,64}|staff:.*\\S.*|centre:[A-Za-z0-9-]{1,32})$", description = "`body:CODE`, `staff:NAME` or `centre:JURISDICTION_CODE`"),
         ("unread" = Option<bool>, Query, description = "Only unread items (default false)"),
         ("kind" = Option<NoticeKind>, Query),
         ("before" = Option<i64>, Query, description = "`next_before` of the previous page"),
-        ("limit" = Option<u32>, Query, description = "1–200, default 50"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1–200, default 50"),
     ),
     responses(
         (status = 200, body = Inbox),

@@ -146,6 +146,25 @@ impl Modify for Security {
             op.responses.responses.entry("429".into()).or_insert_with(|| {
                 error("`rate_limited`: too many requests from this account or address; `too_many_attempts`: too many failed guesses. Retry-After says when to try again").into()
             });
+            // Every JSON body goes through the one extractor, whose
+            // refusals every such operation can answer.
+            let takes_json = op
+                .request_body
+                .as_ref()
+                .is_some_and(|b| b.content.contains_key("application/json"));
+            if takes_json {
+                let responses = &mut op.responses.responses;
+                responses
+                    .entry("400".into())
+                    .or_insert_with(|| error("`malformed_json`: the body is not JSON").into());
+                responses
+                    .entry("413".into())
+                    .or_insert_with(|| error("`payload_too_large`: a JSON body over 1 MiB").into());
+                responses.entry("415".into()).or_insert_with(|| {
+                    error("`unsupported_media_type`: the body is not sent as application/json")
+                        .into()
+                });
+            }
             if route.access == Access::Public {
                 op.security = Some(vec![SecurityRequirement::default()]);
                 continue;

@@ -486,7 +486,7 @@ pub struct AuditPage {
         ("after" = Option<u64>, Query, description = "Entries after this sequence number"),
         ("action" = Option<AuditAction>, Query),
         ("case" = Option<String>, Query, description = "Entries about this case id"),
-        ("limit" = Option<u32>, Query, description = "1–200, default 50"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1–200, default 50"),
     ),
     responses(
         (status = 200, body = AuditPage),

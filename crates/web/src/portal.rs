@@ -83,17 +83,15 @@ pub struct Submission {
     pub kind: Option<CaseKind>,
     #[schema(value_type = String, example = "property_mgmt.parking")]
     pub category: CategoryCode,
-    #[schema(value_type = String, example = "小区停车位被占用")]
+    #[schema(example = "小区停车位被占用")]
     pub title: Text,
-    #[schema(value_type = String)]
     pub description: Text,
     /// Where it happens: a jurisdiction code from `/api/v1/jurisdictions`.
     #[schema(value_type = String, example = "341721100201")]
     pub jurisdiction: JurisdictionCode,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub address: Option<Text>,
-    #[schema(value_type = String, example = "张三")]
+    #[schema(example = "张三")]
     pub name: Text,
     /// A mainland mobile number; its last four digits unlock following the
     /// matter.
@@ -436,7 +434,6 @@ pub struct Rating {
     pub phone_last4: String,
     pub satisfaction: Satisfaction,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub comment: Option<Text>,
 }
 
@@ -446,7 +443,6 @@ pub struct ReviewAsk {
     pub receipt_code: String,
     pub phone_last4: String,
     /// Why the answer is not accepted.
-    #[schema(value_type = String)]
     pub reason: Text,
 }
 
