@@ -60,7 +60,7 @@ pub fn read(path: &Path) -> Result<Vec<Result<Record, Unreadable>>> {
     }
 }
 
-fn json_lines(text: &str) -> Vec<Result<Record, Unreadable>> {
+pub fn json_lines(text: &str) -> Vec<Result<Record, Unreadable>> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
@@ -100,7 +100,7 @@ fn json_lines(text: &str) -> Vec<Result<Record, Unreadable>> {
     out
 }
 
-fn csv_records(text: &str) -> Result<Vec<Result<Record, Unreadable>>> {
+pub fn csv_records(text: &str) -> Result<Vec<Result<Record, Unreadable>>> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)
         .from_reader(text.as_bytes());

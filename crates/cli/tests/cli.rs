@@ -3,19 +3,14 @@
 //! the database behind a checkpoint — makes `verify` fail naming the event.
 
 use jiefen_domain::case::CaseId;
-use jiefen_domain::taxonomy::Taxonomy;
 use jiefen_ledger::checkpoint::DeploymentKey;
 use jiefen_store::forgery::{rewrite_event, Raw};
 use jiefen_store::sqlite::SqliteStore;
-use jiefen_store::{Ledger, SystemClock};
+mod common;
+use common::*;
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::sync::Arc;
-
-/// Our crates' logs in full, so the checks below see everything they say.
-const LOG_LEVELS: &str = "info,jiefen_web=trace,jiefen_store=trace,tower_http=debug,sqlx=warn";
+use std::process::{Command, Output};
 
 /// Runs the binary. Whatever it writes to standard error (its logs and
 /// error messages) must hold no ID number or phone; standard output may,
@@ -50,34 +45,6 @@ fn succeeded(args: &[&str], out: Output) -> String {
     stdout(&out)
 }
 
-/// A minimal HTTP/1.1 GET, so this test needs no client library.
-fn get(addr: &str, path: &str) -> (u16, Value) {
-    request(addr, "GET", path, "", "").1
-}
-
-/// One request over a fresh connection: the response's headers, status
-/// and JSON body.
-fn request(
-    addr: &str,
-    method: &str,
-    path: &str,
-    headers: &str,
-    body: &str,
-) -> (String, (u16, Value)) {
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{headers}\
-         Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    let head = raw.split("\r\n\r\n").next().unwrap_or_default().to_owned();
-    (head, parse_response(&raw))
-}
-
 /// Signs in with the password the demo wrote beside its data; returns the
 /// session cookie.
 fn demo_sign_in(addr: &str, data: &Path, user: &str) -> String {
@@ -103,26 +70,13 @@ fn demo_sign_in(addr: &str, data: &Path, user: &str) -> String {
     cookie.split(';').next().unwrap().to_owned()
 }
 
-fn parse_response(raw: &str) -> (u16, Value) {
-    let status: u16 = raw[9..12].parse().unwrap();
-    let body = raw.split("\r\n\r\n").nth(1).unwrap_or_default();
-    // Bodies may arrive chunked; take the JSON between the first { and last }.
-    let json = &body[body.find('{').unwrap_or(0)..=body.rfind('}').unwrap_or(0)];
-    (status, serde_json::from_str(json).unwrap_or(Value::Null))
-}
-
-/// A running `serve`; its standard error is collected and, when it is
-/// stopped, checked for personal data.
-struct Server {
-    child: std::process::Child,
-    stderr: Option<std::thread::JoinHandle<String>>,
-}
+/// A running `serve`, killed when dropped; what it logged is then checked
+/// for personal data.
+struct Server(Option<Spawned>);
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let logged = self.stderr.take().map(|t| t.join().unwrap());
+        let logged = self.0.take().map(Spawned::kill);
         if let (Some(logged), false) = (logged, std::thread::panicking()) {
             assert!(logged.contains("finished processing request"), "{logged}");
             assert_no_personal_data(&logged);
@@ -131,47 +85,10 @@ impl Drop for Server {
 }
 
 fn serve_demo(data: &Path, cases: usize) -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_jiefen"))
-        .args([
-            "serve",
-            "--demo",
-            "--demo-cases",
-            &cases.to_string(),
-            "--listen",
-            "127.0.0.1:0",
-            "--data",
-        ])
-        .arg(data)
-        .env("RUST_LOG", LOG_LEVELS)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("server printed its address").unwrap();
-        if let Some(rest) = line.split("http://").nth(1) {
-            break rest
-                .split(|c: char| c == '/' || c.is_whitespace())
-                .next()
-                .unwrap()
-                .to_owned();
-        }
-    };
-    let stderr = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in lines.map_while(Result::ok) {
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-    (
-        Server {
-            child,
-            stderr: Some(stderr),
-        },
-        addr,
-    )
+    let spawned = spawn_serve(&["--demo", "--demo-cases", &cases.to_string()], data)
+        .expect("serve --demo starts");
+    let addr = spawned.addr.clone();
+    (Server(Some(spawned)), addr)
 }
 
 #[test]
@@ -279,18 +196,7 @@ fn serve_demo_export_verify_and_tampering() {
     // server sign the result. Only the earlier checkpoint exposes it.
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let store = Arc::new(SqliteStore::open(&data.join("jiefen.db")).await.unwrap());
-        let seed = std::fs::read_to_string(data.join("signing.key")).unwrap();
-        let ledger = Ledger::open(
-            store.clone(),
-            Taxonomy::default_taxonomy(),
-            Arc::new(SystemClock),
-            DeploymentKey::parse_seed_file(&seed).unwrap(),
-            "jiefen".into(),
-            None,
-        )
-        .await
-        .unwrap();
+        let (store, ledger) = open_ledger(&data).await;
         let id = CaseId::parse(&id).unwrap();
         rewrite_event(Raw::Sqlite(store.pool()), &ledger, id, 1, |body| {
             body.replace("\"people_involved\":", "\"people_involved\":1")
