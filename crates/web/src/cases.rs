@@ -244,7 +244,7 @@ pub(crate) fn one_of<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> String 
     description = "Open red cases first (红色预警 at the top of every queue), then the newest.",
     tag = "cases",
     params(
-        ("jurisdiction" = Option<String>, Query, pattern = "^[A-Za-z0-9-]{1,32}$", description = "A jurisdiction code; matches its whole subtree"),
+        ("jurisdiction" = Option<String>, Query, pattern = "^[A-Za-z0-9-]{0,32}$", description = "A jurisdiction code; matches its whole subtree (empty: not given)"),
         ("kind" = Option<CaseKind>, Query),
         ("state" = Option<CaseState>, Query),
         ("category" = Option<String>, Query, description = "A first-level code matches its sub-categories too"),
@@ -516,7 +516,7 @@ pub async fn act(
         (status = 200, body = PartiesView),
         (status = 403, description = "`forbidden`: the role may not see full personal data", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 422, description = "`invalid_query`: full=true without a reason", body = ErrorBody),
+        (status = 422, description = "`invalid_query`: full=true without a reason, or a reason that cannot be recorded", body = ErrorBody),
     )
 )]
 pub async fn parties(
@@ -538,6 +538,7 @@ pub async fn parties_of(
     let full = q
         .parse_with("full", "true or false", |s| s.parse::<bool>().ok())?
         .unwrap_or(false);
+    given_reason(q)?;
     let (id, principal) = (found.id, &found.principal);
     let reason = if full {
         Some(disclosure(app, principal, q, id, Function::ViewPersonalData).await?)
@@ -603,14 +604,21 @@ async fn disclosure(
         let what = format!("full personal data of case {id}");
         return Err(principal.deny(app, what, Some(id)).await);
     }
-    jiefen_domain::audit::recorded_reason(q.get("reason").unwrap_or_default())
-        .map(str::to_owned)
-        .ok_or_else(|| {
-            ApiError::invalid_query(
-                "reason",
-                "say why the full personal data is needed (2–200 characters); it is recorded",
-            )
-        })
+    given_reason(q)?.ok_or_else(|| ApiError::invalid_query("reason", REASON_WANTED))
+}
+
+const REASON_WANTED: &str =
+    "say why the full personal data is needed (2–200 characters); it is recorded";
+
+/// The `reason` parameter, when given; one that could not be recorded is
+/// refused whether or not it is needed, as the schema says.
+fn given_reason(q: &QueryParams) -> Result<Option<String>, ApiError> {
+    match q.get("reason") {
+        None => Ok(None),
+        Some(raw) => jiefen_domain::audit::recorded_reason(raw)
+            .map(|r| Some(r.to_owned()))
+            .ok_or_else(|| ApiError::invalid_query("reason", REASON_WANTED)),
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -708,6 +716,7 @@ pub async fn export(
     let personal = q
         .parse_with("personal", "true or false", |s| s.parse::<bool>().ok())?
         .unwrap_or(false);
+    given_reason(&q)?;
     let (id, principal) = (found.id, &found.principal);
     let reason = if personal {
         Some(disclosure(&app, principal, &q, id, Function::ExportCase).await?)

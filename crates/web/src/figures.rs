@@ -165,7 +165,7 @@ pub struct Figures {
                    every cell carries the case-list query of the cases behind it.",
     tag = "cases",
     params(
-        ("jurisdiction" = Option<String>, Query, pattern = "^[A-Za-z0-9-]{1,32}$", description = "The place; default the caller's own"),
+        ("jurisdiction" = Option<String>, Query, pattern = "^[A-Za-z0-9-]{0,32}$", description = "Empty: not given. The place; default the caller's own"),
         ("from" = Option<String>, Query, description = "First day counted, YYYY-MM-DD (Beijing time); default the first of the month eleven months before `to`"),
         ("to" = Option<String>, Query, description = "Last day counted, YYYY-MM-DD; default today"),
     ),

@@ -111,7 +111,7 @@ impl HotspotCache {
     params(
         ("from" = Option<String>, Query, description = "RFC 3339; default 30 days before `to`"),
         ("to" = Option<String>, Query, description = "RFC 3339, exclusive; default now"),
-        ("jurisdiction" = Option<String>, Query, pattern = "^[A-Za-z0-9-]{1,32}$", description = "Only this subtree"),
+        ("jurisdiction" = Option<String>, Query, pattern = "^[A-Za-z0-9-]{0,32}$", description = "Empty: not given. Only this subtree"),
         ("level" = Option<String>, Query, description = "county, town (default) or village: what one place is"),
         ("min_size" = Option<usize>, Query, minimum = 2, maximum = 100, description = "Fewest cases in a hotspot, 2–100, default 3"),
         ("buckets" = Option<usize>, Query, description = "Parts of the window the trend counts, 1–31, default 4"),

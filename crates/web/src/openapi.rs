@@ -10,10 +10,12 @@ use crate::{
 use axum::http::{header, Method};
 use axum::response::IntoResponse;
 use std::sync::OnceLock;
-use utoipa::openapi::path::Operation;
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Type};
 use utoipa::openapi::security::{
     ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
 };
+use utoipa::openapi::Required;
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
@@ -142,6 +144,24 @@ impl Modify for Security {
                 _ => None,
             };
             let Some(op) = op else { continue };
+            // An empty query parameter is taken as not given (what an HTML
+            // form sends for a field left blank), so the document says so.
+            for p in op.parameters.iter_mut().flatten() {
+                if p.parameter_in == ParameterIn::Query && p.required == Required::False {
+                    if let Some(schema) = p.schema.take() {
+                        p.schema = Some(
+                            AnyOfBuilder::new()
+                                .item(schema)
+                                .item(
+                                    ObjectBuilder::new()
+                                        .schema_type(Type::String)
+                                        .max_length(Some(0)),
+                                )
+                                .into(),
+                        );
+                    }
+                }
+            }
             // Every route is behind the gate's rate limits.
             op.responses.responses.entry("429".into()).or_insert_with(|| {
                 error("`rate_limited`: too many requests from this account or address; `too_many_attempts`: too many failed guesses. Retry-After says when to try again").into()
@@ -160,6 +180,9 @@ impl Modify for Security {
                 responses
                     .entry("413".into())
                     .or_insert_with(|| error("`payload_too_large`: a JSON body over 1 MiB").into());
+                responses.entry("422".into()).or_insert_with(|| {
+                    error("`invalid_request`: unknown fields, wrong types or invalid values; `field` is the JSON path").into()
+                });
                 responses.entry("415".into()).or_insert_with(|| {
                     error("`unsupported_media_type`: the body is not sent as application/json")
                         .into()

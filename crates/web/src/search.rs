@@ -72,7 +72,7 @@ pub struct SearchResults {
     tag = "cases",
     params(
         ("q" = String, Query, min_length = 1, max_length = 500, pattern = r"\S", description = "The query, at most 500 characters"),
-        ("jurisdiction" = Option<String>, Query, pattern = "^[A-Za-z0-9-]{1,32}$", description = "A jurisdiction code; matches its whole subtree"),
+        ("jurisdiction" = Option<String>, Query, pattern = "^[A-Za-z0-9-]{0,32}$", description = "A jurisdiction code; matches its whole subtree (empty: not given)"),
         ("kind" = Option<String>, Query),
         ("state" = Option<String>, Query),
         ("category" = Option<String>, Query, description = "A first-level code matches its sub-categories too"),

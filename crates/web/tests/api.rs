@@ -2104,6 +2104,17 @@ async fn personal_data_is_sealed_at_rest_and_erasure_destroys_it() {
         "{values:?}"
     );
     assert!(values.contains(&"张三"));
+    // A reason that could not be recorded is refused even where none is
+    // needed, as the schema says (schemathesis found it ignored).
+    let long = "理".repeat(201);
+    for path in [
+        format!("/api/v1/cases/{id}/parties?reason={long}"),
+        format!("/api/v1/cases/{id}/export?reason=x"),
+    ] {
+        let (status, body) = json_of(app.client.get(app.url(&path)).send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {body}");
+        assert_eq!(body["error"]["field"], "reason");
+    }
 
     // A ledger over the same store with another master key is refused; one
     // without a key cannot read personal data.
