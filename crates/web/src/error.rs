@@ -238,13 +238,35 @@ impl From<StoreError> for ApiError {
 /// The database could not be reached or is overloaded: worth retrying,
 /// unlike a failed statement.
 fn is_unavailable(e: &sqlx::Error) -> bool {
-    matches!(
-        e,
+    match e {
         sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::WorkerCrashed
-    )
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| is_transient_code(&c)),
+        _ => false,
+    }
+}
+
+/// A database refusal that says nothing about the request and passes when
+/// the fault clears: a full disk, an I/O error, a busy or restarting
+/// server. The write was rolled back whole, so the client may retry (with
+/// its idempotency key); a 500 would say the request itself broke something.
+fn is_transient_code(code: &str) -> bool {
+    if code.len() == 5 {
+        // PostgreSQL's SQLSTATE (always five characters): insufficient
+        // resources (53: disk full, out of memory, too many connections),
+        // connection exceptions (08), operator intervention (57P: shutting
+        // down, starting up), I/O error.
+        return code.starts_with("53")
+            || code.starts_with("08")
+            || code.starts_with("57P")
+            || code == "58030";
+    }
+    // SQLite's extended result codes (at most four digits) keep the primary
+    // code in the low byte: BUSY, LOCKED, IOERR, FULL, CANTOPEN.
+    code.parse::<i64>()
+        .is_ok_and(|n| matches!(n & 0xff, 5 | 6 | 10 | 13 | 14))
 }
 
 impl From<AccountError> for ApiError {
@@ -388,6 +410,19 @@ pub async fn method_not_allowed() -> ApiError {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_full_disk_or_a_restarting_database_is_unavailable_not_a_failure() {
+        // SQLite: FULL, IOERR_WRITE (778), BUSY; PostgreSQL: disk_full,
+        // admin_shutdown, cannot_connect_now, connection_failure.
+        for code in ["13", "778", "5", "53100", "57P01", "57P03", "08006"] {
+            assert!(super::is_transient_code(code), "{code}");
+        }
+        // Constraint violations and bad SQL are the request's or ours.
+        for code in ["19", "2067", "1", "23505", "42601", "22P02"] {
+            assert!(!super::is_transient_code(code), "{code}");
+        }
+    }
     use super::*;
     use axum::body::{Body, Bytes};
     use axum::extract::DefaultBodyLimit;
