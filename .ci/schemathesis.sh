@@ -24,7 +24,7 @@ log="$data/serve.log"
   --account-rate 100000 --account-burst 100000 --address-rate 100000 --address-burst 100000 \
   2> "$log" &
 server=$!
-trap 'kill $server 2>/dev/null || true; rm -rf "$data"' EXIT
+trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$data" || true' EXIT
 for _ in $(seq 1 120); do
   grep -q "running at http://" "$log" && break
   kill -0 $server 2>/dev/null || { cat "$log"; exit 1; }
