@@ -112,6 +112,20 @@ fn is_json(headers: &HeaderMap) -> bool {
 /// Deserialises JSON; syntax errors are 400 `malformed_json`, everything
 /// the types refuse is 422 `invalid_request` with the path of the field.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Every body the API takes is an object; serde would also read a
+    // struct from an array (`[]` as a request with every field left out),
+    // which schemathesis found.
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if matches!(
+        first,
+        Some(b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n')
+    ) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "the body must be a JSON object",
+        ));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = match serde_path_to_error::deserialize(&mut de) {
         Ok(v) => v,
@@ -303,6 +317,25 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_body_that_is_not_an_object_is_refused() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Optional {
+            #[allow(dead_code)]
+            a: Option<String>,
+        }
+        for body in ["[]", " [\"x\"]", "1", "\"s\"", "null", "true"] {
+            let e = decode::<Optional>(body.as_bytes()).unwrap_err();
+            assert_eq!(e.code, "invalid_request", "{body}");
+        }
+        assert!(decode::<Optional>(b"{}").is_ok());
+        assert_eq!(
+            decode::<Optional>(b"{x").unwrap_err().code,
+            "malformed_json"
+        );
+    }
+
     use super::*;
     use serde::Deserialize;
 
