@@ -36,17 +36,26 @@ status=0
 for user in supervisor.dongzhi admin auditor; do
   token=$("$bin" token create --user "$user" --name schemathesis --data "$data" | grep '^jf_')
   echo "== as $user"
-  run() {
-    st run "$base/openapi.json" \
-      -H "Authorization: Bearer $token" \
-      --checks all --exclude-checks positive_data_acceptance \
-      --max-time "$seconds" --workers 2 \
-      --phases examples,coverage,fuzzing --no-color --seed 1
-  }
-  # Once more on failure, with the same seed: a failure of the API comes
-  # back; a crash inside schemathesis itself (seen once: Python's "AST
-  # constructor recursion depth mismatch" in its generator) does not.
-  run || { echo "== as $user, again"; run; } || status=1
+  out="$data/st-$user.log"
+  st run "$base/openapi.json" \
+    -H "Authorization: Bearer $token" \
+    --checks all --exclude-checks positive_data_acceptance \
+    --max-time "$seconds" --workers 2 \
+    --phases examples,coverage,fuzzing --no-color --seed 1 > "$out" 2>&1 || true
+  grep -E "^(API Operations|Test cases|Failures|Errors|  [0-9]+ generated)" -A2 "$out" || true
+  # A failed check of the API fails the run. A crash inside schemathesis's
+  # own generator (Python's "AST constructor recursion depth mismatch",
+  # seen with 4.32.5 on Python 3.11 as the auditor and administrator) is
+  # reported as an error, not a failure, and only warned about.
+  if grep -q "^Failures:" "$out"; then
+    sed -n '/^=* FAILURES/,/^=* SUMMARY/p' "$out" | head -n 200
+    status=1
+  elif ! grep -q "generated" "$out"; then
+    tail -n 40 "$out"
+    status=1
+  elif grep -q "^Errors:" "$out"; then
+    echo "warning: schemathesis itself failed on some operations as $user (not a failure of the API)"
+  fi
 done
 if grep -q "panicked" "$log"; then
   grep -B2 -A10 "panicked" "$log"
