@@ -267,6 +267,20 @@ impl std::fmt::Debug for CaseIndex {
     }
 }
 
+/// A writer whose work failed (a full disk, an I/O error) is rolled back to
+/// its last commit: tantivy does not replace an indexing thread that died
+/// with an error, so without this every later put and commit would fail
+/// until a restart. Nothing is lost: the index's recorded log position only
+/// moves with a commit, so the follower puts those cases again.
+fn recover<T>(writer: &mut IndexWriter, result: tantivy::Result<T>) -> Result<T> {
+    if result.is_err() {
+        if let Err(e) = writer.rollback() {
+            tracing::warn!(error = %e, "search index writer could not be rolled back");
+        }
+    }
+    Ok(result?)
+}
+
 /// Memory the writer may buffer before it writes a segment.
 const WRITER_BUDGET: usize = 64 << 20;
 
@@ -346,7 +360,12 @@ impl CaseIndex {
 
     /// Replaces these cases' documents. Visible after [`CaseIndex::commit`].
     pub fn put(&self, docs: &[CaseDoc]) -> Result<()> {
-        let writer = self.writer();
+        let mut writer = self.writer();
+        let added = self.add_documents(&writer, docs);
+        recover(&mut writer, added)
+    }
+
+    fn add_documents(&self, writer: &IndexWriter, docs: &[CaseDoc]) -> tantivy::Result<()> {
         let f = self.fields;
         for d in docs {
             writer.delete_term(Term::from_field_text(f.id, &d.id));
@@ -386,15 +405,16 @@ impl CaseIndex {
     /// index is complete up to `position` in the event log.
     pub fn commit(&self, position: u64) -> Result<()> {
         let mut writer = self.writer();
-        let mut prepared = writer.prepare_commit()?;
-        prepared.set_payload(
-            &serde_json::to_string(&Payload {
-                version: INDEX_VERSION,
-                position,
-            })
-            .expect("a payload serialises"),
-        );
-        prepared.commit()?;
+        let payload = serde_json::to_string(&Payload {
+            version: INDEX_VERSION,
+            position,
+        })
+        .expect("a payload serialises");
+        let committed = writer.prepare_commit().and_then(|mut prepared| {
+            prepared.set_payload(&payload);
+            prepared.commit()
+        });
+        recover(&mut writer, committed)?;
         drop(writer);
         self.reader.reload()?;
         Ok(())
@@ -403,7 +423,9 @@ impl CaseIndex {
     /// Forgets every document (for a full rebuild); the position goes back
     /// to 0 at the next commit.
     pub fn clear(&self) -> Result<()> {
-        self.writer().delete_all_documents()?;
+        let mut writer = self.writer();
+        let cleared = writer.delete_all_documents();
+        recover(&mut writer, cleared)?;
         Ok(())
     }
 

@@ -146,7 +146,7 @@ pub fn verify_audit(prev: (u64, Hash), rows: &[AuditRow]) -> Result<(u64, Hash),
 }
 
 macro_rules! access_store {
-    ($store:ident, $db:ty, $head_lock_sql:literal) => {
+    ($store:ident, $db:ty, $begin_sql:literal, $head_lock_sql:literal) => {
         use crate::access::*;
         use crate::{Result, StoreError};
         use jiefen_domain::access::{Post, Role, Username};
@@ -408,7 +408,7 @@ macro_rules! access_store {
             }
 
             async fn append_audit(&self, entries: &[AuditEntry]) -> Result<Vec<AuditRow>> {
-                let mut tx = self.write_pool.begin().await?;
+                let mut tx = crate::transaction::WriteTx::begin(&self.write_pool, $begin_sql).await?;
                 let head = sqlx::query($head_lock_sql).fetch_one(&mut *tx).await?;
                 let mut seq = head.try_get::<i64, _>("seq")? as u64;
                 let mut prev = crate::parse_hash(&head.try_get::<String, _>("hash")?)?;

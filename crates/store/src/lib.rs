@@ -40,6 +40,7 @@ pub mod rows;
 mod sql;
 pub mod sqlite;
 pub mod throttle;
+mod transaction;
 pub mod vault;
 pub mod writer;
 

@@ -62,6 +62,7 @@ crate::sql::sql_store!(
     PostgresBatch,
     sqlx::Postgres,
     "postgres",
+    "BEGIN",
     "SELECT size FROM log_head WHERE id = 1 FOR UPDATE"
 );
 
@@ -71,6 +72,7 @@ mod access_impl {
     crate::access::access_store!(
         PostgresStore,
         sqlx::Postgres,
+        "BEGIN",
         "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE"
     );
 }

@@ -114,7 +114,7 @@ pub(crate) fn select_tallies(keys: &str) -> String {
 }
 
 macro_rules! sql_store {
-    ($store:ident, $tx:ident, $db:ty, $kind:literal, $lock_sql:literal) => {
+    ($store:ident, $tx:ident, $db:ty, $kind:literal, $begin_sql:literal, $lock_sql:literal) => {
         use crate::rows::*;
         use crate::{BatchTx, Result, Store, StoreError};
         use async_trait::async_trait;
@@ -279,7 +279,7 @@ macro_rules! sql_store {
         }
 
         pub struct $tx {
-            tx: sqlx::Transaction<'static, $db>,
+            tx: crate::transaction::WriteTx<$db>,
         }
 
         #[async_trait]
@@ -808,7 +808,7 @@ macro_rules! sql_store {
 
             async fn begin(&self) -> Result<Box<dyn BatchTx>> {
                 Ok(Box::new($tx {
-                    tx: self.write_pool.begin().await?,
+                    tx: crate::transaction::WriteTx::begin(&self.write_pool, $begin_sql).await?,
                 }))
             }
 
@@ -1157,7 +1157,7 @@ macro_rules! sql_store {
                 at_ms: i64,
                 remaining: &[jiefen_domain::repeats::IdentityHash],
             ) -> Result<bool> {
-                let mut tx = self.write_pool.begin().await?;
+                let mut tx = crate::transaction::WriteTx::begin(&self.write_pool, $begin_sql).await?;
                 let erased = erase_in(&mut tx, id, party_no, at_ms).await?;
                 replace_identities_in(&mut tx, id, remaining, at_ms).await?;
                 tx.commit().await?;
@@ -1202,7 +1202,7 @@ macro_rules! sql_store {
             }
 
             async fn merge_party_keys(&self, rows: &[(CaseId, PartyKeyRow)]) -> Result<KeyMerge> {
-                let mut tx = self.write_pool.begin().await?;
+                let mut tx = crate::transaction::WriteTx::begin(&self.write_pool, $begin_sql).await?;
                 let mut merge = KeyMerge::default();
                 for (id, k) in rows {
                     let changed = match (&k.wrapped, k.erased_at_ms) {
@@ -1253,7 +1253,7 @@ macro_rules! sql_store {
                 identities: &[jiefen_domain::repeats::IdentityHash],
                 at_ms: i64,
             ) -> Result<()> {
-                let mut tx = self.write_pool.begin().await?;
+                let mut tx = crate::transaction::WriteTx::begin(&self.write_pool, $begin_sql).await?;
                 replace_identities_in(&mut tx, id, identities, at_ms).await?;
                 tx.commit().await?;
                 Ok(())
@@ -1306,7 +1306,7 @@ macro_rules! sql_store {
                 jurisdictions: &[(Jurisdiction, String)],
                 bodies: &[Body],
             ) -> Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = crate::transaction::WriteTx::begin(&self.pool, $begin_sql).await?;
                 // Parents first, so foreign keys hold at every insert.
                 let mut sorted: Vec<&(Jurisdiction, String)> = jurisdictions.iter().collect();
                 sorted.sort_by_key(|(j, _)| j.level);
@@ -1460,7 +1460,7 @@ macro_rules! sql_store {
             }
 
             async fn replace_tallies(&self, rows: &[(crate::figures::TallyKey, crate::figures::Counts)]) -> Result<()> {
-                let mut tx = self.write_pool.begin().await?;
+                let mut tx = crate::transaction::WriteTx::begin(&self.write_pool, $begin_sql).await?;
                 sqlx::query("DELETE FROM case_tallies").execute(&mut *tx).await?;
                 for chunk in rows.chunks(CHUNK_ROWS) {
                     push_tally_upsert(chunk, false).build().execute(&mut *tx).await?;
@@ -1483,7 +1483,7 @@ macro_rules! sql_store {
             }
 
             async fn repair(&self, rows: &[CaseRow], notices: &[jiefen_domain::inbox::Notice]) -> Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = crate::transaction::WriteTx::begin(&self.pool, $begin_sql).await?;
                 let rows: Vec<&CaseRow> = rows.iter().collect();
                 for chunk in rows.chunks(CHUNK_ROWS) {
                     push_case_upsert(chunk).build().execute(&mut *tx).await?;

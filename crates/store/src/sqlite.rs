@@ -182,6 +182,9 @@ crate::sql::sql_store!(
     SqliteBatch,
     sqlx::Sqlite,
     "sqlite",
+    // Takes the write lock at once: a deferred transaction that reads
+    // first could find its upgrade refused instead of waited for.
+    "BEGIN IMMEDIATE",
     "SELECT size FROM log_head WHERE id = 1"
 );
 
@@ -191,6 +194,7 @@ mod access_impl {
     crate::access::access_store!(
         SqliteStore,
         sqlx::Sqlite,
+        "BEGIN IMMEDIATE",
         "SELECT seq, hash FROM audit_head WHERE id = 1"
     );
 }

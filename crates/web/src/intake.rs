@@ -393,10 +393,7 @@ pub async fn preview(
     // The earlier cases the text matches, as read for judging.
     let mut texts: Vec<(jiefen_domain::case::Case, jiefen_text::repeats::TextMatch)> = Vec::new();
     if !words.is_empty() {
-        app.search
-            .fresh()
-            .await
-            .map_err(crate::search::follow_error)?;
+        crate::search::catch_up_for_read(&app).await?;
         let index = app.search.index().clone();
         let hits =
             tokio::task::spawn_blocking(move || index.more_like(&words, &filters, TEXT_CANDIDATES))

@@ -168,7 +168,7 @@ pub async fn run(
         registered_from_ms: list.created_from.map(|t| t.unix_millis()),
         registered_to_ms: list.created_to.map(|t| t.unix_millis()),
     };
-    app.search.fresh().await.map_err(follow_error)?;
+    catch_up_for_read(app).await?;
     let index = app.search.index().clone();
     let found = tokio::task::spawn_blocking(move || index.search(&expr, &filters, offset, limit))
         .await?
@@ -232,9 +232,18 @@ pub(crate) fn index_scope(scope: &ScopeFilter) -> Scope {
     }
 }
 
-pub(crate) fn follow_error(e: FollowError) -> ApiError {
-    match e {
-        FollowError::Store(e) => e.into(),
-        FollowError::Search(e) => ApiError::internal(&e),
+/// Brings the index up to this process's writes before a search (read your
+/// writes). When the index itself cannot be written (a full disk), the
+/// search is answered from the index as it stands rather than refused: it
+/// is a read, and the follower catches up by itself once the fault clears.
+/// A store that cannot be read is an error as usual.
+pub(crate) async fn catch_up_for_read(app: &AppState) -> Result<(), ApiError> {
+    match app.search.fresh().await {
+        Ok(()) => Ok(()),
+        Err(FollowError::Search(e)) => {
+            tracing::warn!(error = %e, "search index is behind; answering from it as it stands");
+            Ok(())
+        }
+        Err(FollowError::Store(e)) => Err(e.into()),
     }
 }

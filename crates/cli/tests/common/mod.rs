@@ -91,6 +91,15 @@ impl Spawned {
     }
 }
 
+/// A test that fails before killing its server must not leave it running
+/// (it would hold the test's output open).
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// `jiefen serve --listen 127.0.0.1:0` with `args` on `data`, its standard
 /// error piped.
 pub fn serve_command(args: &[&str], data: &std::path::Path) -> Command {

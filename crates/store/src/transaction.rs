@@ -1,0 +1,73 @@
+//! Write transactions begun and ended by hand, on a connection that is
+//! closed, not reused, unless its transaction committed.
+//!
+//! sqlx's `Transaction` keeps its own count of the nesting depth, and on
+//! SQLite that count can drift from the database's: on a full disk SQLite
+//! may roll the whole transaction back by itself, sqlx's ROLLBACK then fails
+//! ("no transaction is active") and its depth stays at one, so the next
+//! begin issues a SAVEPOINT; if a statement fails again, its
+//! `ROLLBACK TO SAVEPOINT` leaves that savepoint's transaction open, and
+//! from then on every "commit" only releases a nested savepoint. The server
+//! went on answering 201 for registrations that were never committed and
+//! were gone after a restart (found by the full-disk test in
+//! `crates/cli/tests/faults.rs`). Here nothing is counted: a transaction is
+//! one BEGIN and one COMMIT, and any other ending closes the connection,
+//! which rolls back whatever it had open whatever state it was in.
+
+use sqlx::pool::PoolConnection;
+use sqlx::{Database, Executor, Pool};
+use std::ops::{Deref, DerefMut};
+
+pub(crate) struct WriteTx<DB: Database> {
+    conn: PoolConnection<DB>,
+    committed: bool,
+}
+
+impl<DB: Database> WriteTx<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
+    /// Takes a connection from `pool` and runs `begin` (the backend's BEGIN
+    /// statement) on it.
+    pub(crate) async fn begin(pool: &Pool<DB>, begin: &'static str) -> sqlx::Result<Self> {
+        let mut conn = pool.acquire().await?;
+        if let Err(e) = (&mut *conn).execute(begin).await {
+            // It may already have been inside a transaction (left open by
+            // someone else's failure): never hand it out again.
+            conn.close_on_drop();
+            return Err(e);
+        }
+        Ok(Self {
+            conn,
+            committed: false,
+        })
+    }
+
+    pub(crate) async fn commit(mut self) -> sqlx::Result<()> {
+        (&mut *self.conn).execute("COMMIT").await?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl<DB: Database> Drop for WriteTx<DB> {
+    fn drop(&mut self) {
+        if !self.committed {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
+impl<DB: Database> Deref for WriteTx<DB> {
+    type Target = DB::Connection;
+
+    fn deref(&self) -> &DB::Connection {
+        &self.conn
+    }
+}
+
+impl<DB: Database> DerefMut for WriteTx<DB> {
+    fn deref_mut(&mut self) -> &mut DB::Connection {
+        &mut self.conn
+    }
+}
