@@ -15,170 +15,16 @@
 //! be replayed).
 
 mod common;
+use common::writes::*;
 use common::*;
-use jiefen_domain::case::CaseId;
 use jiefen_store::sqlite::SqliteStore;
 use jiefen_store::Store;
-use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::ffi::OsStr;
 use std::path::Path;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
-const VILLAGE: &str = "341721100201";
 const LOAD_THREADS: usize = 3;
-
-/// A small, seedable generator: the test must be replayable from its seed.
-#[derive(Clone)]
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    /// A word search finds as one token, and no other case contains.
-    fn marker(&mut self) -> String {
-        (0..10)
-            .map(|_| char::from(b'a' + self.below(26) as u8))
-            .collect()
-    }
-}
-
-#[derive(Debug, Clone)]
-enum Kind {
-    Create { marker: String },
-    Accept { case: CaseId },
-    Note { case: CaseId, marker: String },
-}
-
-/// One write and everything needed to send it again.
-#[derive(Debug, Clone)]
-struct Op {
-    key: String,
-    path: String,
-    body: String,
-    kind: Kind,
-}
-
-/// What the test knows of the store: each write's key with its answer, or
-/// the writes whose answer never came.
-#[derive(Default)]
-struct Ledgerbook {
-    /// Acknowledged registrations: marker → case.
-    created: BTreeMap<String, CaseId>,
-    /// Cases registered and not yet accepted, and those accepted.
-    registered: Vec<CaseId>,
-    accepted: Vec<CaseId>,
-    /// The registration acknowledged last.
-    newest: Option<(String, CaseId)>,
-    /// Acknowledged notes per case (their markers).
-    notes: HashMap<CaseId, Vec<String>>,
-    /// Sent, and no answer came before the kill. (A case to accept leaves
-    /// `registered` when its request is made, so no two requests accept
-    /// one case.)
-    pending: Vec<Op>,
-    sent: usize,
-    next_key: u64,
-    rng: Option<Rng>,
-}
-
-impl Ledgerbook {
-    fn next_op(&mut self) -> Op {
-        let mut rng = self.rng.take().expect("one op at a time");
-        self.next_key += 1;
-        let key = format!("crash-{:016x}-{}", rng.next(), self.next_key);
-        let choice = rng.below(100);
-        let op = if choice < 20 && !self.registered.is_empty() {
-            let case = self
-                .registered
-                .swap_remove(rng.below(self.registered.len() as u64) as usize);
-            Op {
-                key,
-                path: format!("/api/v1/cases/{case}/actions"),
-                body: json!({"action": {"type": "accept"}}).to_string(),
-                kind: Kind::Accept { case },
-            }
-        } else if choice < 55 && !self.created.is_empty() {
-            let ids: Vec<CaseId> = self.created.values().copied().collect();
-            let case = ids[rng.below(ids.len() as u64) as usize];
-            let marker = rng.marker();
-            Op {
-                key,
-                path: format!("/api/v1/cases/{case}/actions"),
-                body: json!({"action": {"type": "note", "text": format!("回访记录 {marker}")}})
-                    .to_string(),
-                kind: Kind::Note { case, marker },
-            }
-        } else {
-            let marker = rng.marker();
-            Op {
-                key,
-                path: "/api/v1/cases".into(),
-                body: json!({"case": {
-                    "kind": "request",
-                    "channel": "phone",
-                    "category": "property_mgmt.parking",
-                    "title": format!("小区停车难 {marker}"),
-                    "description": format!("希望增设停车位，编号 {marker}。"),
-                    "jurisdiction": VILLAGE,
-                }})
-                .to_string(),
-                kind: Kind::Create { marker },
-            }
-        };
-        self.rng = Some(rng);
-        op
-    }
-
-    /// Records an answer; panics on one that is not a success.
-    fn answered(&mut self, op: Op, status: u16, body: &Value) {
-        assert!(
-            matches!(status, 200 | 201),
-            "{} {}: {status} {body}",
-            op.path,
-            op.body
-        );
-        match op.kind {
-            Kind::Create { marker } => {
-                let id = CaseId::parse(body["case_id"].as_str().expect("a case id")).unwrap();
-                self.newest = Some((marker.clone(), id));
-                if let Some(before) = self.created.insert(marker, id) {
-                    // A retried registration answers with the first case.
-                    assert_eq!(before, id, "a retry registered a second case");
-                } else {
-                    self.registered.push(id);
-                }
-            }
-            Kind::Accept { case } => self.accepted.push(case),
-            Kind::Note { case, marker } => self.notes.entry(case).or_default().push(marker),
-        }
-    }
-
-    fn pending_creates(&self) -> usize {
-        self.pending
-            .iter()
-            .filter(|o| matches!(o.kind, Kind::Create { .. }))
-            .count()
-    }
-}
-
-fn send(addr: &str, token: &str, op: &Op) -> Option<(u16, Value)> {
-    let headers = format!(
-        "Authorization: Bearer {token}\r\nContent-Type: application/json\r\nIdempotency-Key: {}\r\n",
-        op.key
-    );
-    try_request(addr, "POST", &op.path, &headers, &op.body).map(|(_, r)| r)
-}
 
 /// Writes from a few threads until the server stops answering; each request
 /// sent is told to `sent` before it goes.
@@ -220,65 +66,14 @@ fn check_store(data: &Path, book: &Ledgerbook, round: usize, base_cases: u64) {
             "ok",
             "round {round}: integrity_check"
         );
-        let report = ledger.rebuild(false).await.unwrap();
-        assert!(
-            report.mismatched.is_empty()
-                && report.broken_chains.is_empty()
-                && report.missing_notices.is_empty()
-                && !report.tallies_mismatched,
-            "round {round}: {report:?}"
-        );
-        assert_eq!(
-            store.log_size().await.unwrap(),
-            report.events,
-            "round {round}: one log leaf per event"
-        );
-        // Acknowledged registrations are all there; of those not answered,
-        // each is there at most once.
-        let cases = store.count_cases().await.unwrap();
-        let acked = book.created.len() as u64 + base_cases;
-        assert!(
-            cases >= acked && cases <= acked + book.pending_creates() as u64,
-            "round {round}: {cases} cases, {acked} acknowledged, {} unanswered",
-            book.pending_creates()
-        );
-        for id in book.created.values() {
-            assert!(
-                store.projection(*id).await.unwrap().is_some(),
-                "round {round}: acknowledged case {id} lost"
-            );
-        }
-        for id in &book.accepted {
-            let row = store.projection(*id).await.unwrap().unwrap();
-            assert_ne!(
-                row.state, "registered",
-                "round {round}: acceptance of {id} lost"
-            );
-        }
-        // Every acknowledged note once, an unanswered one at most once.
-        for (id, markers) in &book.notes {
-            let events = store.events(*id).await.unwrap();
-            for m in markers {
-                let n = events
-                    .iter()
-                    .filter(|e| e.body.contains(m.as_str()))
-                    .count();
-                assert_eq!(n, 1, "round {round}: note {m} of {id} is there {n} times");
-            }
-        }
-        for op in &book.pending {
-            if let Kind::Note { case, marker } = &op.kind {
-                let events = store.events(*case).await.unwrap();
-                let n = events
-                    .iter()
-                    .filter(|e| e.body.contains(marker.as_str()))
-                    .count();
-                assert!(
-                    n <= 1,
-                    "round {round}: unanswered note {marker} there {n} times"
-                );
-            }
-        }
+        check_ledger(
+            store.as_ref(),
+            &ledger,
+            book,
+            &format!("round {round}"),
+            base_cases,
+        )
+        .await;
         drop(ledger);
         store.pool().close().await;
     });
@@ -308,7 +103,6 @@ fn seed() -> u64 {
 fn acknowledged_writes_survive_sigkill_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let data_s = data.to_str().unwrap();
     let seed = seed();
     eprintln!("crash loop: {} rounds, JIEFEN_CRASH_SEED={seed}", rounds());
     let mut rng = Rng(seed);
@@ -316,29 +110,7 @@ fn acknowledged_writes_survive_sigkill_exactly_once() {
     // The demo city, its accounts and a few cases, then a token for the load.
     let first = spawn_serve(&["--demo", "--demo-cases", "12"], &data).expect("serve --demo");
     first.kill();
-    let out = Command::new(env!("CARGO_BIN_EXE_jiefen"))
-        .args([
-            "token",
-            "create",
-            "--user",
-            "clerk.yaodu",
-            "--name",
-            "crash",
-            "--data",
-            data_s,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let token = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find(|l| l.starts_with("jf_"))
-        .expect("the token")
-        .to_owned();
+    let token = token_for("clerk.yaodu", &[OsStr::new("--data"), data.as_os_str()]);
     let key_file = data.join("demo-master.key");
     let key_file = key_file.to_str().unwrap();
     let serve_args = ["--master-key-file", key_file];

@@ -17,10 +17,25 @@ pub enum Raw<'a> {
 }
 
 impl Raw<'_> {
+    /// Runs `sql` as one transaction on a connection of its own, closed
+    /// after. Not on a pooled one: a pooled SQLite connection may hold a
+    /// statement sqlx left un-reset, under which autocommitted writes stay
+    /// uncommitted until it is reset, and are lost if the pool is dropped
+    /// first (the CLI test's forged log was, once, under load).
     pub async fn exec(&self, sql: &str) -> Result<(), sqlx::Error> {
+        use sqlx::{ConnectOptions, Connection};
+        let sql = format!("BEGIN; {sql}; COMMIT;");
         match self {
-            Raw::Sqlite(p) => sqlx::raw_sql(sql).execute(*p).await.map(|_| ()),
-            Raw::Postgres(p) => sqlx::raw_sql(sql).execute(*p).await.map(|_| ()),
+            Raw::Sqlite(p) => {
+                let mut conn = p.connect_options().connect().await?;
+                sqlx::raw_sql(&sql).execute(&mut conn).await?;
+                conn.close().await
+            }
+            Raw::Postgres(p) => {
+                let mut conn = p.connect_options().connect().await?;
+                sqlx::raw_sql(&sql).execute(&mut conn).await?;
+                conn.close().await
+            }
         }
     }
 

@@ -3,6 +3,8 @@
 //! and a `serve` process started on a free port.
 #![allow(dead_code)]
 
+pub mod writes;
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
@@ -127,9 +129,18 @@ pub async fn open_ledger(
             .await
             .unwrap(),
     );
+    let ledger = ledger_over(store.clone(), data).await;
+    (store, ledger)
+}
+
+/// A ledger over `store` with the deployment key of the data directory.
+pub async fn ledger_over(
+    store: std::sync::Arc<dyn jiefen_store::Store>,
+    data: &std::path::Path,
+) -> jiefen_store::Ledger {
     let seed = std::fs::read_to_string(data.join("signing.key")).unwrap();
-    let ledger = jiefen_store::Ledger::open(
-        store.clone(),
+    jiefen_store::Ledger::open(
+        store,
         jiefen_domain::taxonomy::Taxonomy::default_taxonomy(),
         std::sync::Arc::new(jiefen_store::SystemClock),
         jiefen_ledger::checkpoint::DeploymentKey::parse_seed_file(&seed).unwrap(),
@@ -137,14 +148,39 @@ pub async fn open_ledger(
         None,
     )
     .await
-    .unwrap();
-    (store, ledger)
+    .unwrap()
+}
+
+/// A new API token for `user`, made by `jiefen token create` with `store`
+/// (`--data DIR`, and `--database URL` for PostgreSQL).
+pub fn token_for(user: &str, store: &[&std::ffi::OsStr]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_jiefen"))
+        .args(["token", "create", "--user", user, "--name", "test-load"])
+        .args(store)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find(|l| l.starts_with("jf_"))
+        .expect("the token")
+        .to_owned()
 }
 
 /// Starts `jiefen serve` with `args` and waits for the line saying where it
 /// listens. `None` when it exits first.
 pub fn spawn_serve(args: &[&str], data: &std::path::Path) -> Option<Spawned> {
-    let mut child = serve_command(args, data).spawn().unwrap();
+    spawn_command(serve_command(args, data))
+}
+
+/// Starts a `serve` command (perhaps wrapped in another program) and waits
+/// for the line saying where it listens.
+pub fn spawn_command(mut command: Command) -> Option<Spawned> {
+    let mut child = command.spawn().unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let mut before = String::new();
     let addr = loop {

@@ -53,15 +53,13 @@ impl Db {
     }
 
     /// Raw SQL, as an attacker with database access would run it.
+    /// Raw SQL, as one transaction on a connection of its own.
     pub async fn exec(&self, sql: &str) {
-        match self {
-            Db::Sqlite(s, _) => {
-                sqlx::raw_sql(sql).execute(s.pool()).await.unwrap();
-            }
-            Db::Postgres(p) => {
-                sqlx::raw_sql(sql).execute(p.pool()).await.unwrap();
-            }
-        }
+        let raw = match self {
+            Db::Sqlite(s, _) => jiefen_store::forgery::Raw::Sqlite(s.pool()),
+            Db::Postgres(p) => jiefen_store::forgery::Raw::Postgres(p.pool()),
+        };
+        raw.exec(sql).await.unwrap();
     }
 }
 
