@@ -7,7 +7,8 @@
 //!
 //! Also the deadline engine's tick at scale (`engine`) and text at scale
 //! (`text`: indexing, search and the intake's repeat check over synthetic
-//! cases built from the real messages' vocabulary).
+//! cases built from the real messages' vocabulary), and the soak (`soak`: a
+//! mixed load held for minutes, window by window).
 
 use anyhow::{bail, Context, Result};
 use bytes::Bytes;
@@ -25,6 +26,7 @@ use tokio::net::TcpStream;
 
 mod engine;
 mod pages;
+mod soak;
 mod text;
 
 #[derive(Parser)]
@@ -66,6 +68,9 @@ enum Cmd {
     },
     /// Every page's server time on a store made by `jiefen gen`.
     Pages(pages::Options),
+    /// A mixed load held for minutes, reported window by window, to show
+    /// growth of latency or memory over the run.
+    Soak(soak::Options),
     /// Text at scale: indexing `cases` synthetic cases built from the real
     /// messages' vocabulary, searching them, and the intake's repeat check.
     Text(text::Options),
@@ -90,6 +95,7 @@ async fn main() -> Result<()> {
         } => engine::run(&data, cases, changing, rounds).await,
         Cmd::Text(options) => text::run(&options),
         Cmd::Pages(options) => pages::run(&options).await,
+        Cmd::Soak(options) => soak::run(&options).await,
         Cmd::Http {
             jiefen,
             clients,
