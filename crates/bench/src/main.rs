@@ -52,6 +52,10 @@ enum Cmd {
         /// Repeat each phase and report the median run.
         #[arg(long, default_value_t = 3)]
         runs: usize,
+        /// Run both servers on this PostgreSQL database (a fresh schema
+        /// each run) instead of SQLite files.
+        #[arg(long)]
+        database: Option<String>,
     },
     /// The deadline engine: one tick where `changing` cases change signal,
     /// and one where nothing does, among `cases` open cases in SQLite.
@@ -74,10 +78,13 @@ enum Cmd {
     /// Text at scale: indexing `cases` synthetic cases built from the real
     /// messages' vocabulary, searching them, and the intake's repeat check.
     Text(text::Options),
-    /// The baseline server: a bare axum handler inserting into SQLite.
+    /// The baseline server: a bare axum handler inserting into SQLite, or
+    /// into PostgreSQL with `--database`.
     BareServer {
         #[arg(long)]
         data: PathBuf,
+        #[arg(long)]
+        database: Option<String>,
     },
 }
 
@@ -86,7 +93,7 @@ const CASE: &str = r#"{"case":{"kind":"dispute","channel":"walk_in","category":"
 #[tokio::main]
 async fn main() -> Result<()> {
     match Cli::parse().command {
-        Cmd::BareServer { data } => bare::serve(data).await,
+        Cmd::BareServer { data, database } => bare::serve(data, database).await,
         Cmd::Engine {
             data,
             cases,
@@ -101,7 +108,8 @@ async fn main() -> Result<()> {
             clients,
             seconds,
             runs,
-        } => http(jiefen, clients, seconds, runs).await,
+            database,
+        } => http(jiefen, clients, seconds, runs, database.as_deref()).await,
     }
 }
 
@@ -134,7 +142,16 @@ impl Server {
         })
         .await
         .context("server did not start in time")??;
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        // With JIEFEN_BENCH_SERVER_LOG set (a RUST_LOG filter for jiefen),
+        // what the server logs is passed on, to see where its time goes.
+        let pass_on = std::env::var_os("JIEFEN_BENCH_SERVER_LOG").is_some();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if pass_on {
+                    eprintln!("{line}");
+                }
+            }
+        });
         Ok(Self {
             child,
             addr,
@@ -152,15 +169,67 @@ struct Phase {
     p99_ms: f64,
 }
 
-async fn http(jiefen: PathBuf, clients: usize, seconds: u64, runs: usize) -> Result<()> {
+/// A schema of its own on a PostgreSQL database, dropped with it.
+struct Schema {
+    admin: sqlx::PgPool,
+    name: String,
+    /// The database's URL with the schema as its search path.
+    url: String,
+}
+
+impl Schema {
+    async fn create(url: &str) -> Result<Self> {
+        let admin = sqlx::PgPool::connect(url)
+            .await
+            .context("cannot connect to --database")?;
+        let name = format!("bench_{}", uuid::Uuid::now_v7().simple());
+        sqlx::query(&format!("CREATE SCHEMA \"{name}\""))
+            .execute(&admin)
+            .await?;
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let url = format!("{url}{sep}options[search_path]={name}");
+        Ok(Self { admin, name, url })
+    }
+
+    async fn drop(self) -> Result<()> {
+        sqlx::query(&format!("DROP SCHEMA \"{}\" CASCADE", self.name))
+            .execute(&self.admin)
+            .await?;
+        self.admin.close().await;
+        Ok(())
+    }
+}
+
+async fn http(
+    jiefen: PathBuf,
+    clients: usize,
+    seconds: u64,
+    runs: usize,
+    database: Option<&str>,
+) -> Result<()> {
     let machine = machine();
-    println!("# {machine}; {clients} clients, {seconds}s per phase, median of {runs} runs");
+    let backend = if database.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    println!(
+        "# {machine}; {backend}; {clients} clients, {seconds}s per phase, median of {runs} runs"
+    );
     let mut results = Vec::new();
     for target in ["jiefen", "baseline"] {
         let mut creates = Vec::new();
         let mut reads = Vec::new();
         for _ in 0..runs {
             let dir = tempfile::tempdir()?;
+            let schema = match database {
+                Some(url) => Some(Schema::create(url).await?),
+                None => None,
+            };
+            let store_args: Vec<String> = match &schema {
+                Some(s) => vec!["--database".into(), s.url.clone()],
+                None => Vec::new(),
+            };
             let mut cmd;
             if target == "jiefen" {
                 cmd = tokio::process::Command::new(&jiefen);
@@ -180,15 +249,21 @@ async fn http(jiefen: PathBuf, clients: usize, seconds: u64, runs: usize) -> Res
                     "--data",
                 ])
                 .arg(dir.path())
-                .env("RUST_LOG", "warn");
+                .args(&store_args)
+                .env(
+                    "RUST_LOG",
+                    std::env::var("JIEFEN_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
+                );
             } else {
                 cmd = tokio::process::Command::new(std::env::current_exe()?);
-                cmd.args(["bare-server", "--data"]).arg(dir.path());
+                cmd.args(["bare-server", "--data"])
+                    .arg(dir.path())
+                    .args(&store_args);
             }
             let data = dir.path().to_owned();
             let mut server = Server::start(cmd, Some(dir)).await?;
             let auth = if target == "jiefen" {
-                Some(bench_token(&jiefen, &data).await?)
+                Some(bench_token(&jiefen, &data, &store_args).await?)
             } else {
                 None
             };
@@ -200,6 +275,9 @@ async fn http(jiefen: PathBuf, clients: usize, seconds: u64, runs: usize) -> Res
             creates.push(create);
             reads.push(read);
             server.child.kill().await.ok();
+            if let Some(s) = schema {
+                s.drop().await?;
+            }
         }
         results.push((target, median(creates), median(reads)));
     }
@@ -225,12 +303,17 @@ async fn http(jiefen: PathBuf, clients: usize, seconds: u64, runs: usize) -> Res
 
 /// A clerk's API token for the running server, made the way an operator
 /// would: `jiefen user add` and `jiefen token create` on its data.
-async fn bench_token(jiefen: &std::path::Path, data: &std::path::Path) -> Result<Arc<str>> {
+async fn bench_token(
+    jiefen: &std::path::Path,
+    data: &std::path::Path,
+    store_args: &[String],
+) -> Result<Arc<str>> {
     let run = |args: &[&str]| {
         let mut cmd = tokio::process::Command::new(jiefen);
         cmd.args(args)
             .arg("--data")
             .arg(data)
+            .args(store_args)
             .env("RUST_LOG", "warn");
         cmd
     };
@@ -403,29 +486,55 @@ mod bare {
     use axum::http::StatusCode;
     use axum::routing::{get, post};
     use axum::{Json, Router};
+    use sqlx::postgres::PgPoolOptions;
     use sqlx::sqlite::{
         SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
     };
-    use sqlx::SqlitePool;
+    use sqlx::{PgPool, SqlitePool};
     use std::path::PathBuf;
+    use std::sync::Arc;
 
-    pub async fn serve(data: PathBuf) -> anyhow::Result<()> {
-        let options = SqliteConnectOptions::new()
-            .filename(data.join("bare.db"))
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await?;
-        sqlx::query("CREATE TABLE IF NOT EXISTS cases (id TEXT PRIMARY KEY, body TEXT NOT NULL)")
-            .execute(&pool)
-            .await?;
+    /// SQLite in WAL mode with `synchronous=FULL`, as jiefen's; or
+    /// PostgreSQL with its default durability (`synchronous_commit=on`), as
+    /// jiefen's.
+    enum Db {
+        Sqlite(SqlitePool),
+        Postgres(PgPool),
+    }
+
+    const TABLE: &str =
+        "CREATE TABLE IF NOT EXISTS cases (id TEXT PRIMARY KEY, body TEXT NOT NULL)";
+    const INSERT: &str = "INSERT INTO cases (id, body) VALUES ($1, $2)";
+    const SELECT: &str = "SELECT body FROM cases WHERE id = $1";
+
+    pub async fn serve(data: PathBuf, database: Option<String>) -> anyhow::Result<()> {
+        let db = match database {
+            Some(url) => {
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .connect(&url)
+                    .await?;
+                sqlx::query(TABLE).execute(&pool).await?;
+                Db::Postgres(pool)
+            }
+            None => {
+                let options = SqliteConnectOptions::new()
+                    .filename(data.join("bare.db"))
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full);
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .connect_with(options)
+                    .await?;
+                sqlx::query(TABLE).execute(&pool).await?;
+                Db::Sqlite(pool)
+            }
+        };
         let app = Router::new()
             .route("/api/v1/cases", post(create))
             .route("/api/v1/cases/{id}", get(read))
-            .with_state(pool);
+            .with_state(Arc::new(db));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         eprintln!("baseline at http://{}/", listener.local_addr()?);
         axum::serve(listener, app).await?;
@@ -433,30 +542,48 @@ mod bare {
     }
 
     async fn create(
-        State(pool): State<SqlitePool>,
+        State(db): State<Arc<Db>>,
         Json(body): Json<serde_json::Value>,
     ) -> Result<(StatusCode, Json<serde_json::Value>), StatusCode> {
         let id = uuid::Uuid::now_v7().to_string();
-        sqlx::query("INSERT INTO cases (id, body) VALUES ($1, $2)")
-            .bind(&id)
-            .bind(body.to_string())
-            .execute(&pool)
-            .await
-            .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?;
+        let body = body.to_string();
+        let done = match &*db {
+            Db::Sqlite(p) => sqlx::query(INSERT)
+                .bind(&id)
+                .bind(body)
+                .execute(p)
+                .await
+                .map(|_| ()),
+            Db::Postgres(p) => sqlx::query(INSERT)
+                .bind(&id)
+                .bind(body)
+                .execute(p)
+                .await
+                .map(|_| ()),
+        };
+        done.map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?;
         Ok((
             StatusCode::CREATED,
             Json(serde_json::json!({ "case_id": id })),
         ))
     }
 
-    async fn read(
-        State(pool): State<SqlitePool>,
-        Path(id): Path<String>,
-    ) -> Result<String, StatusCode> {
-        sqlx::query_scalar::<_, String>("SELECT body FROM cases WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&pool)
-            .await
+    async fn read(State(db): State<Arc<Db>>, Path(id): Path<String>) -> Result<String, StatusCode> {
+        let found = match &*db {
+            Db::Sqlite(p) => {
+                sqlx::query_scalar::<_, String>(SELECT)
+                    .bind(id)
+                    .fetch_optional(p)
+                    .await
+            }
+            Db::Postgres(p) => {
+                sqlx::query_scalar::<_, String>(SELECT)
+                    .bind(id)
+                    .fetch_optional(p)
+                    .await
+            }
+        };
+        found
             .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?
             .ok_or(StatusCode::NOT_FOUND)
     }
