@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # HTTP intake and read benchmark: the real server against a bare axum + SQLite
+# (or, with --database, PostgreSQL)
 # baseline with the same durability. Results go in BENCHMARKS.md.
-#   benches/http.sh [--clients 64] [--seconds 8] [--runs 3]
+#   benches/http.sh [--clients 64] [--seconds 8] [--runs 3] [--database postgres://...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -p jiefen -p jiefen-bench
