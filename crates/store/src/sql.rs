@@ -3,6 +3,42 @@
 //! macro body is instantiated for each; only connection set-up and the log
 //! lock differ, and those live in `sqlite.rs` and `postgres.rs`.
 
+/// How long each table's statements of a batch's write took, logged at
+/// debug level: where the database spends a batch's time.
+pub(crate) struct Laps {
+    last: std::time::Instant,
+    laps: Vec<(&'static str, u64)>,
+}
+
+impl Laps {
+    pub(crate) fn start() -> Self {
+        Self {
+            last: std::time::Instant::now(),
+            laps: Vec::new(),
+        }
+    }
+
+    pub(crate) fn mark(&mut self, table: &'static str) {
+        let now = std::time::Instant::now();
+        // Whole microseconds (see the writer's batch timing).
+        self.laps
+            .push((table, (now - self.last).as_micros() as u64));
+        self.last = now;
+    }
+
+    pub(crate) fn log(&self, events: usize) {
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            let laps: Vec<String> = self
+                .laps
+                .iter()
+                .filter(|(_, us)| *us > 0)
+                .map(|(t, us)| format!("{t}={us}"))
+                .collect();
+            tracing::debug!(events, us = %laps.join(" "), "batch written");
+        }
+    }
+}
+
 /// Rows per multi-row INSERT: far below SQLite's 32766-parameter limit.
 pub(crate) const CHUNK: usize = 400;
 
@@ -353,6 +389,7 @@ macro_rules! sql_store {
 
             async fn write(&mut self, plan: &WritePlan) -> Result<()> {
                 let tx = &mut *self.tx;
+                let mut laps = crate::sql::Laps::start();
                 for chunk in plan.events.chunks(CHUNK_ROWS) {
                     let mut q = QueryBuilder::<$db>::new(
                         "INSERT INTO events (case_id, seq, leaf_index, at_ms, actor, type, body, prev_hash, hash) ",
@@ -370,6 +407,7 @@ macro_rules! sql_store {
                     });
                     q.build().execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
                 }
+                laps.mark("events");
                 // Cases that exist are updated by id alone: an upsert would
                 // also probe the number and receipt-code indexes of every row.
                 for write in [RowWrite::Insert, RowWrite::Update, RowWrite::UpdateUnindexed] {
@@ -390,6 +428,7 @@ macro_rules! sql_store {
                         q.build().execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
                     }
                 }
+                laps.mark("cases");
                 for chunk in plan.nodes.chunks(CHUNK_ROWS) {
                     let mut q = QueryBuilder::<$db>::new("INSERT INTO log_nodes (level, idx, hash) ");
                     q.push_values(chunk, |mut b, (s, h)| {
@@ -399,6 +438,7 @@ macro_rules! sql_store {
                     });
                     q.build().execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
                 }
+                laps.mark("log_nodes");
                 for chunk in plan.personal.chunks(CHUNK_ROWS) {
                     let mut q = QueryBuilder::<$db>::new(
                         "INSERT INTO personal_data (case_id, party_no, field, value, salt, commitment) ",
@@ -413,6 +453,7 @@ macro_rules! sql_store {
                     });
                     q.build().execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
                 }
+                laps.mark("personal_data");
                 for chunk in plan.party_keys.chunks(CHUNK_ROWS) {
                     let mut q = QueryBuilder::<$db>::new(
                         "INSERT INTO party_keys (case_id, party_no, wrapped, erased_at_ms) ",
@@ -425,6 +466,7 @@ macro_rules! sql_store {
                     });
                     q.build().execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
                 }
+                laps.mark("party_keys");
                 for chunk in plan.idempotency.chunks(CHUNK_ROWS) {
                     let mut q = QueryBuilder::<$db>::new(
                         "INSERT INTO idempotency (key, fingerprint, response, created_at_ms) ",
@@ -437,6 +479,7 @@ macro_rules! sql_store {
                     });
                     q.build().execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
                 }
+                laps.mark("idempotency");
                 for chunk in plan.notices.chunks(CHUNK_ROWS) {
                     push_notice_insert(chunk)
                         .build()
@@ -444,6 +487,7 @@ macro_rules! sql_store {
                         .await
                         .map_err(StoreError::from_sqlx)?;
                 }
+                laps.mark("notices");
                 for chunk in plan.identities.chunks(CHUNK_ROWS) {
                     push_identity_insert(chunk)
                         .build()
@@ -451,6 +495,7 @@ macro_rules! sql_store {
                         .await
                         .map_err(StoreError::from_sqlx)?;
                 }
+                laps.mark("identities");
                 for chunk in plan.tallies.chunks(CHUNK_ROWS) {
                     push_tally_upsert(chunk, true)
                         .build()
@@ -458,6 +503,7 @@ macro_rules! sql_store {
                         .await
                         .map_err(StoreError::from_sqlx)?;
                 }
+                laps.mark("tallies");
                 for (name, value) in &plan.counters {
                     sqlx::query(
                         "INSERT INTO counters (name, value) VALUES ($1, $2) \
@@ -468,10 +514,13 @@ macro_rules! sql_store {
                     .execute(&mut *tx)
                     .await?;
                 }
+                laps.mark("counters");
                 sqlx::query("UPDATE log_head SET size = $1 WHERE id = 1")
                     .bind(plan.log_size as i64)
                     .execute(&mut *tx)
                     .await?;
+                laps.mark("log_head");
+                laps.log(plan.events.len());
                 Ok(())
             }
 
