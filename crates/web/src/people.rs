@@ -483,7 +483,7 @@ pub struct AuditPage {
     operation_id = "audit_log",
     tag = "people",
     params(
-        ("after" = Option<u64>, Query, description = "Entries after this sequence number"),
+        ("after" = Option<u64>, Query, maximum = 9223372036854775807_u64, description = "Entries after this sequence number"),
         ("action" = Option<AuditAction>, Query),
         ("case" = Option<String>, Query, description = "Entries about this case id"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1–200, default 50"),
@@ -499,8 +499,12 @@ pub async fn audit(
     q: QueryParams,
 ) -> Result<Json<AuditPage>, ApiError> {
     q.only(&["after", "action", "case", "limit"])?;
+    // Sequence numbers are stored as SQL's 64-bit signed integers: a larger
+    // `after` would wrap to a negative one and list the log from its start.
     let after_seq = q
-        .parse_with("after", "a whole number", |s| s.parse::<u64>().ok())?
+        .parse_with("after", "a whole number up to 9223372036854775807", |s| {
+            s.parse::<u64>().ok().filter(|n| i64::try_from(*n).is_ok())
+        })?
         .unwrap_or(0);
     let action = q.parse_with(
         "action",
