@@ -335,16 +335,26 @@ async fn bench_token(
             String::from_utf8_lossy(&added.stderr)
         );
     }
-    let made = run(&[
-        "token",
-        "create",
-        "--user",
-        "bench-clerk",
-        "--name",
-        "bench",
-    ])
-    .output()
-    .await?;
+    token_for(jiefen, "bench-clerk", "bench", data, store_args).await
+}
+
+/// `jiefen token create` for `user` on the store at `data` (and
+/// `store_args`), as the `Authorization` header's value.
+pub(crate) async fn token_for(
+    jiefen: &std::path::Path,
+    user: &str,
+    name: &str,
+    data: &std::path::Path,
+    store_args: &[String],
+) -> Result<Arc<str>> {
+    let made = tokio::process::Command::new(jiefen)
+        .args(["token", "create", "--user", user, "--name", name])
+        .arg("--data")
+        .arg(data)
+        .args(store_args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .await?;
     let text = String::from_utf8_lossy(&made.stdout);
     let token = text
         .lines()

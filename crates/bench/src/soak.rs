@@ -115,7 +115,7 @@ pub async fn run(o: &Options) -> Result<()> {
         .env("RUST_LOG", "warn");
     let server = crate::Server::start(cmd, None).await?;
     let pid = server.child.id().context("the server's pid")?;
-    let token = demo_token(&o.jiefen, &data).await?;
+    let token = crate::token_for(&o.jiefen, "clerk.yaodu", "soak", &data, &[]).await?;
     let addr = server.addr;
 
     // Cases to read and act on: the demo's, and each registration's.
@@ -144,22 +144,6 @@ pub async fn run(o: &Options) -> Result<()> {
     drop(server);
     report(o, &samples.lock().unwrap(), &rss);
     Ok(())
-}
-
-async fn demo_token(jiefen: &std::path::Path, data: &std::path::Path) -> Result<Arc<str>> {
-    let made = tokio::process::Command::new(jiefen)
-        .args(["token", "create", "--user", "clerk.yaodu", "--name", "soak"])
-        .arg("--data")
-        .arg(data)
-        .env("RUST_LOG", "warn")
-        .output()
-        .await?;
-    let text = String::from_utf8_lossy(&made.stdout);
-    let token = text
-        .lines()
-        .find(|l| l.starts_with("jf_"))
-        .with_context(|| format!("jiefen token create printed no token: {text}"))?;
-    Ok(Arc::from(format!("Bearer {token}")))
 }
 
 async fn first_ids(addr: SocketAddr, token: &str) -> Result<Vec<String>> {
