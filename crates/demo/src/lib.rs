@@ -38,10 +38,6 @@ pub struct Volume {
     pub seed: u64,
 }
 
-/// How many earlier cases a merge looks at for one registered no later:
-/// bounded, so generating millions stays linear.
-const MERGE_TRIES: usize = 16;
-
 /// One step in a demo case's life.
 #[derive(Debug, Clone)]
 pub enum Step {
@@ -129,57 +125,109 @@ const FATES: &[(Fate, u32)] = &[
     (Fate::Reviewed, 3),
 ];
 
-/// Generates the volume's case scripts, deterministic for its seed.
-pub fn scripts(volume: Volume) -> Vec<Script> {
-    let Volume {
-        cases: count,
-        days,
-        seed,
-    } = volume;
-    let mut rng = StdRng::seed_from_u64(seed);
-    let (nodes, bodies) = city::city();
-    let names: BTreeMap<String, String> = nodes
-        .iter()
-        .map(|n| (n.code.to_string(), n.name.clone()))
-        .collect();
-    let parents: BTreeMap<String, String> = nodes
-        .iter()
-        .filter_map(|n| {
-            n.parent
-                .as_ref()
-                .map(|p| (n.code.to_string(), p.to_string()))
-        })
-        .collect();
-    let villages = city::villages();
-    let total_weight: u32 = FATES.iter().map(|(_, w)| w).sum();
-    let mut out: Vec<Script> = Vec::with_capacity(count);
-    for i in 0..count {
-        let tpl: &Template = TEMPLATES.choose(&mut rng).expect("non-empty");
-        let village = villages.choose(&mut rng).expect("non-empty").clone();
+/// How many days back a merge may reach for the case it joins: repeats
+/// come close together, and a bounded reach keeps a load's memory bounded.
+const MERGE_REACH_DAYS: i64 = 2;
+
+/// Generates the volume's case scripts day by day, oldest day first, so a
+/// history of any size is made without holding all of it. Deterministic for
+/// the volume's seed.
+pub struct Generator {
+    rng: StdRng,
+    volume: Volume,
+    names: BTreeMap<String, String>,
+    parents: BTreeMap<String, String>,
+    villages: Vec<String>,
+    bodies: Vec<Body>,
+    /// Index the next case gets.
+    next: usize,
+    /// Cases registered within [`MERGE_REACH_DAYS`], oldest first.
+    recent: std::collections::VecDeque<(usize, i64)>,
+}
+
+impl Generator {
+    pub fn new(volume: Volume) -> Self {
+        let (nodes, bodies) = city::city();
+        let names = nodes
+            .iter()
+            .map(|n| (n.code.to_string(), n.name.clone()))
+            .collect();
+        let parents = nodes
+            .iter()
+            .filter_map(|n| {
+                n.parent
+                    .as_ref()
+                    .map(|p| (n.code.to_string(), p.to_string()))
+            })
+            .collect();
+        Self {
+            rng: StdRng::seed_from_u64(volume.seed),
+            volume,
+            names,
+            parents,
+            villages: city::villages(),
+            bodies,
+            next: 0,
+            recent: std::collections::VecDeque::new(),
+        }
+    }
+
+    /// The days of the history relative to today, oldest first.
+    pub fn days(&self) -> std::ops::RangeInclusive<i64> {
+        -(self.volume.days.max(1) - 1)..=0
+    }
+
+    /// The cases registered on `day`, each with its index; call it for each
+    /// of [`Generator::days`] in order. The volume is spread evenly.
+    pub fn day(&mut self, day: i64) -> Vec<(usize, Script)> {
+        let days = self.volume.days.max(1) as u128;
+        let k = (day + self.volume.days.max(1) - 1) as u128;
+        let total = self.volume.cases as u128;
+        let count = (total * (k + 1) / days - total * k / days) as usize;
+        while self
+            .recent
+            .front()
+            .is_some_and(|(_, d)| *d < day - MERGE_REACH_DAYS)
+        {
+            self.recent.pop_front();
+        }
+        (0..count)
+            .map(|_| {
+                let i = self.next;
+                self.next += 1;
+                let script = self.script(day);
+                self.recent.push_back((i, day));
+                (i, script)
+            })
+            .collect()
+    }
+
+    fn script(&mut self, day: i64) -> Script {
+        let rng = &mut self.rng;
+        let tpl: &Template = TEMPLATES.choose(rng).expect("non-empty");
+        let village = self.villages.choose(rng).expect("non-empty").clone();
         // Hazards are found in a grid; the rest are brought to the village.
         let location = if tpl.kind == jiefen_domain::CaseKind::Hazard {
             format!("{village}-G0{}", rng.gen_range(1..=3))
         } else {
             village.clone()
         };
-        let a = person(&mut rng);
+        let a = person(rng);
         let r = tpl
             .organisation
             .map(str::to_owned)
-            .unwrap_or_else(|| person(&mut rng));
+            .unwrap_or_else(|| person(rng));
         let m = rng.gen_range(3..300) * 100;
         let n = tpl.people.max(rng.gen_range(1..=tpl.people.max(1) + 3));
-        let vname = names.get(&village).cloned().unwrap_or_default();
+        let vname = self.names.get(&village).cloned().unwrap_or_default();
         let mut parties = Vec::new();
         if tpl.kind != jiefen_domain::CaseKind::Hazard {
             parties.push(NewParty {
                 role: PartyRole::Applicant,
                 kind: PartyKind::Person,
                 name: text(&a),
-                id_number: rng
-                    .gen_bool(0.8)
-                    .then(|| id_number(&mut rng, &village[..6])),
-                phone: Some(phone(&mut rng)),
+                id_number: rng.gen_bool(0.8).then(|| id_number(rng, &village[..6])),
+                phone: Some(phone(rng)),
                 address: rng
                     .gen_bool(0.5)
                     .then(|| text(format!("{vname}{}号", rng.gen_range(1..120)))),
@@ -194,7 +242,7 @@ pub fn scripts(volume: Volume) -> Vec<Script> {
                     },
                     name: text(&r),
                     id_number: None,
-                    phone: rng.gen_bool(0.6).then(|| phone(&mut rng)),
+                    phone: rng.gen_bool(0.6).then(|| phone(rng)),
                     address: None,
                 });
             }
@@ -202,7 +250,7 @@ pub fn scripts(volume: Volume) -> Vec<Script> {
         let channel = match tpl.kind {
             jiefen_domain::CaseKind::Hazard => Channel::GridReport,
             jiefen_domain::CaseKind::Request => *[Channel::Phone, Channel::Web, Channel::Phone]
-                .choose(&mut rng)
+                .choose(rng)
                 .expect("non-empty"),
             _ => *[
                 Channel::WalkIn,
@@ -213,7 +261,7 @@ pub fn scripts(volume: Volume) -> Vec<Script> {
                 Channel::GridReport,
                 Channel::Sweep,
             ]
-            .choose(&mut rng)
+            .choose(rng)
             .expect("non-empty"),
         };
         // The rules compute the risk; now and then the clerk judges it
@@ -233,7 +281,7 @@ pub fn scripts(volume: Volume) -> Vec<Script> {
             risk,
             suggestions: None,
         };
-        let day = -rng.gen_range(0..days.max(1));
+        let total_weight: u32 = FATES.iter().map(|(_, w)| w).sum();
         let mut roll = rng.gen_range(0..total_weight);
         let mut fate = Fate::Registered;
         for (f, w) in FATES {
@@ -243,21 +291,29 @@ pub fn scripts(volume: Volume) -> Vec<Script> {
             }
             roll -= w;
         }
-        let merge_into = if fate == Fate::Merged && i > 0 {
-            (0..MERGE_TRIES)
-                .map(|_| rng.gen_range(0..i))
-                .find(|&j| out[j].day <= day)
+        let merge_into = if fate == Fate::Merged && !self.recent.is_empty() {
+            let (j, _) = self.recent[rng.gen_range(0..self.recent.len())];
+            Some(j)
         } else {
             None
         };
         if fate == Fate::Merged && merge_into.is_none() {
             fate = Fate::Accepted;
         }
-        let body = pick_body(&bodies, &parents, &village, tpl.category, &mut rng);
-        let steps = life(fate, day, &mut rng, &body, m, merge_into);
-        out.push(Script { day, new, steps });
+        let body = pick_body(&self.bodies, &self.parents, &village, tpl.category, rng);
+        let steps = life(fate, day, rng, &body, m, merge_into);
+        Script { day, new, steps }
     }
-    out
+}
+
+/// The whole volume's scripts in index order (for tests and small volumes).
+pub fn scripts(volume: Volume) -> Vec<Script> {
+    let mut generator = Generator::new(volume);
+    generator
+        .days()
+        .flat_map(|day| generator.day(day))
+        .map(|(_, s)| s)
+        .collect()
 }
 
 /// A body that takes the category, nearest the village first.
@@ -498,9 +554,23 @@ pub struct Loaded {
     pub refused: usize,
 }
 
-/// Imports the demo city and writes the volume's cases through a ledger
-/// whose clock the loader moves day by day. `open` builds that ledger around
-/// the given clock (the caller decides the store, key and taxonomy).
+/// Days a case stays in memory after its last scripted step: long enough
+/// that a case a later one may merge into (see [`MERGE_REACH_DAYS`]) is
+/// still there when the merge comes.
+const GRACE_DAYS: i64 = MERGE_REACH_DAYS;
+
+/// A case the load is still working on.
+struct Live {
+    id: CaseId,
+    handler: Actor,
+    /// The last day a step of its own, or a merge into it, is scripted.
+    until: i64,
+}
+
+/// Imports the demo city and writes the volume's cases day by day through
+/// a bulk load of the ledger opened by `open` (which decides the store, key
+/// and taxonomy): judged like live writes, so every case has a real,
+/// verifiable history. Each day is written while the next is judged.
 pub async fn load<F, Fut>(volume: Volume, today: Timestamp, open: F) -> Result<Loaded, LedgerError>
 where
     F: FnOnce(Arc<dyn Clock>) -> Fut,
@@ -513,144 +583,156 @@ where
         .import_reference(nodes, bodies)
         .await
         .map_err(|e| LedgerError::Store(jiefen_store::StoreError::Corrupt(e.to_string())))?;
-    let scripts = scripts(volume);
+    let mut bulk = ledger.bulk().await?;
+    let mut generator = Generator::new(volume);
     let clerk = Actor::parse("demo-clerk").expect("valid");
-    let handler = Actor::parse("demo-mediator").expect("valid");
-    let mut by_day: BTreeMap<i64, Vec<(usize, Option<Step>)>> = BTreeMap::new();
-    for (i, s) in scripts.iter().enumerate() {
-        by_day.entry(s.day).or_default().push((i, None));
-        for (d, step) in &s.steps {
-            by_day.entry(*d).or_default().push((i, Some(step.clone())));
-        }
-    }
-    let mut ids: Vec<Option<CaseId>> = vec![None; scripts.len()];
+    let mediator = Actor::parse("demo-mediator").expect("valid");
+    let grid_worker = Actor::parse(city::DEMO_GRID_WORKER).expect("valid");
+    let committee_mediator = Actor::parse(city::DEMO_MEDIATOR).expect("valid");
+    let mut live: std::collections::HashMap<usize, Live> = std::collections::HashMap::new();
+    let mut pending: BTreeMap<i64, Vec<(usize, Step)>> = BTreeMap::new();
+    let mut retire: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
+    let mut writing: Option<tokio::task::JoinHandle<Result<(), LedgerError>>> = None;
     let mut loaded = Loaded::default();
-    for (day, items) in by_day {
+    let count = |result: Result<jiefen_store::writer::WriteOutcome, LedgerError>,
+                 loaded: &mut Loaded|
+     -> Result<Option<CaseId>, LedgerError> {
+        match result {
+            Ok(o) => Ok(Some(o.case_id)),
+            Err(LedgerError::Transition(_)) | Err(LedgerError::NotFound(_)) => {
+                loaded.refused += 1;
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    };
+    for day in generator.days() {
         // Business hours in China: 09:30 local is 01:30 UTC.
         let at = today
             .plus(Duration::days(day))
-            .plus(Duration::minutes(rng_minutes(day)));
-        let at = if at > today { today } else { at };
+            .plus(Duration::minutes(rng_minutes(day)))
+            .min(today);
         clock.set(at);
-        // Within a day each case's steps run in order; cases run concurrently
-        // so the writer batches them as it would real traffic.
-        let mut per_case: BTreeMap<usize, Vec<Option<Step>>> = BTreeMap::new();
-        for (i, step) in items {
-            per_case.entry(i).or_default().push(step);
-        }
-        let mut tasks = tokio::task::JoinSet::new();
-        for (i, steps) in per_case {
-            let ledger = ledger.clone();
-            let new = scripts[i].new.clone();
-            // Merges name earlier cases by index: resolved here, so a task
-            // carries the two ids it needs, not the whole table.
-            let steps: Vec<Option<Step>> = steps
-                .into_iter()
-                .filter_map(|step| match step {
-                    Some(Step::MergeInto(j)) => ids[j].map(|into| {
-                        Some(Step::Do(Command::Merge {
-                            into,
-                            reason: text("同一事项重复反映，合并办理。"),
-                        }))
-                    }),
-                    other => Some(other),
-                })
-                .collect();
-            // Reports from grid.yaodu's grid are the demo grid worker's own,
-            // so the grid page has something to show.
-            let registrar = if new.channel == Channel::GridReport
-                && new.jurisdiction.as_str() == city::DEMO_GRID
-            {
-                Actor::parse(city::DEMO_GRID_WORKER).expect("valid")
-            } else {
-                clerk.clone()
-            };
+        let started = std::time::Instant::now();
+        bulk.begin_day(at).await?;
+        for (i, script) in generator.day(day) {
             // The town's mediation committee's cases are handled by its
             // demo account, so its queue has cases it signed for.
-            let handler = if scripts[i].steps.iter().any(|(_, s)| {
+            let handler = if script.steps.iter().any(|(_, s)| {
                 matches!(s, Step::Do(Command::Assign { body, .. }) if body.as_str() == city::DEMO_MEDIATION)
             }) {
-                Actor::parse(city::DEMO_MEDIATOR).expect("valid")
+                committee_mediator.clone()
             } else {
-                handler.clone()
+                mediator.clone()
             };
-            let clerk = clerk.clone();
-            let known = ids[i];
-            tasks.spawn(async move {
-                let mut id = known;
-                let mut done = 0usize;
-                let mut refused = 0usize;
-                for step in steps {
-                    let result = match step {
-                        None => ledger
-                            .create(new.clone(), registrar.clone(), None)
-                            .await
-                            .map(|o| {
-                                id = Some(o.case_id);
-                            }),
-                        Some(step) => {
-                            let Some(case) = id else { continue };
-                            let command = match step {
-                                Step::MergeInto(_) => continue,
-                                Step::Do(Command::Assign {
-                                    body,
-                                    due_at,
-                                    complexity,
-                                    reason,
-                                }) => Command::Assign {
-                                    body,
-                                    due_at: due_at
-                                        .map(|d| at.plus(Duration::days(d.unix_millis()))),
-                                    complexity,
-                                    reason,
-                                },
-                                Step::Do(Command::MediationSession {
-                                    mediators,
-                                    place,
-                                    summary,
-                                    ..
-                                }) => Command::MediationSession {
-                                    held_at: at,
-                                    mediators,
-                                    place,
-                                    summary,
-                                },
-                                Step::Do(c) => c,
-                            };
-                            let actor = if matches!(
-                                command,
-                                Command::Accept { .. }
-                                    | Command::Decline { .. }
-                                    | Command::Assign { .. }
-                            ) {
-                                clerk.clone()
-                            } else {
-                                handler.clone()
-                            };
-                            ledger.act(case, command, actor, None).await.map(|_| ())
-                        }
-                    };
-                    match result {
-                        Ok(()) => done += 1,
-                        Err(LedgerError::Transition(_)) | Err(LedgerError::NotFound(_)) => {
-                            refused += 1
-                        }
-                        Err(e) => return Err(e),
+            let mut until = day;
+            for (d, step) in script.steps {
+                until = until.max(d);
+                if let Step::MergeInto(j) = step {
+                    if let Some(into) = live.get_mut(&j) {
+                        into.until = into.until.max(d);
                     }
                 }
-                Ok((i, id, done, refused))
-            });
-        }
-        while let Some(joined) = tasks.join_next().await {
-            let (i, id, done, refused) = joined.expect("demo task panicked")?;
-            if ids[i].is_none() && id.is_some() {
-                loaded.cases += 1;
+                pending.entry(d).or_default().push((i, step));
             }
-            ids[i] = id;
-            loaded.actions += done;
-            loaded.refused += refused;
+            // Reports from grid.yaodu's grid are the demo grid worker's own,
+            // so the grid page has something to show.
+            let registrar = if script.new.channel == Channel::GridReport
+                && script.new.jurisdiction.as_str() == city::DEMO_GRID
+            {
+                &grid_worker
+            } else {
+                &clerk
+            };
+            if let Some(id) = count(bulk.create(&script.new, registrar), &mut loaded)? {
+                loaded.cases += 1;
+                retire.entry(until + GRACE_DAYS).or_default().push(i);
+                live.insert(i, Live { id, handler, until });
+            }
         }
+        for (i, step) in pending.remove(&day).unwrap_or_default() {
+            let Some(case) = live.get(&i) else { continue };
+            let command = match step {
+                Step::MergeInto(j) => match live.get(&j) {
+                    Some(into) => Command::Merge {
+                        into: into.id,
+                        reason: text("同一事项重复反映，合并办理。"),
+                    },
+                    None => {
+                        loaded.refused += 1;
+                        continue;
+                    }
+                },
+                Step::Do(Command::Assign {
+                    body,
+                    due_at,
+                    complexity,
+                    reason,
+                }) => Command::Assign {
+                    body,
+                    due_at: due_at.map(|d| at.plus(Duration::days(d.unix_millis()))),
+                    complexity,
+                    reason,
+                },
+                Step::Do(Command::MediationSession {
+                    mediators,
+                    place,
+                    summary,
+                    ..
+                }) => Command::MediationSession {
+                    held_at: at,
+                    mediators,
+                    place,
+                    summary,
+                },
+                Step::Do(c) => c,
+            };
+            let actor = if matches!(
+                command,
+                Command::Accept { .. } | Command::Decline { .. } | Command::Assign { .. }
+            ) {
+                &clerk
+            } else {
+                &case.handler
+            };
+            if count(bulk.act(case.id, &command, actor), &mut loaded)?.is_some() {
+                loaded.actions += 1;
+            }
+        }
+        let mut done = Vec::new();
+        while let Some(entry) = retire.first_entry() {
+            if *entry.key() > day {
+                break;
+            }
+            for i in entry.remove() {
+                let Some(case) = live.get(&i) else { continue };
+                if case.until + GRACE_DAYS <= day {
+                    done.push(live.remove(&i).expect("present").id);
+                } else {
+                    retire.entry(case.until + GRACE_DAYS).or_default().push(i);
+                }
+            }
+        }
+        let write = bulk.end_day(done);
+        let judged = started.elapsed();
+        if let Some(previous) = writing.take() {
+            previous.await.expect("bulk write task panicked")?;
+        }
+        // Whole microseconds: see the writer's batch log for why.
+        tracing::debug!(
+            day,
+            events = write.events(),
+            held = bulk.held(),
+            judge_us = judged.as_micros() as u64,
+            wait_us = (started.elapsed() - judged).as_micros() as u64,
+            "bulk day judged"
+        );
+        writing = Some(tokio::spawn(write.write()));
     }
+    if let Some(previous) = writing.take() {
+        previous.await.expect("bulk write task panicked")?;
+    }
+    bulk.finish().await?;
     tracing::info!(
         cases = loaded.cases,
         actions = loaded.actions,

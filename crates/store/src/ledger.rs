@@ -95,6 +95,13 @@ impl Ledger {
                 return Err(StoreError::WrongMasterKey);
             }
         }
+        if store.suspended_indexes().await? > 0 {
+            return Err(StoreError::Corrupt(
+                "this store holds an interrupted bulk load (`jiefen gen` or the demo's first \
+                 start did not finish): its cases are incomplete; delete it and generate again"
+                    .into(),
+            ));
+        }
         let jurisdictions = store.jurisdictions().await?;
         let tree = JurisdictionTree::build(jurisdictions, [])
             .map_err(|e| StoreError::Corrupt(format!("stored jurisdictions: {e}")))?;
@@ -168,6 +175,25 @@ impl Ledger {
             known.entry(hit.hash).or_default().push(hit.case_id);
         }
         Ok(repeats::matches(&identities, &known))
+    }
+
+    /// A bulk load into this ledger's store, judged like the writer judges
+    /// (see [`crate::bulk`]). Nothing else may write to the store while it
+    /// runs.
+    pub async fn bulk(&self) -> Result<crate::bulk::Bulk, LedgerError> {
+        self.store.suspend_indexes().await?;
+        let mut tx = self.store.begin().await?;
+        let size = tx.lock_log().await?;
+        let frontier = crate::writer::load_frontier(tx.as_mut(), size).await?;
+        tx.commit().await?;
+        Ok(crate::bulk::Bulk::new(
+            self.store.clone(),
+            self.refs(),
+            self.vault.clone(),
+            self.identity_key.clone(),
+            frontier,
+            self.clock.now(),
+        ))
     }
 
     /// The event log's size after each commit of this process's writer:

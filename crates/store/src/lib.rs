@@ -29,6 +29,7 @@ pub mod access;
 pub mod accounts;
 pub mod backup;
 pub mod blobs;
+pub mod bulk;
 pub mod clock;
 pub mod figures;
 #[doc(hidden)]
@@ -109,6 +110,10 @@ pub trait Store: access::AccessStore + Send + Sync + 'static {
 
     /// Opens the one write transaction of a batch.
     async fn begin(&self) -> Result<Box<dyn BatchTx>>;
+    /// Opens a write transaction whose commit does not wait for the disk.
+    /// Only for a bulk load, which is started over if the machine fails
+    /// under it.
+    async fn begin_unsynced(&self) -> Result<Box<dyn BatchTx>>;
 
     async fn get_case(&self, id: CaseId) -> Result<Option<Case>>;
     async fn case_document(&self, id: CaseId) -> Result<Option<CaseDocument>>;
@@ -116,6 +121,17 @@ pub trait Store: access::AccessStore + Send + Sync + 'static {
     async fn case_by_receipt(&self, receipt_code: &str) -> Result<Option<Case>>;
     async fn list_cases(&self, query: &CaseQuery) -> Result<Vec<Case>>;
     async fn count_cases(&self) -> Result<u64>;
+
+    /// Drops the secondary indexes of the tables a bulk load writes,
+    /// keeping their definitions in the store (see [`crate::bulk`]);
+    /// returns how many. Unique indexes stay: they guard the load.
+    async fn suspend_indexes(&self) -> Result<usize>;
+    /// Creates the suspended indexes again, each in its own transaction
+    /// (so an interrupted restore can be run again); returns how many.
+    async fn restore_indexes(&self) -> Result<usize>;
+    /// How many indexes are suspended: more than none means a bulk load
+    /// was interrupted and its projection is incomplete.
+    async fn suspended_indexes(&self) -> Result<usize>;
     /// Cases the deadline engine must look at by `now_ms`, earliest first.
     async fn due_watches(&self, now_ms: i64, limit: u32) -> Result<Vec<CaseId>>;
     async fn inbox(&self, query: &InboxQuery) -> Result<Vec<InboxItem>>;

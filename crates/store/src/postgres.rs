@@ -14,6 +14,12 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
+    /// The secondary indexes a bulk load suspends (see [`crate::bulk`]).
+    const SECONDARY_INDEXES: &'static str = "SELECT indexname::text, indexdef::text FROM pg_indexes \
+         WHERE schemaname = current_schema() AND indexdef NOT LIKE 'CREATE UNIQUE %' \
+         AND tablename IN ('cases', 'events', 'inbox', 'identities', 'personal_data', 'party_keys', 'log_nodes') \
+         ORDER BY indexname";
+
     /// Connects and runs migrations. `schema`, when given, is created and
     /// used as the search path (tests isolate themselves this way).
     pub async fn connect(url: &str, schema: Option<&str>) -> crate::Result<Self> {
@@ -63,7 +69,12 @@ crate::sql::sql_store!(
     sqlx::Postgres,
     "postgres",
     "BEGIN",
-    "SELECT size FROM log_head WHERE id = 1 FOR UPDATE"
+    "SELECT size FROM log_head WHERE id = 1 FOR UPDATE",
+    crate::transaction::Setting {
+        before: None,
+        after_begin: Some("SET LOCAL synchronous_commit = off"),
+        after_commit: None,
+    }
 );
 
 mod access_impl {

@@ -150,7 +150,8 @@ pub(crate) fn select_tallies(keys: &str) -> String {
 }
 
 macro_rules! sql_store {
-    ($store:ident, $tx:ident, $db:ty, $kind:literal, $begin_sql:literal, $lock_sql:literal) => {
+    ($store:ident, $tx:ident, $db:ty, $kind:literal, $begin_sql:literal, $lock_sql:literal,
+     $unsynced:expr) => {
         use crate::rows::*;
         use crate::{BatchTx, Result, Store, StoreError};
         use async_trait::async_trait;
@@ -861,6 +862,13 @@ macro_rules! sql_store {
                 }))
             }
 
+            async fn begin_unsynced(&self) -> Result<Box<dyn BatchTx>> {
+                Ok(Box::new($tx {
+                    tx: crate::transaction::WriteTx::begin_with(&self.write_pool, $begin_sql, $unsynced)
+                        .await?,
+                }))
+            }
+
             async fn get_case(&self, id: CaseId) -> Result<Option<Case>> {
                 let json: Option<String> =
                     sqlx::query_scalar("SELECT state_json FROM cases WHERE id = $1")
@@ -1069,6 +1077,49 @@ macro_rules! sql_store {
                     q.push(")");
                 }
                 Ok(q.build().execute(&self.pool).await?.rows_affected())
+            }
+
+            async fn suspend_indexes(&self) -> Result<usize> {
+                let found: Vec<(String, String)> = sqlx::query_as(Self::SECONDARY_INDEXES)
+                    .fetch_all(&self.write_pool)
+                    .await?;
+                let mut tx = crate::transaction::WriteTx::begin(&self.write_pool, $begin_sql).await?;
+                for (name, sql) in &found {
+                    sqlx::query("INSERT INTO suspended_indexes (name, sql) VALUES ($1, $2)")
+                        .bind(name)
+                        .bind(sql)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(&format!("DROP INDEX \"{}\"", name.replace('"', "")))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(found.len())
+            }
+
+            async fn restore_indexes(&self) -> Result<usize> {
+                let suspended: Vec<(String, String)> =
+                    sqlx::query_as("SELECT name, sql FROM suspended_indexes ORDER BY name")
+                        .fetch_all(&self.write_pool)
+                        .await?;
+                for (name, sql) in &suspended {
+                    let mut tx = crate::transaction::WriteTx::begin(&self.write_pool, $begin_sql).await?;
+                    sqlx::query(sql).execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM suspended_indexes WHERE name = $1")
+                        .bind(name)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                }
+                Ok(suspended.len())
+            }
+
+            async fn suspended_indexes(&self) -> Result<usize> {
+                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM suspended_indexes")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(n as usize)
             }
 
             async fn count_cases(&self) -> Result<u64> {

@@ -27,6 +27,12 @@ impl Drop for SqliteStore {
 }
 
 impl SqliteStore {
+    /// The secondary indexes a bulk load suspends (see [`crate::bulk`]).
+    const SECONDARY_INDEXES: &'static str = "SELECT name, sql FROM sqlite_master \
+         WHERE type = 'index' AND sql LIKE 'CREATE INDEX %' \
+         AND tbl_name IN ('cases', 'events', 'inbox', 'identities', 'personal_data', 'party_keys', 'log_nodes') \
+         ORDER BY name";
+
     /// Opens (creating if needed) the database file and runs migrations.
     pub async fn open(path: &Path) -> crate::Result<Self> {
         let options = SqliteConnectOptions::new()
@@ -185,7 +191,13 @@ crate::sql::sql_store!(
     // Takes the write lock at once: a deferred transaction that reads
     // first could find its upgrade refused instead of waited for.
     "BEGIN IMMEDIATE",
-    "SELECT size FROM log_head WHERE id = 1"
+    "SELECT size FROM log_head WHERE id = 1",
+    // SQLite refuses to change it inside a transaction.
+    crate::transaction::Setting {
+        before: Some("PRAGMA synchronous = OFF"),
+        after_begin: None,
+        after_commit: Some("PRAGMA synchronous = FULL"),
+    }
 );
 
 mod access_impl {

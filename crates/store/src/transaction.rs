@@ -21,6 +21,9 @@ use std::ops::{Deref, DerefMut};
 pub(crate) struct WriteTx<DB: Database> {
     conn: PoolConnection<DB>,
     committed: bool,
+    /// Run on the connection after COMMIT, before it goes back to the pool
+    /// (undoes a setting made for this transaction alone).
+    after_commit: Option<&'static str>,
 }
 
 impl<DB: Database> WriteTx<DB>
@@ -40,14 +43,61 @@ where
         Ok(Self {
             conn,
             committed: false,
+            after_commit: None,
+        })
+    }
+
+    /// Like [`WriteTx::begin`], with `set` run on the connection before
+    /// BEGIN (`before`) or after it, and `reset` run after COMMIT: a setting
+    /// for this transaction alone. If the reset fails the connection is
+    /// closed, so the setting never outlives the transaction.
+    pub(crate) async fn begin_with(
+        pool: &Pool<DB>,
+        begin: &'static str,
+        set: Setting,
+    ) -> sqlx::Result<Self> {
+        let mut conn = pool.acquire().await?;
+        let started = async {
+            if let Some(before) = set.before {
+                (&mut *conn).execute(before).await?;
+            }
+            (&mut *conn).execute(begin).await?;
+            if let Some(after) = set.after_begin {
+                (&mut *conn).execute(after).await?;
+            }
+            Ok::<_, sqlx::Error>(())
+        }
+        .await;
+        if let Err(e) = started {
+            conn.close_on_drop();
+            return Err(e);
+        }
+        Ok(Self {
+            conn,
+            committed: false,
+            after_commit: set.after_commit,
         })
     }
 
     pub(crate) async fn commit(mut self) -> sqlx::Result<()> {
         (&mut *self.conn).execute("COMMIT").await?;
         self.committed = true;
+        if let Some(reset) = self.after_commit {
+            if let Err(e) = (&mut *self.conn).execute(reset).await {
+                tracing::warn!(error = %e, "a transaction's setting could not be undone; closing its connection");
+                self.conn.close_on_drop();
+            }
+        }
         Ok(())
     }
+}
+
+/// A connection setting for one transaction (see [`WriteTx::begin_with`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Setting {
+    pub before: Option<&'static str>,
+    pub after_begin: Option<&'static str>,
+    pub after_commit: Option<&'static str>,
 }
 
 impl<DB: Database> Drop for WriteTx<DB> {

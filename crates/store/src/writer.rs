@@ -317,8 +317,8 @@ impl Writer {
 
         let mut work = Batch {
             now,
-            refs: &refs,
-            vault: self.vault.as_deref(),
+            refs: refs.clone(),
+            vault: self.vault.clone(),
             frontier,
             loaded: cases
                 .values()
@@ -330,6 +330,7 @@ impl Writer {
                 .collect(),
             cases,
             dirty: Vec::new(),
+            dirty_set: Default::default(),
             idempotency,
             counter,
             counter_name,
@@ -363,7 +364,7 @@ impl Writer {
     }
 }
 
-async fn load_frontier(tx: &mut dyn BatchTx, size: u64) -> Result<Frontier, WriteError> {
+pub(crate) async fn load_frontier(tx: &mut dyn BatchTx, size: u64) -> Result<Frontier, WriteError> {
     let wanted = frontier_subtrees(size);
     let found = tx.log_nodes(&wanted).await?;
     let nodes = wanted
@@ -403,30 +404,58 @@ fn new_case_id(now: Timestamp) -> CaseId {
     CaseId(uuid::Uuid::new_v7(ts))
 }
 
-/// The in-memory state of one batch while its commands are judged.
-struct Batch<'a> {
-    now: Timestamp,
-    refs: &'a RefData,
-    vault: Option<&'a Vault>,
-    frontier: Frontier,
-    cases: HashMap<CaseId, (Case, Hash)>,
-    /// Cases changed by this batch, in first-touch order.
+/// The in-memory state of one batch while its commands are judged (and,
+/// for a bulk load, of the cases it keeps between batches).
+pub(crate) struct Batch {
+    pub(crate) now: Timestamp,
+    pub(crate) refs: Arc<RefData>,
+    vault: Option<Arc<Vault>>,
+    pub(crate) frontier: Frontier,
+    pub(crate) cases: HashMap<CaseId, (Case, Hash)>,
+    /// Cases changed by this batch, in first-touch order (and as a set:
+    /// a bulk day touches tens of thousands).
     dirty: Vec<CaseId>,
+    dirty_set: std::collections::HashSet<CaseId>,
     /// Cases that exist in the store (loaded at the start of the batch),
     /// with their indexed columns as stored.
-    loaded: HashMap<CaseId, (IndexedColumns, Standing)>,
+    pub(crate) loaded: HashMap<CaseId, (IndexedColumns, Standing)>,
     idempotency: HashMap<String, IdempotencyRow>,
-    counter: i64,
-    counter_name: String,
+    pub(crate) counter: i64,
+    pub(crate) counter_name: String,
     /// The keyed identities of each create of the batch, in order.
     identities: std::vec::IntoIter<Vec<IdentityHash>>,
     /// Earlier cases (within the policy's window) by identity hash,
     /// including those registered earlier in this batch.
-    known: HashMap<Hash, Vec<CaseId>>,
+    pub(crate) known: HashMap<Hash, Vec<CaseId>>,
     plan: WritePlan,
 }
 
-impl Batch<'_> {
+impl Batch {
+    /// An empty batch over `frontier`, for a bulk load to fill day by day.
+    pub(crate) fn empty(
+        now: Timestamp,
+        refs: Arc<RefData>,
+        vault: Option<Arc<Vault>>,
+        frontier: Frontier,
+    ) -> Self {
+        Self {
+            now,
+            refs,
+            vault,
+            frontier,
+            cases: HashMap::new(),
+            dirty: Vec::new(),
+            dirty_set: Default::default(),
+            loaded: HashMap::new(),
+            idempotency: HashMap::new(),
+            counter: 0,
+            counter_name: String::new(),
+            identities: Vec::new().into_iter(),
+            known: HashMap::new(),
+            plan: WritePlan::default(),
+        }
+    }
+
     fn handle(&mut self, req: &Request) -> Result<Answer, WriteError> {
         if let Some(idem) = req.idempotency() {
             if let Some(row) = self.idempotency.get(&idem.key) {
@@ -440,7 +469,10 @@ impl Batch<'_> {
             }
         }
         let outcome = match req {
-            Request::Create { new, actor, .. } => self.create(new, actor)?,
+            Request::Create { new, actor, .. } => {
+                let identities = self.identities.next().unwrap_or_default();
+                self.create(new, actor, identities)?
+            }
             Request::Act {
                 case_id,
                 command,
@@ -462,14 +494,18 @@ impl Batch<'_> {
         Ok(Answer::Written(outcome))
     }
 
-    fn create(&mut self, new: &NewCase, actor: &Actor) -> Result<WriteOutcome, WriteError> {
+    pub(crate) fn create(
+        &mut self,
+        new: &NewCase,
+        actor: &Actor,
+        identities: Vec<IdentityHash>,
+    ) -> Result<WriteOutcome, WriteError> {
         let number = self.counter + 1;
         let minted = Minted {
             id: new_case_id(self.now),
             number: format!("{}-{:07}", china_year(self.now), number),
             receipt_code: receipt_code(),
         };
-        let identities = self.identities.next().unwrap_or_default();
         let possible = repeats::matches(&identities, &self.known);
         let mut salt = || rand::random::<[u8; 16]>();
         let (event, personal) = lifecycle::register(
@@ -477,7 +513,7 @@ impl Batch<'_> {
             minted,
             actor.clone(),
             self.now,
-            self.refs,
+            self.refs.as_ref(),
             &mut salt,
             possible,
         )?;
@@ -512,7 +548,10 @@ impl Batch<'_> {
         if personal.is_empty() {
             return Ok((Vec::new(), Vec::new()));
         }
-        let vault = self.vault.ok_or(WriteError::Store(StoreError::Locked))?;
+        let vault = self
+            .vault
+            .as_deref()
+            .ok_or(WriteError::Store(StoreError::Locked))?;
         let mut sealed = Vec::with_capacity(personal.len());
         let mut keys = Vec::new();
         let mut party_keys: HashMap<u32, PartyKey> = HashMap::new();
@@ -536,14 +575,14 @@ impl Batch<'_> {
         Ok((sealed, keys))
     }
 
-    fn act(
+    pub(crate) fn act(
         &mut self,
         id: CaseId,
         command: &Command,
         actor: &Actor,
     ) -> Result<WriteOutcome, WriteError> {
         let (case, _) = self.cases.get(&id).ok_or(WriteError::NotFound(id))?;
-        let event = lifecycle::decide(case, command, actor, self.now, self.refs)?;
+        let event = lifecycle::decide(case, command, actor, self.now, self.refs.as_ref())?;
         let updated = lifecycle::apply(Some(case.clone()), &event).map_err(internal)?;
         let consequences = self.consequences(&updated, &event)?;
         // A merge also links the repeat on the original, in the same batch.
@@ -554,7 +593,7 @@ impl Batch<'_> {
                 &Command::LinkRepeat { repeat: id },
                 actor,
                 self.now,
-                self.refs,
+                self.refs.as_ref(),
             )?;
             let linked = lifecycle::apply(Some(original.clone()), &link).map_err(internal)?;
             let more = self.consequences(&linked, &link)?;
@@ -724,46 +763,64 @@ impl Batch<'_> {
     fn touch(&mut self, case: Case, head: Hash) {
         let id = case.id;
         self.cases.insert(id, (case, head));
-        if !self.dirty.contains(&id) {
+        if self.dirty_set.insert(id) {
             self.dirty.push(id);
         }
     }
 
-    fn finish(self) -> (WritePlan, Frontier) {
-        let Batch {
-            refs,
-            frontier,
-            cases,
-            dirty,
-            loaded,
-            counter,
-            counter_name,
-            mut plan,
-            ..
-        } = self;
+    fn finish(mut self) -> (WritePlan, Frontier) {
+        let plan = self.settle();
+        (plan, self.frontier)
+    }
+
+    /// The plan of everything judged since the last settle: each changed
+    /// case's projection written once, whatever number of events it took.
+    pub(crate) fn settle(&mut self) -> WritePlan {
+        let mut plan = self.settle_events();
+        let dirty = std::mem::take(&mut self.dirty);
+        self.settle_rows(&dirty, &mut plan);
+        plan
+    }
+
+    /// The plan of everything judged since the last settle but the cases'
+    /// projections (a bulk load writes each once, when done with the case:
+    /// see [`Batch::settle_rows`]).
+    pub(crate) fn settle_events(&mut self) -> WritePlan {
+        let mut plan = std::mem::take(&mut self.plan);
+        self.dirty_set.clear();
+        if self.counter > 0 {
+            plan.counters
+                .push((self.counter_name.clone(), self.counter));
+        }
+        plan.log_size = self.frontier.size();
+        plan
+    }
+
+    /// Adds to `plan` the projection rows of `ids` as they stand, and what
+    /// they change in the tallies. The cases stay in memory as now stored.
+    pub(crate) fn settle_rows(&mut self, ids: &[CaseId], plan: &mut WritePlan) {
         let mut tallies = TallyDeltas::default();
-        for id in dirty {
-            let (case, head) = &cases[&id];
+        for id in ids {
+            let (case, head) = &self.cases[id];
             let row = CaseRow::from_case(
                 case,
                 *head,
-                refs.path(&case.location.jurisdiction),
-                &refs.rules_at(&case.location.jurisdiction).policy.escalation,
+                self.refs.path(&case.location.jurisdiction),
+                &self
+                    .refs
+                    .rules_at(&case.location.jurisdiction)
+                    .policy
+                    .escalation,
             );
-            let before = loaded.get(&id);
+            let before = self.loaded.get(id);
             let write = RowWrite::for_row(&row, before.map(|(columns, _)| columns));
-            tallies.change(
-                before.map(|(_, standing)| standing),
-                &Standing::of_row(&row),
-            );
+            let standing = Standing::of_row(&row);
+            tallies.change(before.map(|(_, standing)| standing), &standing);
+            self.loaded
+                .insert(*id, (IndexedColumns::of_row(&row), standing));
             plan.cases.push((row, write));
         }
-        plan.tallies = tallies.into_rows();
-        if counter > 0 {
-            plan.counters.push((counter_name, counter));
-        }
-        plan.log_size = frontier.size();
-        (plan, frontier)
+        plan.tallies.extend(tallies.into_rows());
     }
 }
 
