@@ -23,7 +23,7 @@ use crate::rows::WritePlan;
 use crate::vault::Vault;
 use crate::writer::{china_year, Batch, WriteError, WriteOutcome};
 use crate::{Store, StoreError};
-use jiefen_domain::case::{Case, CaseId};
+use jiefen_domain::case::CaseId;
 use jiefen_domain::lifecycle::{Actor, Command, NewCase};
 use jiefen_domain::repeats::{self, IdentityKey};
 use jiefen_domain::Timestamp;
@@ -130,11 +130,6 @@ impl Bulk {
         self.batch.act(id, command, actor)
     }
 
-    /// A case as this load has it now.
-    pub fn case(&self, id: &CaseId) -> Option<&Case> {
-        self.batch.cases.get(id).map(|(c, _)| c)
-    }
-
     /// Ends the day: everything judged since [`Bulk::begin_day`] as one
     /// write, with the projection rows of the cases in `done`, which the
     /// load will not touch again and lets go of. Days must be written in
@@ -147,7 +142,6 @@ impl Bulk {
         self.batch.settle_rows(&done, &mut plan);
         for id in &done {
             self.batch.cases.remove(id);
-            self.batch.loaded.remove(id);
         }
         let from = self.written;
         self.written = plan.log_size;

@@ -200,17 +200,6 @@ impl IndexedColumns {
         }
     }
 
-    /// The indexed columns of a row about to be written.
-    pub fn of_row(row: &CaseRow) -> Self {
-        Self {
-            jpath: row.jpath.clone(),
-            state: row.state,
-            body: row.body.clone(),
-            due_at_ms: row.due_at_ms,
-            urgent: row.urgent,
-        }
-    }
-
     /// Whether `row` has these values in its indexed columns.
     fn match_row(&self, row: &CaseRow) -> bool {
         self.jpath == row.jpath

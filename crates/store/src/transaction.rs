@@ -33,18 +33,7 @@ where
     /// Takes a connection from `pool` and runs `begin` (the backend's BEGIN
     /// statement) on it.
     pub(crate) async fn begin(pool: &Pool<DB>, begin: &'static str) -> sqlx::Result<Self> {
-        let mut conn = pool.acquire().await?;
-        if let Err(e) = (&mut *conn).execute(begin).await {
-            // It may already have been inside a transaction (left open by
-            // someone else's failure): never hand it out again.
-            conn.close_on_drop();
-            return Err(e);
-        }
-        Ok(Self {
-            conn,
-            committed: false,
-            after_commit: None,
-        })
+        Self::begin_with(pool, begin, Setting::NONE).await
     }
 
     /// Like [`WriteTx::begin`], with `set` run on the connection before
@@ -69,6 +58,8 @@ where
         }
         .await;
         if let Err(e) = started {
+            // It may already have been inside a transaction (left open by
+            // someone else's failure): never hand it out again.
             conn.close_on_drop();
             return Err(e);
         }
@@ -98,6 +89,14 @@ pub(crate) struct Setting {
     pub before: Option<&'static str>,
     pub after_begin: Option<&'static str>,
     pub after_commit: Option<&'static str>,
+}
+
+impl Setting {
+    pub const NONE: Setting = Setting {
+        before: None,
+        after_begin: None,
+        after_commit: None,
+    };
 }
 
 impl<DB: Database> Drop for WriteTx<DB> {

@@ -418,7 +418,7 @@ pub(crate) struct Batch {
     dirty_set: std::collections::HashSet<CaseId>,
     /// Cases that exist in the store (loaded at the start of the batch),
     /// with their indexed columns as stored.
-    pub(crate) loaded: HashMap<CaseId, (IndexedColumns, Standing)>,
+    loaded: HashMap<CaseId, (IndexedColumns, Standing)>,
     idempotency: HashMap<String, IdempotencyRow>,
     pub(crate) counter: i64,
     pub(crate) counter_name: String,
@@ -797,7 +797,7 @@ impl Batch {
     }
 
     /// Adds to `plan` the projection rows of `ids` as they stand, and what
-    /// they change in the tallies. The cases stay in memory as now stored.
+    /// they change in the tallies.
     pub(crate) fn settle_rows(&mut self, ids: &[CaseId], plan: &mut WritePlan) {
         let mut tallies = TallyDeltas::default();
         for id in ids {
@@ -814,10 +814,10 @@ impl Batch {
             );
             let before = self.loaded.get(id);
             let write = RowWrite::for_row(&row, before.map(|(columns, _)| columns));
-            let standing = Standing::of_row(&row);
-            tallies.change(before.map(|(_, standing)| standing), &standing);
-            self.loaded
-                .insert(*id, (IndexedColumns::of_row(&row), standing));
+            tallies.change(
+                before.map(|(_, standing)| standing),
+                &Standing::of_row(&row),
+            );
             plan.cases.push((row, write));
         }
         plan.tallies.extend(tallies.into_rows());
