@@ -15,6 +15,11 @@ while [ $# -gt 0 ]; do
   esac
 done
 data="target/bench-pages/$cases"
+# The agreement's PDF page needs a Chinese font (see README).
+if [ ! -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] && [ -z "${JIEFEN_PDF_FONT:-}" ]; then
+  echo "no Chinese font for the agreement PDF: apt-get install fonts-wqy-microhei" >&2
+  exit 1
+fi
 cargo build --release -p jiefen -p jiefen-bench
 date -u +"%Y-%m-%d %H:%M UTC"
 if [ ! -f "$data/demo-credentials.txt" ]; then

@@ -1,13 +1,14 @@
-//! The deadline engine at scale: a SQLite store holding `cases` open,
-//! assigned cases, whose "due soon" instants are spaced four seconds apart
+//! The deadline engine at scale: a store (SQLite, or PostgreSQL with
+//! `--database`) holding `cases` open, assigned cases, whose "due soon" instants are spaced four seconds apart
 //! (and all fall before the first deadline, so exactly the cases whose
 //! instant passed change signal). Each round moves the injected clock so
 //! that exactly `changing` more cases cross, times one tick, then times a
 //! tick with nothing to do.
 //!
-//! The store is built once through the real ledger (every case registered,
-//! accepted and assigned by commands, hash-chained and logged) and kept in
-//! `--data` for later runs, which continue with cases not yet touched.
+//! The store is built once by the ledger's bulk load (every case registered,
+//! accepted and assigned by commands judged as the writer judges them,
+//! hash-chained and logged) and kept in `--data` or the database for later
+//! runs, which continue with cases not yet touched.
 
 use anyhow::{Context, Result};
 use jiefen_domain::body::{Body, BodyCode, BodyKind};
@@ -17,6 +18,7 @@ use jiefen_domain::lifecycle::{Actor, Command, NewCase};
 use jiefen_domain::taxonomy::{CategoryCode, Taxonomy};
 use jiefen_domain::{Text, Timestamp};
 use jiefen_ledger::checkpoint::DeploymentKey;
+use jiefen_store::postgres::PostgresStore;
 use jiefen_store::sqlite::SqliteStore;
 use jiefen_store::{Ledger, ManualClock, Store};
 use std::path::Path;
@@ -38,9 +40,42 @@ fn due_at(i: u64) -> Timestamp {
 
 const SPACING_MS: i64 = 4_000;
 
-pub async fn run(data: &Path, cases: u64, changing: u32, rounds: usize) -> Result<()> {
-    std::fs::create_dir_all(data)?;
-    let store = Arc::new(SqliteStore::open(&data.join("jiefen.db")).await?);
+/// The earliest instant a case is watched for, asked of either backend.
+enum Watches {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+impl Watches {
+    async fn first(&self) -> Result<Option<i64>> {
+        const FIRST: &str = "SELECT MIN(watch_at_ms) FROM cases";
+        Ok(match self {
+            Self::Sqlite(p) => sqlx::query_scalar(FIRST).fetch_one(p).await?,
+            Self::Postgres(p) => sqlx::query_scalar(FIRST).fetch_one(p).await?,
+        })
+    }
+}
+
+pub async fn run(
+    data: &Path,
+    database: Option<&str>,
+    cases: u64,
+    changing: u32,
+    rounds: usize,
+) -> Result<()> {
+    let (store, watches, backend): (Arc<dyn Store>, _, _) = match database {
+        Some(url) => {
+            let store = Arc::new(PostgresStore::connect(url, None).await?);
+            let watches = Watches::Postgres(store.pool().clone());
+            (store, watches, "PostgreSQL")
+        }
+        None => {
+            std::fs::create_dir_all(data)?;
+            let store = Arc::new(SqliteStore::open(&data.join("jiefen.db")).await?);
+            let watches = Watches::Sqlite(store.pool().clone());
+            (store, watches, "SQLite")
+        }
+    };
     let clock = Arc::new(ManualClock::new(assigned_at()));
     let ledger = Ledger::open(
         store.clone(),
@@ -68,16 +103,13 @@ pub async fn run(data: &Path, cases: u64, changing: u32, rounds: usize) -> Resul
     }
     let total = store.count_cases().await?;
     println!(
-        "# {}; SQLite, {total} open cases, {changing} changing per tick, {rounds} rounds",
+        "# {}; {backend}, {total} open cases, {changing} changing per tick, {rounds} rounds",
         crate::machine()
     );
     let mut busy = Vec::new();
     let mut idle = Vec::new();
     for _ in 0..rounds {
-        let first: Option<i64> = sqlx::query_scalar("SELECT MIN(watch_at_ms) FROM cases")
-            .fetch_one(store.pool())
-            .await?;
-        let first = first.context("no case is watched")?;
+        let first = watches.first().await?.context("no case is watched")?;
         if first >= due_at(0).unix_millis() {
             anyhow::bail!("every generated case has been used; generate more with --cases");
         }
@@ -156,46 +188,34 @@ async fn generate(ledger: &Ledger, from: u64, to: u64) -> Result<()> {
         suggestions: None,
     };
     let actor = Actor::parse("bench-clerk").expect("valid");
-    // Enough concurrent callers to fill the writer's batches.
-    let workers = 512u64;
-    let mut tasks = tokio::task::JoinSet::new();
-    for w in 0..workers {
-        let (ledger, new, actor) = (ledger.clone(), new.clone(), actor.clone());
-        tasks.spawn(async move {
-            let mut i = from + w;
-            while i < to {
-                let id = ledger
-                    .create(new.clone(), actor.clone(), None)
-                    .await?
-                    .case_id;
-                ledger
-                    .act(id, Command::Accept { note: None }, actor.clone(), None)
-                    .await?;
-                ledger
-                    .act(
-                        id,
-                        Command::Assign {
-                            body: BodyCode::parse("dongzhi-zjj").expect("valid"),
-                            due_at: Some(due_at(i)),
-                            complexity: None,
-                            reason: None,
-                        },
-                        actor.clone(),
-                        None,
-                    )
-                    .await?;
-                i += workers;
-            }
-            Ok::<_, anyhow::Error>(())
-        });
-    }
-    let mut done = 0;
-    while let Some(joined) = tasks.join_next().await {
-        joined??;
-        done += 1;
-        if done % 64 == 0 {
-            eprintln!("  {done}/{workers} generators finished");
+    let body = BodyCode::parse("dongzhi-zjj").expect("valid");
+    // A "day" of the bulk load is a slice of cases written as one
+    // transaction; every case is finished within its slice.
+    const SLICE: u64 = 10_000;
+    let mut bulk = ledger.bulk().await?;
+    let mut i = from;
+    while i < to {
+        bulk.begin_day(assigned_at()).await?;
+        let mut done = Vec::new();
+        for n in i..to.min(i + SLICE) {
+            let id = bulk.create(&new, &actor)?.case_id;
+            bulk.act(id, &Command::Accept { note: None }, &actor)?;
+            let assign = Command::Assign {
+                body: body.clone(),
+                due_at: Some(due_at(n)),
+                complexity: None,
+                reason: None,
+            };
+            bulk.act(id, &assign, &actor)?;
+            done.push(id);
+        }
+        i = to.min(i + SLICE);
+        bulk.end_day(done).write().await?;
+        if i.is_multiple_of(100_000) {
+            eprintln!("  {i}/{to} cases written");
         }
     }
+    bulk.finish().await?;
+    ledger.store().refresh_statistics().await?;
     Ok(())
 }

@@ -56,13 +56,26 @@ enum Cmd {
         /// each run) instead of SQLite files.
         #[arg(long)]
         database: Option<String>,
+        /// Run jiefen on this data directory filled by `jiefen gen` (with
+        /// `--database`, on that database itself rather than a fresh
+        /// schema) instead of an empty store. The cases written are added
+        /// to it.
+        #[arg(long)]
+        store: Option<PathBuf>,
+        /// Rows the baseline's table holds before the run, to match the
+        /// size of `--store`.
+        #[arg(long, default_value_t = 0)]
+        baseline_rows: u64,
     },
     /// The deadline engine: one tick where `changing` cases change signal,
-    /// and one where nothing does, among `cases` open cases in SQLite.
+    /// and one where nothing does, among `cases` open cases.
     Engine {
         /// Where the generated store is kept between runs.
         #[arg(long, default_value = "target/bench-engine")]
         data: PathBuf,
+        /// Keep the store in this PostgreSQL database instead of SQLite.
+        #[arg(long)]
+        database: Option<String>,
         #[arg(long, default_value_t = 1_000_000)]
         cases: u64,
         #[arg(long, default_value_t = 1_000)]
@@ -85,6 +98,9 @@ enum Cmd {
         data: PathBuf,
         #[arg(long)]
         database: Option<String>,
+        /// Rows inserted before serving.
+        #[arg(long, default_value_t = 0)]
+        rows: u64,
     },
 }
 
@@ -93,13 +109,18 @@ const CASE: &str = r#"{"case":{"kind":"dispute","channel":"walk_in","category":"
 #[tokio::main]
 async fn main() -> Result<()> {
     match Cli::parse().command {
-        Cmd::BareServer { data, database } => bare::serve(data, database).await,
+        Cmd::BareServer {
+            data,
+            database,
+            rows,
+        } => bare::serve(data, database, rows).await,
         Cmd::Engine {
             data,
+            database,
             cases,
             changing,
             rounds,
-        } => engine::run(&data, cases, changing, rounds).await,
+        } => engine::run(&data, database.as_deref(), cases, changing, rounds).await,
         Cmd::Text(options) => text::run(&options),
         Cmd::Pages(options) => pages::run(&options).await,
         Cmd::Soak(options) => soak::run(&options).await,
@@ -109,7 +130,15 @@ async fn main() -> Result<()> {
             seconds,
             runs,
             database,
-        } => http(jiefen, clients, seconds, runs, database.as_deref()).await,
+            store,
+            baseline_rows,
+        } => {
+            let at = Scale {
+                store,
+                baseline_rows,
+            };
+            http(jiefen, clients, seconds, runs, database.as_deref(), &at).await
+        }
     }
 }
 
@@ -200,12 +229,20 @@ impl Schema {
     }
 }
 
+/// What the stores hold before an intake run: empty, or a generated store
+/// for jiefen and as many bare rows for the baseline.
+struct Scale {
+    store: Option<PathBuf>,
+    baseline_rows: u64,
+}
+
 async fn http(
     jiefen: PathBuf,
     clients: usize,
     seconds: u64,
     runs: usize,
     database: Option<&str>,
+    at: &Scale,
 ) -> Result<()> {
     let machine = machine();
     let backend = if database.is_some() {
@@ -213,8 +250,16 @@ async fn http(
     } else {
         "SQLite"
     };
+    let size = match &at.store {
+        Some(dir) => format!(
+            "jiefen on {}, baseline with {} rows",
+            dir.display(),
+            at.baseline_rows
+        ),
+        None => "empty stores".into(),
+    };
     println!(
-        "# {machine}; {backend}; {clients} clients, {seconds}s per phase, median of {runs} runs"
+        "# {machine}; {backend}; {size}; {clients} clients, {seconds}s per phase, median of {runs} runs"
     );
     let mut results = Vec::new();
     for target in ["jiefen", "baseline"] {
@@ -222,22 +267,28 @@ async fn http(
         let mut reads = Vec::new();
         for _ in 0..runs {
             let dir = tempfile::tempdir()?;
+            let on_store = target == "jiefen" && at.store.is_some();
             let schema = match database {
-                Some(url) => Some(Schema::create(url).await?),
-                None => None,
+                Some(url) if !on_store => Some(Schema::create(url).await?),
+                _ => None,
             };
-            let store_args: Vec<String> = match &schema {
-                Some(s) => vec!["--database".into(), s.url.clone()],
-                None => Vec::new(),
+            let store_args: Vec<String> = match (&schema, database) {
+                (Some(s), _) => vec!["--database".into(), s.url.clone()],
+                (None, Some(url)) => vec!["--database".into(), url.to_owned()],
+                (None, None) => Vec::new(),
+            };
+            let data = match (&at.store, target) {
+                (Some(store), "jiefen") => store.clone(),
+                _ => dir.path().to_owned(),
             };
             let mut cmd;
             if target == "jiefen" {
                 cmd = tokio::process::Command::new(&jiefen);
+                cmd.args(["serve", "--demo"]);
+                if !on_store {
+                    cmd.args(["--demo-cases", "0"]);
+                }
                 cmd.args([
-                    "serve",
-                    "--demo",
-                    "--demo-cases",
-                    "0",
                     "--listen",
                     "127.0.0.1:0",
                     // One account drives a province's intake here: its
@@ -248,7 +299,7 @@ async fn http(
                     "100000",
                     "--data",
                 ])
-                .arg(dir.path())
+                .arg(&data)
                 .args(&store_args)
                 .env(
                     "RUST_LOG",
@@ -258,9 +309,9 @@ async fn http(
                 cmd = tokio::process::Command::new(std::env::current_exe()?);
                 cmd.args(["bare-server", "--data"])
                     .arg(dir.path())
+                    .args(["--rows", &at.baseline_rows.to_string()])
                     .args(&store_args);
             }
-            let data = dir.path().to_owned();
             let mut server = Server::start(cmd, Some(dir)).await?;
             let auth = if target == "jiefen" {
                 Some(bench_token(&jiefen, &data, &store_args).await?)
@@ -317,10 +368,12 @@ async fn bench_token(
             .env("RUST_LOG", "warn");
         cmd
     };
+    // A name of its own per run: a kept store already has the last run's.
+    let user = format!("bench-clerk-{}", uuid::Uuid::now_v7().simple());
     let added = run(&[
         "user",
         "add",
-        "bench-clerk",
+        &user[..32],
         "--role",
         "intake_clerk",
         "--jurisdiction",
@@ -335,7 +388,7 @@ async fn bench_token(
             String::from_utf8_lossy(&added.stderr)
         );
     }
-    token_for(jiefen, "bench-clerk", "bench", data, store_args).await
+    token_for(jiefen, &user[..32], "bench", data, store_args).await
 }
 
 /// `jiefen token create` for `user` on the store at `data` (and
@@ -517,7 +570,7 @@ mod bare {
     const INSERT: &str = "INSERT INTO cases (id, body) VALUES ($1, $2)";
     const SELECT: &str = "SELECT body FROM cases WHERE id = $1";
 
-    pub async fn serve(data: PathBuf, database: Option<String>) -> anyhow::Result<()> {
+    pub async fn serve(data: PathBuf, database: Option<String>, rows: u64) -> anyhow::Result<()> {
         let db = match database {
             Some(url) => {
                 let pool = PgPoolOptions::new()
@@ -525,6 +578,14 @@ mod bare {
                     .connect(&url)
                     .await?;
                 sqlx::query(TABLE).execute(&pool).await?;
+                sqlx::query(
+                    "INSERT INTO cases SELECT 'pre-' || lpad(i::text, 10, '0'), $1 \
+                     FROM generate_series(1, $2) AS i",
+                )
+                .bind(crate::CASE)
+                .bind(rows as i64)
+                .execute(&pool)
+                .await?;
                 Db::Postgres(pool)
             }
             None => {
@@ -538,6 +599,15 @@ mod bare {
                     .connect_with(options)
                     .await?;
                 sqlx::query(TABLE).execute(&pool).await?;
+                sqlx::query(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 WHERE ?2 > 0 \
+                     UNION ALL SELECT i + 1 FROM n WHERE i < ?2) \
+                     INSERT INTO cases SELECT printf('pre-%010d', i), ?1 FROM n",
+                )
+                .bind(crate::CASE)
+                .bind(rows as i64)
+                .execute(&pool)
+                .await?;
                 Db::Sqlite(pool)
             }
         };

@@ -26,6 +26,10 @@ pub struct Options {
     /// it, apart from its deadline engine and sessions).
     #[arg(long)]
     data: PathBuf,
+    /// The PostgreSQL database `jiefen gen --database` filled (with
+    /// `--data` holding its credentials and search index).
+    #[arg(long)]
+    database: Option<String>,
     /// Timed requests per page, after two untimed ones.
     #[arg(long, default_value_t = 21)]
     rounds: usize,
@@ -167,6 +171,11 @@ pub async fn run(o: &Options) -> Result<()> {
         "--data",
     ])
     .arg(&o.data)
+    .args(
+        o.database
+            .iter()
+            .flat_map(|url| ["--database", url.as_str()]),
+    )
     .env("RUST_LOG", "warn");
     let started = Instant::now();
     let server = Server::start(cmd, None).await?;

@@ -78,12 +78,14 @@ pub async fn generate(args: StoreArgs, volume: Volume) -> Result<ExitCode> {
     let loaded = load(&args, store.clone(), &master, volume).await?;
     let written = started.elapsed().as_secs_f64();
     println!(
-        "generated {} cases ({} actions, {} refused by the rules) over {} days in {written:.0} s ({:.0} cases/s)",
+        "generated {} cases ({} actions, {} refused by the rules) over {} days in {written:.0} s ({:.0} cases/s); the deadline engine then recorded {} signal changes and {} escalations up to now",
         loaded.cases,
         loaded.actions,
         loaded.refused,
         volume.days,
-        loaded.cases as f64 / written.max(1e-9)
+        loaded.cases as f64 / written.max(1e-9),
+        loaded.engine.signal_changes,
+        loaded.engine.escalations,
     );
     let ledger = open_with(&args, store, Arc::new(SystemClock), Some(&master)).await?;
     let accounts =

@@ -547,11 +547,14 @@ fn life(
     steps
 }
 
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub struct Loaded {
     pub cases: usize,
     pub actions: usize,
     pub refused: usize,
+    /// What the deadline engine recorded when it was run up to `today`
+    /// after the load.
+    pub engine: jiefen_store::writer::TickReport,
 }
 
 /// Days a case stays in memory after its last scripted step: long enough
@@ -733,9 +736,19 @@ where
         previous.await.expect("bulk write task panicked")?;
     }
     bulk.finish().await?;
+    // The load judges commands only, so deadlines passed in its history
+    // are not yet recorded. Recording them here, before anything reads the
+    // store, leaves the store as a running centre's would be: the server's
+    // first tick has only the present to do, and the search index is built
+    // once from the cases as they stand.
+    clock.set(today);
+    loaded.engine = ledger.tick(jiefen_store::ledger::TICK_BATCH).await?;
+    ledger.store().refresh_statistics().await?;
     tracing::info!(
         cases = loaded.cases,
         actions = loaded.actions,
+        signal_changes = loaded.engine.signal_changes,
+        escalations = loaded.engine.escalations,
         "demo data loaded"
     );
     Ok(loaded)

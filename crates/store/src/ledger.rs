@@ -179,7 +179,8 @@ impl Ledger {
 
     /// A bulk load into this ledger's store, judged like the writer judges
     /// (see [`crate::bulk`]). Nothing else may write to the store while it
-    /// runs.
+    /// runs; once it is finished (and whatever follows it is written),
+    /// [`Store::refresh_statistics`] readies the store for readers.
     pub async fn bulk(&self) -> Result<crate::bulk::Bulk, LedgerError> {
         self.store.suspend_indexes().await?;
         let mut tx = self.store.begin().await?;

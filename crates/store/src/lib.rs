@@ -129,6 +129,10 @@ pub trait Store: access::AccessStore + Send + Sync + 'static {
     /// Creates the suspended indexes again, each in its own transaction
     /// (so an interrupted restore can be run again); returns how many.
     async fn restore_indexes(&self) -> Result<usize>;
+    /// After a bulk load: brings what the backend's planner relies on up to
+    /// date (on PostgreSQL the statistics and the visibility map that
+    /// index-only scans need; nothing on SQLite). Reads every table.
+    async fn refresh_statistics(&self) -> Result<()>;
     /// How many indexes are suspended: more than none means a bulk load
     /// was interrupted and its projection is incomplete.
     async fn suspended_indexes(&self) -> Result<usize>;

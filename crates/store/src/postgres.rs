@@ -74,7 +74,18 @@ crate::sql::sql_store!(
         before: None,
         after_begin: Some("SET LOCAL synchronous_commit = off"),
         after_commit: None,
-    }
+    },
+    // A bulk-loaded table has never been analysed or vacuumed: until
+    // autovacuum gets to it, the planner guesses its size, and no page is
+    // marked all-visible, so no index-only scan is possible. At a million
+    // cases a centre's unread count read 401,113 rows from the heap (750
+    // ms, on every page) instead of from its index (14 ms).
+    // The tables a load fills, named so that only this store's schema is
+    // touched.
+    Some(
+        "VACUUM (ANALYZE) cases, events, log_nodes, inbox, identities, personal_data, \
+         party_keys, case_tallies",
+    )
 );
 
 mod access_impl {

@@ -151,7 +151,7 @@ pub(crate) fn select_tallies(keys: &str) -> String {
 
 macro_rules! sql_store {
     ($store:ident, $tx:ident, $db:ty, $kind:literal, $begin_sql:literal, $lock_sql:literal,
-     $unsynced:expr) => {
+     $unsynced:expr, $refresh_statistics:expr) => {
         use crate::rows::*;
         use crate::{BatchTx, Result, Store, StoreError};
         use async_trait::async_trait;
@@ -1113,6 +1113,14 @@ macro_rules! sql_store {
                     tx.commit().await?;
                 }
                 Ok(suspended.len())
+            }
+
+            async fn refresh_statistics(&self) -> Result<()> {
+                let refresh: Option<&str> = $refresh_statistics;
+                if let Some(sql) = refresh {
+                    sqlx::query(sql).execute(&self.write_pool).await?;
+                }
+                Ok(())
             }
 
             async fn suspended_indexes(&self) -> Result<usize> {
