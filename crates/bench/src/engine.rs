@@ -1,7 +1,7 @@
 //! The deadline engine at scale: a store (SQLite, or PostgreSQL with
-//! `--database`) holding `cases` open, assigned cases, whose "due soon" instants are spaced four seconds apart
-//! (and all fall before the first deadline, so exactly the cases whose
-//! instant passed change signal). Each round moves the injected clock so
+//! `--database`) holding `cases` open, assigned cases, whose "due soon"
+//! instants are spaced four seconds apart (and all fall before the first
+//! deadline, so exactly the cases whose instant passed change signal). Each round moves the injected clock so
 //! that exactly `changing` more cases cross, times one tick, then times a
 //! tick with nothing to do.
 //!

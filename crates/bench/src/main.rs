@@ -369,11 +369,13 @@ async fn bench_token(
         cmd
     };
     // A name of its own per run: a kept store already has the last run's.
-    let user = format!("bench-clerk-{}", uuid::Uuid::now_v7().simple());
+    let mut user = format!("bench-clerk-{}", uuid::Uuid::now_v7().simple());
+    // A user name is at most 32 characters.
+    user.truncate(32);
     let added = run(&[
         "user",
         "add",
-        &user[..32],
+        &user,
         "--role",
         "intake_clerk",
         "--jurisdiction",
@@ -388,7 +390,7 @@ async fn bench_token(
             String::from_utf8_lossy(&added.stderr)
         );
     }
-    token_for(jiefen, &user[..32], "bench", data, store_args).await
+    token_for(jiefen, &user, "bench", data, store_args).await
 }
 
 /// `jiefen token create` for `user` on the store at `data` (and

@@ -125,6 +125,17 @@ const FATES: &[(Fate, u32)] = &[
     (Fate::Reviewed, 3),
 ];
 
+/// The sum of [`FATES`]' weights.
+const FATES_WEIGHT: u32 = {
+    let mut sum = 0;
+    let mut i = 0;
+    while i < FATES.len() {
+        sum += FATES[i].1;
+        i += 1;
+    }
+    sum
+};
+
 /// How many days back a merge may reach for the case it joins: repeats
 /// come close together, and a bounded reach keeps a load's memory bounded.
 const MERGE_REACH_DAYS: i64 = 2;
@@ -281,8 +292,7 @@ impl Generator {
             risk,
             suggestions: None,
         };
-        let total_weight: u32 = FATES.iter().map(|(_, w)| w).sum();
-        let mut roll = rng.gen_range(0..total_weight);
+        let mut roll = rng.gen_range(0..FATES_WEIGHT);
         let mut fate = Fate::Registered;
         for (f, w) in FATES {
             if roll < *w {

@@ -32,6 +32,26 @@ use jiefen_ledger::merkle::Frontier;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
+/// The tables a bulk load fills: their secondary indexes are suspended
+/// while it runs, and their statistics refreshed after it.
+const LOADED_TABLES: [&str; 8] = [
+    "cases",
+    "events",
+    "inbox",
+    "identities",
+    "personal_data",
+    "party_keys",
+    "log_nodes",
+    "case_tallies",
+];
+
+/// [`LOADED_TABLES`] as an SQL list, each name between `quote`s.
+pub(crate) fn loaded_tables(quote: &str) -> String {
+    LOADED_TABLES
+        .map(|t| format!("{quote}{t}{quote}"))
+        .join(", ")
+}
+
 pub struct Bulk {
     store: Arc<dyn Store>,
     identity_key: IdentityKey,

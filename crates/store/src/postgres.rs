@@ -15,10 +15,14 @@ pub struct PostgresStore {
 
 impl PostgresStore {
     /// The secondary indexes a bulk load suspends (see [`crate::bulk`]).
-    const SECONDARY_INDEXES: &'static str = "SELECT indexname::text, indexdef::text FROM pg_indexes \
-         WHERE schemaname = current_schema() AND indexdef NOT LIKE 'CREATE UNIQUE %' \
-         AND tablename IN ('cases', 'events', 'inbox', 'identities', 'personal_data', 'party_keys', 'log_nodes') \
-         ORDER BY indexname";
+    fn secondary_indexes() -> String {
+        format!(
+            "SELECT indexname::text, indexdef::text FROM pg_indexes \
+             WHERE schemaname = current_schema() AND indexdef NOT LIKE 'CREATE UNIQUE %' \
+             AND tablename IN ({}) ORDER BY indexname",
+            crate::bulk::loaded_tables("'")
+        )
+    }
 
     /// Connects and runs migrations. `schema`, when given, is created and
     /// used as the search path (tests isolate themselves this way).
@@ -82,10 +86,10 @@ crate::sql::sql_store!(
     // ms, on every page) instead of from its index (14 ms).
     // The tables a load fills, named so that only this store's schema is
     // touched.
-    Some(
-        "VACUUM (ANALYZE) cases, events, log_nodes, inbox, identities, personal_data, \
-         party_keys, case_tallies",
-    )
+    Some(format!(
+        "VACUUM (ANALYZE) {}",
+        crate::bulk::loaded_tables("")
+    ))
 );
 
 mod access_impl {

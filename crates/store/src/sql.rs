@@ -1080,7 +1080,7 @@ macro_rules! sql_store {
             }
 
             async fn suspend_indexes(&self) -> Result<usize> {
-                let found: Vec<(String, String)> = sqlx::query_as(Self::SECONDARY_INDEXES)
+                let found: Vec<(String, String)> = sqlx::query_as(&Self::secondary_indexes())
                     .fetch_all(&self.write_pool)
                     .await?;
                 let mut tx = crate::transaction::WriteTx::begin(&self.write_pool, $begin_sql).await?;
@@ -1116,9 +1116,9 @@ macro_rules! sql_store {
             }
 
             async fn refresh_statistics(&self) -> Result<()> {
-                let refresh: Option<&str> = $refresh_statistics;
+                let refresh: Option<String> = $refresh_statistics;
                 if let Some(sql) = refresh {
-                    sqlx::query(sql).execute(&self.write_pool).await?;
+                    sqlx::query(&sql).execute(&self.write_pool).await?;
                 }
                 Ok(())
             }

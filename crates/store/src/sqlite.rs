@@ -28,10 +28,14 @@ impl Drop for SqliteStore {
 
 impl SqliteStore {
     /// The secondary indexes a bulk load suspends (see [`crate::bulk`]).
-    const SECONDARY_INDEXES: &'static str = "SELECT name, sql FROM sqlite_master \
-         WHERE type = 'index' AND sql LIKE 'CREATE INDEX %' \
-         AND tbl_name IN ('cases', 'events', 'inbox', 'identities', 'personal_data', 'party_keys', 'log_nodes') \
-         ORDER BY name";
+    fn secondary_indexes() -> String {
+        format!(
+            "SELECT name, sql FROM sqlite_master \
+             WHERE type = 'index' AND sql LIKE 'CREATE INDEX %' AND tbl_name IN ({}) \
+             ORDER BY name",
+            crate::bulk::loaded_tables("'")
+        )
+    }
 
     /// Opens (creating if needed) the database file and runs migrations.
     pub async fn open(path: &Path) -> crate::Result<Self> {
@@ -201,7 +205,7 @@ crate::sql::sql_store!(
     // Without statistics SQLite's planner prefers indexes, which the
     // queries are written for (statistics could change plans measured
     // without them), and it needs no vacuum for index-only reads.
-    None
+    None::<String>
 );
 
 mod access_impl {

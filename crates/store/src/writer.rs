@@ -768,18 +768,13 @@ impl Batch {
         }
     }
 
+    /// The batch's plan: each changed case's projection written once,
+    /// whatever number of events it took.
     fn finish(mut self) -> (WritePlan, Frontier) {
-        let plan = self.settle();
-        (plan, self.frontier)
-    }
-
-    /// The plan of everything judged since the last settle: each changed
-    /// case's projection written once, whatever number of events it took.
-    pub(crate) fn settle(&mut self) -> WritePlan {
         let mut plan = self.settle_events();
         let dirty = std::mem::take(&mut self.dirty);
         self.settle_rows(&dirty, &mut plan);
-        plan
+        (plan, self.frontier)
     }
 
     /// The plan of everything judged since the last settle but the cases'
