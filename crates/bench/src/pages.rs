@@ -212,11 +212,19 @@ pub async fn run(o: &Options) -> Result<()> {
             .json("/api/v1/cases?limit=1")
             .await?,
     )?;
-    let agreed = first_id(
-        &signed(&mut as_user, "mediator.yaodu")
-            .json("/api/v1/cases?state=followed_up&limit=1")
-            .await?,
-    )?;
+    // A followed-up case need not have been mediated (it may have been
+    // explained or referred): the first of the page that has an agreement.
+    let followed_up = signed(&mut as_user, "mediator.yaodu")
+        .json("/api/v1/cases?state=followed_up&limit=100")
+        .await?;
+    let agreed = followed_up["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| !c["conclusion"]["agreement"].is_null())
+        .and_then(|c| c["id"].as_str())
+        .map(str::to_owned)
+        .context("none of the mediator's first 100 followed-up cases has an agreement")?;
     let plan: Vec<(&str, String)> = vec![
         ("clerk.yaodu", "/intake".into()),
         ("grid.yaodu", "/grid".into()),

@@ -84,6 +84,17 @@ async fn bulk_load_checks_like_live_writes(store: Arc<dyn Store>) {
     );
     assert!(!report.tallies_mismatched, "tallies differ from a recount");
 
+    // Both kinds of value were packed once the store had rows enough to
+    // train a dictionary on, and everything above read them back.
+    let packing = store.packing().await.unwrap();
+    assert!(packing.dictionaries >= 2, "{packing:?}");
+    assert!(
+        packing.events.packed * 2 > packing.events.rows,
+        "{packing:?}"
+    );
+    assert!(packing.cases.packed > 0, "{packing:?}");
+    assert_eq!(packing.events.rows, report.events);
+
     // Cases of every fate, merges included.
     let mut states = std::collections::BTreeSet::new();
     let mut after = None;

@@ -48,7 +48,8 @@ impl Raw<'_> {
 }
 
 /// Replaces event `seq` of case `id` with `edit(body)` and recomputes the
-/// case's chain from there and the whole log. `edit` must keep the body
+/// case's chain from there and the whole log. Bodies are written as JSON,
+/// unpacked, which the store reads as it reads packed ones. `edit` must keep the body
 /// canonical JSON (e.g. swap one value), as a careful forger would.
 pub async fn rewrite_event(
     raw: Raw<'_>,
@@ -74,8 +75,8 @@ pub async fn rewrite_event(
         if e.seq >= seq {
             rewritten.insert(e.leaf_index, hash);
             sql.push_str(&format!(
-                "UPDATE events SET body = '{}', prev_hash = '{prev}', hash = '{hash}' WHERE case_id = '{id}' AND seq = {};",
-                body.replace('\'', "''"),
+                "UPDATE events SET body = {}, prev_hash = '{prev}', hash = '{hash}' WHERE case_id = '{id}' AND seq = {};",
+                raw.blob(&hex::encode(body.as_bytes())),
                 e.seq
             ));
         }

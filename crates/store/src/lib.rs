@@ -19,8 +19,9 @@
 //!   one batch commit in one transaction: a crash leaves all or none.
 //! - Only the writer task appends events or log nodes. Leaf indices are
 //!   dense and equal to the log size at the time of the append.
-//! - `events.body` is the exact canonical JSON that was hashed; nothing else
-//!   about an event is authoritative.
+//! - `events.body` is the exact canonical JSON that was hashed, stored
+//!   packed ([`packing`]: unpacking gives back exactly those bytes);
+//!   nothing else about an event is authoritative.
 //! - A projection row always equals the replay of its case's events
 //!   (`Ledger::rebuild` checks and restores it).
 #![forbid(unsafe_code)]
@@ -35,6 +36,7 @@ pub mod figures;
 #[doc(hidden)]
 pub mod forgery;
 pub mod ledger;
+pub mod packing;
 pub mod postgres;
 pub mod refdata;
 pub mod rows;
@@ -79,6 +81,17 @@ pub enum StoreError {
     WrongMasterKey,
     #[error("{0}")]
     Io(String),
+}
+
+impl From<packing::UnpackError> for StoreError {
+    fn from(e: packing::UnpackError) -> Self {
+        match e {
+            packing::UnpackError::Missing(id) => StoreError::Corrupt(format!(
+                "a stored value names dictionary {id}, which the store does not hold"
+            )),
+            packing::UnpackError::Corrupt(why) => StoreError::Corrupt(why),
+        }
+    }
 }
 
 impl StoreError {
@@ -133,6 +146,9 @@ pub trait Store: access::AccessStore + Send + Sync + 'static {
     /// date (on PostgreSQL the statistics and the visibility map that
     /// index-only scans need; nothing on SQLite). Reads every table.
     async fn refresh_statistics(&self) -> Result<()>;
+    /// How much of the event bodies and projections is stored packed, and
+    /// in how many bytes (see [`packing`]). Reads both tables whole.
+    async fn packing(&self) -> Result<packing::Report>;
     /// How many indexes are suspended: more than none means a bulk load
     /// was interrupted and its projection is incomplete.
     async fn suspended_indexes(&self) -> Result<usize>;

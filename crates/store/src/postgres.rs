@@ -11,6 +11,7 @@ pub struct PostgresStore {
     pool: PgPool,
     /// The same pool: PostgreSQL connections share one buffer cache.
     write_pool: PgPool,
+    packer: std::sync::Arc<crate::packing::Packer>,
 }
 
 impl PostgresStore {
@@ -44,9 +45,13 @@ impl PostgresStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        let packer = std::sync::Arc::new(crate::packing::Packer::new(
+            load_dictionaries(&pool).await?,
+        )?);
         Ok(Self {
             write_pool: pool.clone(),
             pool,
+            packer,
         })
     }
 

@@ -181,7 +181,49 @@ macro_rules! sql_store {
             serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("case json: {e}")))
         }
 
-        fn event_from_row(r: &<$db as sqlx::Database>::Row) -> Result<EventRow> {
+        /// Every dictionary the store holds (see [`crate::packing`]).
+        pub(crate) async fn load_dictionaries<'c, E>(db: E) -> Result<Vec<crate::packing::Dictionary>>
+        where
+            E: sqlx::Executor<'c, Database = $db>,
+        {
+            let rows = sqlx::query("SELECT id, corpus, generation, samples, bytes FROM dictionaries ORDER BY generation, id")
+                .fetch_all(db)
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    let corpus: &str = r.try_get("corpus")?;
+                    Ok(crate::packing::Dictionary {
+                        id: u32::try_from(r.try_get::<i64, _>("id")?)
+                            .map_err(|_| StoreError::Corrupt("dictionary id out of range".into()))?,
+                        corpus: crate::packing::Corpus::parse(corpus)
+                            .ok_or_else(|| StoreError::Corrupt(format!("dictionary for {corpus:?}")))?,
+                        generation: r.try_get::<i32, _>("generation")? as u32,
+                        samples: r.try_get::<i32, _>("samples")? as u32,
+                        bytes: r.try_get("bytes")?,
+                    })
+                })
+                .collect()
+        }
+
+        /// The JSON a stored value holds. A value packed with a dictionary
+        /// this process has not loaded (another process trained it) loads
+        /// the store's dictionaries first.
+        async fn unpacked<'c, E>(packer: &crate::packing::Packer, db: E, stored: &[u8]) -> Result<String>
+        where
+            E: sqlx::Executor<'c, Database = $db>,
+        {
+            match packer.unpack(stored) {
+                Err(crate::packing::UnpackError::Missing(_)) => {
+                    for d in load_dictionaries(db).await? {
+                        packer.learn(&d)?;
+                    }
+                    Ok(packer.unpack(stored)?)
+                }
+                other => Ok(other?),
+            }
+        }
+
+        fn event_from_row(r: &<$db as sqlx::Database>::Row, body: String) -> Result<EventRow> {
             Ok(EventRow {
                 case_id: parse_id(r.try_get::<&str, _>("case_id")?)?,
                 seq: r.try_get::<i64, _>("seq")? as u64,
@@ -189,7 +231,7 @@ macro_rules! sql_store {
                 at_ms: r.try_get("at_ms")?,
                 actor: r.try_get("actor")?,
                 kind: r.try_get("type")?,
-                body: r.try_get("body")?,
+                body,
                 prev_hash: parse_hash(r.try_get("prev_hash")?)?,
                 hash: parse_hash(r.try_get("hash")?)?,
             })
@@ -202,7 +244,7 @@ macro_rules! sql_store {
                 .ok_or_else(|| StoreError::Corrupt(format!("unexpected value {s:?}")))
         }
 
-        fn case_row(r: &<$db as sqlx::Database>::Row) -> Result<CaseRow> {
+        fn case_row(r: &<$db as sqlx::Database>::Row, state_json: String) -> Result<CaseRow> {
             use jiefen_domain::case::{CaseKind, CaseState, Channel, RiskLevel};
             let kinds: Vec<&'static str> = CaseKind::ALL.iter().map(|k| k.as_str()).collect();
             let channels: Vec<&'static str> = Channel::ALL.iter().map(|k| k.as_str()).collect();
@@ -237,7 +279,7 @@ macro_rules! sql_store {
                 updated_at_ms: r.try_get("updated_at_ms")?,
                 version: r.try_get::<i64, _>("version")? as u64,
                 head_hash: parse_hash(r.try_get("head_hash")?)?,
-                state_json: r.try_get("state_json")?,
+                state_json,
                 figures: figures_from_row(r)?,
                 registered_by: r.try_get("registered_by")?,
                 returned: r.try_get::<i16, _>("returned")? != 0,
@@ -247,8 +289,8 @@ macro_rules! sql_store {
 
         /// The rows' values in `CASE_COLUMN_SPEC` order: one list for the
         /// insert and the update, so the two cannot drift apart.
-        fn push_case_values<'a>(q: &mut QueryBuilder<'a, $db>, rows: &'a [&'a CaseRow]) {
-            q.push_values(rows, |mut b, c| {
+        fn push_case_values<'a>(q: &mut QueryBuilder<'a, $db>, rows: &'a [(&'a CaseRow, Vec<u8>)]) {
+            q.push_values(rows, |mut b, (c, state_json)| {
                 b.push_bind(c.id.to_string())
                     .push_bind(&c.number)
                     .push_bind(&c.receipt_code)
@@ -270,7 +312,7 @@ macro_rules! sql_store {
                     .push_bind(c.updated_at_ms)
                     .push_bind(c.version as i64)
                     .push_bind(c.head_hash.to_string())
-                    .push_bind(&c.state_json)
+                    .push_bind(state_json)
                     .push_bind(i16::from(c.urgent))
                     .push_bind(i16::from(c.figures.resolved))
                     .push_bind(i16::from(c.figures.on_time))
@@ -282,7 +324,7 @@ macro_rules! sql_store {
             });
         }
 
-        fn push_case_upsert<'a>(rows: &'a [&'a CaseRow]) -> QueryBuilder<'a, $db> {
+        fn push_case_upsert<'a>(rows: &'a [(&'a CaseRow, Vec<u8>)]) -> QueryBuilder<'a, $db> {
             let sql = &*crate::sql::CASE_SQL;
             let mut q = QueryBuilder::new(format!("INSERT INTO cases ({}) ", sql.columns));
             push_case_values(&mut q, rows);
@@ -308,7 +350,7 @@ macro_rules! sql_store {
         }
 
         /// One multi-row UPDATE by id.
-        fn push_case_update<'a>(rows: &'a [&'a CaseRow], set: &str) -> QueryBuilder<'a, $db> {
+        fn push_case_update<'a>(rows: &'a [(&'a CaseRow, Vec<u8>)], set: &str) -> QueryBuilder<'a, $db> {
             let mut q = QueryBuilder::new(format!("UPDATE cases SET {set} FROM ("));
             push_case_values(&mut q, rows);
             q.push(") AS v WHERE cases.id = v.column1");
@@ -317,6 +359,10 @@ macro_rules! sql_store {
 
         pub struct $tx {
             tx: crate::transaction::WriteTx<$db>,
+            packer: std::sync::Arc<crate::packing::Packer>,
+            /// Dictionaries this transaction stores, to pack with once it
+            /// has committed.
+            fresh: Vec<crate::packing::Trained>,
         }
 
         #[async_trait]
@@ -344,10 +390,8 @@ macro_rules! sql_store {
                     }
                     q.push(")");
                     for r in q.build().fetch_all(&mut *self.tx).await? {
-                        out.push((
-                            case_from_json(r.try_get("state_json")?)?,
-                            parse_hash(r.try_get("head_hash")?)?,
-                        ));
+                        let json = unpacked(&self.packer, &mut *self.tx, r.try_get("state_json")?).await?;
+                        out.push((case_from_json(&json)?, parse_hash(r.try_get("head_hash")?)?));
                     }
                 }
                 Ok(out)
@@ -391,18 +435,43 @@ macro_rules! sql_store {
             async fn write(&mut self, plan: &WritePlan) -> Result<()> {
                 let tx = &mut *self.tx;
                 let mut laps = crate::sql::Laps::start();
-                for chunk in plan.events.chunks(CHUNK_ROWS) {
+                // A dictionary goes in with the first rows packed with it
+                // (one write per transaction trains at most once).
+                let fresh = if self.fresh.is_empty() { self.packer.train_due() } else { Vec::new() };
+                for t in &fresh {
+                    let d = &t.dictionary;
+                    sqlx::query(
+                        "INSERT INTO dictionaries (id, corpus, generation, samples, bytes) \
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+                    )
+                    .bind(i64::from(d.id))
+                    .bind(d.corpus.as_str())
+                    .bind(d.generation as i32)
+                    .bind(d.samples as i32)
+                    .bind(&d.bytes)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                self.fresh.extend(fresh);
+                let fresh = &self.fresh;
+                let bodies: Vec<Vec<u8>> = plan
+                    .events
+                    .iter()
+                    .map(|e| self.packer.pack(crate::packing::Corpus::Events, &e.body, fresh))
+                    .collect();
+                laps.mark("packing");
+                for (chunk, bodies) in plan.events.chunks(CHUNK_ROWS).zip(bodies.chunks(CHUNK_ROWS)) {
                     let mut q = QueryBuilder::<$db>::new(
                         "INSERT INTO events (case_id, seq, leaf_index, at_ms, actor, type, body, prev_hash, hash) ",
                     );
-                    q.push_values(chunk, |mut b, e| {
+                    q.push_values(chunk.iter().zip(bodies), |mut b, (e, body)| {
                         b.push_bind(e.case_id.to_string())
                             .push_bind(e.seq as i64)
                             .push_bind(e.leaf_index as i64)
                             .push_bind(e.at_ms)
                             .push_bind(&e.actor)
                             .push_bind(&e.kind)
-                            .push_bind(&e.body)
+                            .push_bind(body)
                             .push_bind(e.prev_hash.to_string())
                             .push_bind(e.hash.to_string());
                     });
@@ -412,11 +481,11 @@ macro_rules! sql_store {
                 // Cases that exist are updated by id alone: an upsert would
                 // also probe the number and receipt-code indexes of every row.
                 for write in [RowWrite::Insert, RowWrite::Update, RowWrite::UpdateUnindexed] {
-                    let rows: Vec<&CaseRow> = plan
+                    let rows: Vec<(&CaseRow, Vec<u8>)> = plan
                         .cases
                         .iter()
                         .filter(|(_, w)| *w == write)
-                        .map(|(c, _)| c)
+                        .map(|(c, _)| (c, self.packer.pack(crate::packing::Corpus::Cases, &c.state_json, fresh)))
                         .collect();
                     for chunk in rows.chunks(CHUNK_ROWS) {
                         let mut q = match write {
@@ -527,6 +596,9 @@ macro_rules! sql_store {
 
             async fn commit(self: Box<Self>) -> Result<()> {
                 self.tx.commit().await?;
+                for t in &self.fresh {
+                    self.packer.adopt(t)?;
+                }
                 Ok(())
             }
         }
@@ -749,13 +821,34 @@ macro_rules! sql_store {
             }
         }
 
-        async fn fetch_cases(pool: &sqlx::Pool<$db>, mut q: QueryBuilder<'_, $db>) -> Result<Vec<Case>> {
-            q.build()
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|r| case_from_json(r.try_get("state_json")?))
-                .collect()
+        /// The case whose `column` (a unique key) is `key`.
+        async fn one_case(
+            packer: &crate::packing::Packer,
+            pool: &sqlx::Pool<$db>,
+            column: &str,
+            key: &str,
+        ) -> Result<Option<Case>> {
+            let stored: Option<Vec<u8>> =
+                sqlx::query_scalar(&format!("SELECT state_json FROM cases WHERE {column} = $1"))
+                    .bind(key)
+                    .fetch_optional(pool)
+                    .await?;
+            match stored {
+                Some(s) => Ok(Some(case_from_json(&unpacked(packer, pool, &s).await?)?)),
+                None => Ok(None),
+            }
+        }
+
+        async fn fetch_cases(
+            packer: &crate::packing::Packer,
+            pool: &sqlx::Pool<$db>,
+            mut q: QueryBuilder<'_, $db>,
+        ) -> Result<Vec<Case>> {
+            let mut cases = Vec::new();
+            for r in q.build().fetch_all(pool).await? {
+                cases.push(case_from_json(&unpacked(packer, pool, r.try_get("state_json")?).await?)?);
+            }
+            Ok(cases)
         }
 
         /// What [`crate::figures::Standing`] reads of a projection row.
@@ -859,6 +952,8 @@ macro_rules! sql_store {
             async fn begin(&self) -> Result<Box<dyn BatchTx>> {
                 Ok(Box::new($tx {
                     tx: crate::transaction::WriteTx::begin(&self.write_pool, $begin_sql).await?,
+                    packer: self.packer.clone(),
+                    fresh: Vec::new(),
                 }))
             }
 
@@ -866,25 +961,17 @@ macro_rules! sql_store {
                 Ok(Box::new($tx {
                     tx: crate::transaction::WriteTx::begin_with(&self.write_pool, $begin_sql, $unsynced)
                         .await?,
+                    packer: self.packer.clone(),
+                    fresh: Vec::new(),
                 }))
             }
 
             async fn get_case(&self, id: CaseId) -> Result<Option<Case>> {
-                let json: Option<String> =
-                    sqlx::query_scalar("SELECT state_json FROM cases WHERE id = $1")
-                        .bind(id.to_string())
-                        .fetch_optional(&self.pool)
-                        .await?;
-                json.map(|j| case_from_json(&j)).transpose()
+                one_case(&self.packer, &self.pool, "id", &id.to_string()).await
             }
 
             async fn case_by_receipt(&self, receipt_code: &str) -> Result<Option<Case>> {
-                let json: Option<String> =
-                    sqlx::query_scalar("SELECT state_json FROM cases WHERE receipt_code = $1")
-                        .bind(receipt_code)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                json.map(|j| case_from_json(&j)).transpose()
+                one_case(&self.packer, &self.pool, "receipt_code", receipt_code).await
             }
 
             async fn case_document(&self, id: CaseId) -> Result<Option<CaseDocument>> {
@@ -894,18 +981,17 @@ macro_rules! sql_store {
                 .bind(id.to_string())
                 .fetch_optional(&self.pool)
                 .await?;
-                row.map(|r| {
-                    Ok(CaseDocument {
-                        json: r.try_get("state_json")?,
-                        jpath: r.try_get("jpath")?,
-                        body: r.try_get("body")?,
-                        state: r.try_get("state")?,
-                        due_at_ms: r.try_get("due_at_ms")?,
-                        due_soon_at_ms: r.try_get("due_soon_at_ms")?,
-                        paused_signal: r.try_get("paused_signal")?,
-                    })
-                })
-                .transpose()
+                let Some(r) = row else { return Ok(None) };
+                let json = unpacked(&self.packer, &self.pool, r.try_get("state_json")?).await?;
+                Ok(Some(CaseDocument {
+                    json,
+                    jpath: r.try_get("jpath")?,
+                    body: r.try_get("body")?,
+                    state: r.try_get("state")?,
+                    due_at_ms: r.try_get("due_at_ms")?,
+                    due_soon_at_ms: r.try_get("due_soon_at_ms")?,
+                    paused_signal: r.try_get("paused_signal")?,
+                }))
             }
 
             async fn list_cases(&self, query: &CaseQuery) -> Result<Vec<Case>> {
@@ -933,7 +1019,7 @@ macro_rules! sql_store {
                                     .push("))");
                             }
                             q.push(" ORDER BY due_at_ms, id LIMIT ").push_bind(limit);
-                            cases = fetch_cases(&self.pool, q).await?;
+                            cases = fetch_cases(&self.packer, &self.pool, q).await?;
                         }
                         let wanted = limit - cases.len() as i64;
                         if wanted > 0 {
@@ -944,7 +1030,7 @@ macro_rules! sql_store {
                                 q.push(" AND id < ").push_bind(id.to_string());
                             }
                             q.push(" ORDER BY id DESC LIMIT ").push_bind(wanted);
-                            cases.extend(fetch_cases(&self.pool, q).await?);
+                            cases.extend(fetch_cases(&self.packer, &self.pool, q).await?);
                         }
                         Ok(cases)
                     }
@@ -959,7 +1045,7 @@ macro_rules! sql_store {
                                 .push("))");
                         }
                         q.push(" ORDER BY urgent DESC, id DESC LIMIT ").push_bind(limit);
-                        fetch_cases(&self.pool, q).await
+                        fetch_cases(&self.packer, &self.pool, q).await
                     }
                     order @ (CaseOrder::Newest | CaseOrder::Oldest) => {
                         let newest = order == CaseOrder::Newest;
@@ -969,7 +1055,7 @@ macro_rules! sql_store {
                         }
                         q.push(if newest { " ORDER BY id DESC" } else { " ORDER BY id" });
                         q.push(" LIMIT ").push_bind(limit);
-                        fetch_cases(&self.pool, q).await
+                        fetch_cases(&self.packer, &self.pool, q).await
                     }
                 }
             }
@@ -1130,6 +1216,26 @@ macro_rules! sql_store {
                 Ok(n as usize)
             }
 
+            async fn packing(&self) -> Result<crate::packing::Report> {
+                use crate::packing::Share;
+                let mut shares = Vec::new();
+                for (table, column) in [("events", "body"), ("cases", "state_json")] {
+                    let (rows, packed, bytes): (i64, i64, i64) = sqlx::query_as(&Share::count_sql(table, column))
+                        .bind(Share::MAGIC.to_vec())
+                        .fetch_one(&self.pool)
+                        .await?;
+                    shares.push(Share { rows: rows as u64, packed: packed as u64, bytes: bytes as u64 });
+                }
+                let dictionaries: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dictionaries")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(crate::packing::Report {
+                    dictionaries: dictionaries as u64,
+                    events: shares[0],
+                    cases: shares[1],
+                })
+            }
+
             async fn count_cases(&self) -> Result<u64> {
                 let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases")
                     .fetch_one(&self.pool)
@@ -1168,16 +1274,19 @@ macro_rules! sql_store {
             }
 
             async fn events(&self, id: CaseId) -> Result<Vec<EventRow>> {
-                sqlx::query(
+                let rows = sqlx::query(
                     "SELECT case_id, seq, leaf_index, at_ms, actor, type, body, prev_hash, hash \
                      FROM events WHERE case_id = $1 ORDER BY seq",
                 )
                 .bind(id.to_string())
                 .fetch_all(&self.pool)
-                .await?
-                .iter()
-                .map(event_from_row)
-                .collect()
+                .await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let body = unpacked(&self.packer, &self.pool, r.try_get("body")?).await?;
+                    out.push(event_from_row(r, body)?);
+                }
+                Ok(out)
             }
 
             async fn projection(&self, id: CaseId) -> Result<Option<CaseRow>> {
@@ -1185,7 +1294,9 @@ macro_rules! sql_store {
                     .bind(id.to_string())
                     .fetch_optional(&self.pool)
                     .await?;
-                row.as_ref().map(case_row).transpose()
+                let Some(r) = row else { return Ok(None) };
+                let json = unpacked(&self.packer, &self.pool, r.try_get("state_json")?).await?;
+                case_row(&r, json).map(Some)
             }
 
             async fn sealed_personal(
@@ -1592,7 +1703,10 @@ macro_rules! sql_store {
 
             async fn repair(&self, rows: &[CaseRow], notices: &[jiefen_domain::inbox::Notice]) -> Result<()> {
                 let mut tx = crate::transaction::WriteTx::begin(&self.pool, $begin_sql).await?;
-                let rows: Vec<&CaseRow> = rows.iter().collect();
+                let rows: Vec<(&CaseRow, Vec<u8>)> = rows
+                    .iter()
+                    .map(|c| (c, self.packer.pack(crate::packing::Corpus::Cases, &c.state_json, &[])))
+                    .collect();
                 for chunk in rows.chunks(CHUNK_ROWS) {
                     push_case_upsert(chunk).build().execute(&mut *tx).await?;
                 }

@@ -18,6 +18,7 @@ pub struct SqliteStore {
     write_pool: SqlitePool,
     /// Copies the WAL into the database in the background (see `open`).
     checkpointer: tokio::task::JoinHandle<()>,
+    packer: std::sync::Arc<crate::packing::Packer>,
 }
 
 impl Drop for SqliteStore {
@@ -89,10 +90,14 @@ impl SqliteStore {
                 }
             }
         });
+        let packer = std::sync::Arc::new(crate::packing::Packer::new(
+            load_dictionaries(&write_pool).await?,
+        )?);
         Ok(Self {
             pool,
             write_pool,
             checkpointer,
+            packer,
         })
     }
 

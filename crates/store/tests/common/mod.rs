@@ -67,9 +67,15 @@ impl Db {
     /// The `UPDATE` statements of a migration (this backend's text of it):
     /// how it fills new columns of a store written before it.
     pub async fn run_migration_updates(&self, sqlite: &str, postgres: &str) {
+        // Migrations before 0013 ran while `state_json` was text; on
+        // PostgreSQL it is bytea now, holding the JSON itself in a store
+        // too small to have trained a dictionary (see `packing`).
         let text = match self {
-            Db::Sqlite(..) => sqlite,
-            Db::Postgres(_) => postgres,
+            Db::Sqlite(..) => sqlite.to_owned(),
+            Db::Postgres(_) => postgres.replace(
+                "state_json::jsonb",
+                "convert_from(state_json, 'UTF8')::jsonb",
+            ),
         };
         for statement in text.split(';') {
             let sql: String = statement
