@@ -75,8 +75,10 @@ pub async fn rewrite_event(
         if e.seq >= seq {
             rewritten.insert(e.leaf_index, hash);
             sql.push_str(&format!(
-                "UPDATE events SET body = {}, prev_hash = '{prev}', hash = '{hash}' WHERE case_id = '{id}' AND seq = {};",
+                "UPDATE events SET body = {}, hash = {} WHERE case_id = {} AND seq = {};",
                 raw.blob(&hex::encode(body.as_bytes())),
+                raw.blob(&hash.to_string()),
+                raw.blob(&id.0.simple().to_string()),
                 e.seq
             ));
         }

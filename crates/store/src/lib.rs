@@ -21,7 +21,8 @@
 //!   dense and equal to the log size at the time of the append.
 //! - `events.body` is the exact canonical JSON that was hashed, stored
 //!   packed ([`packing`]: unpacking gives back exactly those bytes);
-//!   nothing else about an event is authoritative.
+//!   nothing else about an event is authoritative, and its row stores only
+//!   what the body does not hold (case, seq, leaf index, hash).
 //! - A projection row always equals the replay of its case's events
 //!   (`Ledger::rebuild` checks and restores it).
 #![forbid(unsafe_code)]

@@ -30,7 +30,43 @@ pub struct EventRow {
 /// reason, a summary, a place), worth showing and finding.
 const PEOPLES_WORDS: [&str; 6] = ["note", "reason", "text", "summary", "place", "agency"];
 
+/// The parts of an event's body its row used to store apart.
+#[derive(serde::Deserialize)]
+struct EventHead {
+    actor: String,
+    at: Timestamp,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
 impl EventRow {
+    /// The event as stored: its row keeps the case, seq, place in the log,
+    /// body and hash; its time, actor and type are read from the body, and
+    /// `prev_hash` is the hash of the case's previous event (zero for the
+    /// first), which the caller knows from reading them in order.
+    pub fn stored(
+        case_id: CaseId,
+        seq: u64,
+        leaf_index: u64,
+        body: String,
+        prev_hash: Hash,
+        hash: Hash,
+    ) -> Result<Self, String> {
+        let head: EventHead = serde_json::from_str(&body)
+            .map_err(|e| format!("event {case_id}/{seq}: body is not an event: {e}"))?;
+        Ok(EventRow {
+            case_id,
+            seq,
+            leaf_index,
+            at_ms: head.at.unix_millis(),
+            actor: head.actor,
+            kind: head.kind,
+            body,
+            prev_hash,
+            hash,
+        })
+    }
+
     /// What people wrote into this event, in the body's order.
     pub fn peoples_words(&self) -> Vec<String> {
         let mut out = Vec::new();

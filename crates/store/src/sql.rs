@@ -174,7 +174,7 @@ macro_rules! sql_store {
         fn hash_from_bytes(b: &[u8]) -> Result<Hash> {
             <[u8; 32]>::try_from(b)
                 .map(Hash)
-                .map_err(|_| StoreError::Corrupt("log node hash is not 32 bytes".into()))
+                .map_err(|_| StoreError::Corrupt("a stored hash is not 32 bytes".into()))
         }
 
         fn case_from_json(s: &str) -> Result<Case> {
@@ -223,18 +223,11 @@ macro_rules! sql_store {
             }
         }
 
-        fn event_from_row(r: &<$db as sqlx::Database>::Row, body: String) -> Result<EventRow> {
-            Ok(EventRow {
-                case_id: parse_id(r.try_get::<&str, _>("case_id")?)?,
-                seq: r.try_get::<i64, _>("seq")? as u64,
-                leaf_index: r.try_get::<i64, _>("leaf_index")? as u64,
-                at_ms: r.try_get("at_ms")?,
-                actor: r.try_get("actor")?,
-                kind: r.try_get("type")?,
-                body,
-                prev_hash: parse_hash(r.try_get("prev_hash")?)?,
-                hash: parse_hash(r.try_get("hash")?)?,
-            })
+        /// An event row's case id: the UUID's 16 bytes.
+        fn id_from_bytes(b: &[u8]) -> Result<CaseId> {
+            uuid::Uuid::from_slice(b)
+                .map(CaseId)
+                .map_err(|_| StoreError::Corrupt("an event's case id is not 16 bytes".into()))
         }
 
         fn static_str(s: &str, all: &[&'static str]) -> Result<&'static str> {
@@ -462,18 +455,14 @@ macro_rules! sql_store {
                 laps.mark("packing");
                 for (chunk, bodies) in plan.events.chunks(CHUNK_ROWS).zip(bodies.chunks(CHUNK_ROWS)) {
                     let mut q = QueryBuilder::<$db>::new(
-                        "INSERT INTO events (case_id, seq, leaf_index, at_ms, actor, type, body, prev_hash, hash) ",
+                        "INSERT INTO events (case_id, seq, leaf_index, body, hash) ",
                     );
                     q.push_values(chunk.iter().zip(bodies), |mut b, (e, body)| {
-                        b.push_bind(e.case_id.to_string())
+                        b.push_bind(e.case_id.0.as_bytes().to_vec())
                             .push_bind(e.seq as i64)
                             .push_bind(e.leaf_index as i64)
-                            .push_bind(e.at_ms)
-                            .push_bind(&e.actor)
-                            .push_bind(&e.kind)
                             .push_bind(body)
-                            .push_bind(e.prev_hash.to_string())
-                            .push_bind(e.hash.to_string());
+                            .push_bind(e.hash.0.to_vec());
                     });
                     q.build().execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
                 }
@@ -1260,7 +1249,7 @@ macro_rules! sql_store {
             }
 
             async fn changed_since(&self, leaf: u64, limit: u32) -> Result<Vec<(u64, CaseId)>> {
-                let rows: Vec<(i64, String)> = sqlx::query_as(
+                let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
                     "SELECT leaf_index, case_id FROM events WHERE leaf_index >= $1 \
                      ORDER BY leaf_index LIMIT $2",
                 )
@@ -1269,22 +1258,34 @@ macro_rules! sql_store {
                 .fetch_all(&self.pool)
                 .await?;
                 rows.iter()
-                    .map(|(leaf, id)| Ok((*leaf as u64, parse_id(id)?)))
+                    .map(|(leaf, id)| Ok((*leaf as u64, id_from_bytes(id)?)))
                     .collect()
             }
 
             async fn events(&self, id: CaseId) -> Result<Vec<EventRow>> {
                 let rows = sqlx::query(
-                    "SELECT case_id, seq, leaf_index, at_ms, actor, type, body, prev_hash, hash \
-                     FROM events WHERE case_id = $1 ORDER BY seq",
+                    "SELECT seq, leaf_index, body, hash FROM events WHERE case_id = $1 ORDER BY seq",
                 )
-                .bind(id.to_string())
+                .bind(id.0.as_bytes().to_vec())
                 .fetch_all(&self.pool)
                 .await?;
                 let mut out = Vec::with_capacity(rows.len());
+                let mut prev = Hash::ZERO;
                 for r in &rows {
                     let body = unpacked(&self.packer, &self.pool, r.try_get("body")?).await?;
-                    out.push(event_from_row(r, body)?);
+                    let hash = hash_from_bytes(r.try_get("hash")?)?;
+                    out.push(
+                        EventRow::stored(
+                            id,
+                            r.try_get::<i64, _>("seq")? as u64,
+                            r.try_get::<i64, _>("leaf_index")? as u64,
+                            body,
+                            prev,
+                            hash,
+                        )
+                        .map_err(StoreError::Corrupt)?,
+                    );
+                    prev = hash;
                 }
                 Ok(out)
             }

@@ -67,16 +67,33 @@ impl Db {
     /// The `UPDATE` statements of a migration (this backend's text of it):
     /// how it fills new columns of a store written before it.
     pub async fn run_migration_updates(&self, sqlite: &str, postgres: &str) {
-        // Migrations before 0013 ran while `state_json` was text; on
-        // PostgreSQL it is bytea now, holding the JSON itself in a store
-        // too small to have trained a dictionary (see `packing`).
+        // These statements ran on the tables as they were then. Since 0013
+        // a projection's JSON and an event's body are bytes (the JSON
+        // itself in a store too small to have trained a dictionary, see
+        // `packing`), and since 0014 an event's type and actor are read
+        // from its body and its case id is the UUID's bytes: the same
+        // statements, written for the tables as they are now.
+        let (field, case_id): (fn(&str) -> String, &str) = match self {
+            Db::Sqlite(..) => (
+                |f| format!("json_extract(CAST(e.body AS TEXT), '$.{f}')"),
+                "unhex(replace(cases.id, '-', ''))",
+            ),
+            Db::Postgres(_) => (
+                |f| format!("(convert_from(e.body, 'UTF8')::jsonb ->> '{f}')"),
+                "decode(replace(cases.id, '-', ''), 'hex')",
+            ),
+        };
         let text = match self {
             Db::Sqlite(..) => sqlite.to_owned(),
             Db::Postgres(_) => postgres.replace(
                 "state_json::jsonb",
                 "convert_from(state_json, 'UTF8')::jsonb",
             ),
-        };
+        }
+        .replace("SELECT type FROM events e", "SELECT e.type FROM events e")
+        .replace("e.type", &field("type"))
+        .replace("e.actor", &field("actor"))
+        .replace("e.case_id = cases.id", &format!("e.case_id = {case_id}"));
         for statement in text.split(';') {
             let sql: String = statement
                 .lines()
