@@ -141,6 +141,9 @@ pub(crate) const TALLY_COUNTS: [&str; 7] = [
     "overdue",
 ];
 
+/// Every notice of one case, read or not (`Store::case_notices`).
+pub(crate) const CASE_NOTICES: &str = "SELECT recipient, seq, kind FROM inbox WHERE case_id = $1";
+
 /// `SELECT <keys>, <counts> FROM case_tallies`, for reading tally rows.
 pub(crate) fn select_tallies(keys: &str) -> String {
     format!(
@@ -1719,7 +1722,7 @@ macro_rules! sql_store {
             }
 
             async fn case_notices(&self, id: CaseId) -> Result<Vec<(String, u64, String)>> {
-                let rows = sqlx::query("SELECT recipient, seq, kind FROM inbox WHERE case_id = $1")
+                let rows = sqlx::query(crate::sql::CASE_NOTICES)
                     .bind(id.to_string())
                     .fetch_all(&self.pool)
                     .await?;
