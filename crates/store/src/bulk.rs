@@ -9,8 +9,9 @@
 //! and repeats are the same as live traffic would leave), but it keeps the
 //! cases it still works on in memory between days, writes each day's events
 //! as one transaction, and writes a case's projection row once, on the day
-//! it is done with the case. Until the load finishes, the projection lags
-//! the events: a bulk load is not a store to serve from.
+//! it is done with the case, and the tallies once, at the end. Until the
+//! load finishes, the projection and the tallies lag the events: a bulk
+//! load is not a store to serve from.
 //!
 //! It assumes it is the store's only writer while it runs (each day's write
 //! checks the log has not moved under it, and fails the load if it has).
@@ -18,6 +19,7 @@
 //! from sorted data, rather than kept up row by row; a store whose load was
 //! interrupted keeps their definitions and is refused by [`crate::Ledger`].
 
+use crate::figures::TallyDeltas;
 use crate::refdata::RefData;
 use crate::rows::WritePlan;
 use crate::vault::Vault;
@@ -63,6 +65,11 @@ pub struct Bulk {
     window: VecDeque<(i64, Hash, CaseId)>,
     /// The log size the next day's write starts from.
     written: u64,
+    /// What the days so far change in the tallies, written once at the
+    /// end: the city's places, days and categories bound how many rows
+    /// there are, while upserting each day's changes rewrote rows all over
+    /// the table (the largest part of a day's write).
+    tallies: TallyDeltas,
 }
 
 /// One day's plan, ready to be written (while the next day is judged).
@@ -89,6 +96,7 @@ impl Bulk {
             counters: HashMap::new(),
             window: VecDeque::new(),
             written,
+            tallies: TallyDeltas::default(),
         }
     }
 
@@ -160,6 +168,7 @@ impl Bulk {
             self.window.push_back((*at, identity.hash, *id));
         }
         self.batch.settle_rows(&done, &mut plan);
+        self.tallies.absorb(std::mem::take(&mut plan.tallies));
         for id in &done {
             self.batch.cases.remove(id);
         }
@@ -178,7 +187,9 @@ impl Bulk {
         let mut held: Vec<CaseId> = self.batch.cases.keys().copied().collect();
         held.sort();
         let store = self.store.clone();
-        self.end_day(held).write().await?;
+        let mut last = self.end_day(held);
+        last.plan.tallies = std::mem::take(&mut self.tallies).into_rows();
+        last.write().await?;
         store.restore_indexes().await?;
         Ok(())
     }

@@ -229,6 +229,13 @@ impl TallyDeltas {
         }
     }
 
+    /// Adds rows another batch changes.
+    pub fn absorb(&mut self, rows: Vec<(TallyKey, Counts)>) {
+        for (key, counts) in rows {
+            *self.0.entry(key).or_default() += counts;
+        }
+    }
+
     /// The rows that change, in key order (so concurrent writers lock rows
     /// in one order).
     pub fn into_rows(self) -> Vec<(TallyKey, Counts)> {

@@ -105,6 +105,9 @@ pub async fn rewrite_event(
     let mut sql = String::from("DELETE FROM log_nodes;");
     for (_, h) in leaves {
         for (s, node) in frontier.append(leaf_hash(h.as_bytes())) {
+            if s.level == 0 {
+                continue;
+            }
             sql.push_str(&format!(
                 "INSERT INTO log_nodes (level, idx, hash) VALUES ({}, {}, {});",
                 s.level,

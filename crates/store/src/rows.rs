@@ -319,6 +319,7 @@ pub struct WritePlan {
     pub events: Vec<EventRow>,
     /// Final projection of every case the batch touched, and how to write it.
     pub cases: Vec<(CaseRow, RowWrite)>,
+    /// The log's inner nodes the batch completes (leaves are its events').
     pub nodes: Vec<(Subtree, Hash)>,
     /// Personal values, sealed (see [`crate::vault`]).
     pub personal: Vec<(CaseId, SealedValue)>,

@@ -230,7 +230,7 @@ macro_rules! sql_store {
         fn id_from_bytes(b: &[u8]) -> Result<CaseId> {
             uuid::Uuid::from_slice(b)
                 .map(CaseId)
-                .map_err(|_| StoreError::Corrupt("an event's case id is not 16 bytes".into()))
+                .map_err(|_| StoreError::Corrupt("a stored case id is not 16 bytes".into()))
         }
 
         fn static_str(s: &str, all: &[&'static str]) -> Result<&'static str> {
@@ -637,12 +637,11 @@ macro_rules! sql_store {
             let mut q =
                 QueryBuilder::<$db>::new("INSERT INTO identities (hash, reason, case_id, at_ms) ");
             q.push_values(rows, |mut b, (id, i, at)| {
-                b.push_bind(i.hash.to_string())
+                b.push_bind(i.hash.0.to_vec())
                     .push_bind(i.reason.as_str())
-                    .push_bind(id.to_string())
+                    .push_bind(id.0.as_bytes().to_vec())
                     .push_bind(*at);
             });
-            q.push(" ON CONFLICT DO NOTHING");
             q
         }
 
@@ -681,7 +680,7 @@ macro_rules! sql_store {
             at_ms: i64,
         ) -> Result<()> {
             sqlx::query("DELETE FROM identities WHERE case_id = $1")
-                .bind(id.to_string())
+                .bind(id.0.as_bytes().to_vec())
                 .execute(&mut *conn)
                 .await?;
             let rows: Vec<_> = identities.iter().map(|i| (id, i.clone(), at_ms)).collect();
@@ -696,7 +695,26 @@ macro_rules! sql_store {
             wanted: &[Subtree],
         ) -> Result<HashMap<Subtree, Hash>> {
             let mut out = HashMap::with_capacity(wanted.len());
-            for chunk in wanted.chunks(CHUNK_ROWS) {
+            // Leaves are not stored as nodes: each is its event's hash
+            // hashed again, and the event's leaf index is its key.
+            let (leaves, inner): (Vec<Subtree>, Vec<Subtree>) =
+                wanted.iter().partition(|s| s.level == 0);
+            for chunk in leaves.chunks(CHUNK_ROWS) {
+                let mut q = QueryBuilder::<$db>::new("SELECT leaf_index, hash FROM events WHERE leaf_index IN (");
+                let mut list = q.separated(", ");
+                for s in chunk {
+                    list.push_bind(s.index as i64);
+                }
+                q.push(")");
+                for r in q.build().fetch_all(&mut *conn).await? {
+                    let hash = hash_from_bytes(r.try_get::<&[u8], _>("hash")?)?;
+                    out.insert(
+                        Subtree::leaf(r.try_get::<i64, _>("leaf_index")? as u64),
+                        jiefen_ledger::merkle::leaf_hash(hash.as_bytes()),
+                    );
+                }
+            }
+            for chunk in inner.chunks(CHUNK_ROWS) {
                 let mut q = QueryBuilder::<$db>::new("SELECT level, idx, hash FROM log_nodes WHERE ");
                 let mut first = true;
                 for s in chunk {
@@ -916,7 +934,7 @@ macro_rules! sql_store {
                         q.push(" UNION ALL ");
                     }
                     q.push("SELECT * FROM (SELECT hash, case_id FROM identities WHERE hash = ")
-                        .push_bind(h.to_string())
+                        .push_bind(h.0.to_vec())
                         .push(" AND at_ms >= ")
                         .push_bind(since_ms)
                         .push(" ORDER BY at_ms DESC LIMIT ")
@@ -927,8 +945,8 @@ macro_rules! sql_store {
                 }
                 for r in q.build().fetch_all(&mut *conn).await? {
                     out.push(IdentityHit {
-                        hash: parse_hash(r.try_get("hash")?)?,
-                        case_id: parse_id(r.try_get("case_id")?)?,
+                        hash: hash_from_bytes(r.try_get("hash")?)?,
+                        case_id: id_from_bytes(r.try_get("case_id")?)?,
                     });
                 }
             }

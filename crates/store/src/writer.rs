@@ -743,9 +743,14 @@ impl Batch {
         let body = canonical_json(&value).expect("events hold no floats");
         let hash = event_hash(&prev, &body);
         let leaf_index = self.frontier.size();
-        self.plan
-            .nodes
-            .extend(self.frontier.append(leaf_hash(hash.as_bytes())));
+        // A leaf is its event's hash hashed once more: it is read from the
+        // event row (see `fetch_nodes`), not stored a second time.
+        self.plan.nodes.extend(
+            self.frontier
+                .append(leaf_hash(hash.as_bytes()))
+                .into_iter()
+                .filter(|(s, _)| s.level > 0),
+        );
         self.plan.events.push(EventRow {
             case_id: event.case_id,
             seq: event.seq,

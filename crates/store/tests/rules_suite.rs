@@ -698,15 +698,17 @@ async fn repeats_by_identity(db: Db) {
     // The identity index holds no personal data in clear.
     let hashes = match &db {
         Db::Sqlite(s, _) => {
-            sqlx::query_scalar::<_, String>("SELECT hash || reason FROM identities")
+            sqlx::query_scalar::<_, String>("SELECT hex(hash) || reason FROM identities")
                 .fetch_all(s.pool())
                 .await
                 .unwrap()
         }
-        Db::Postgres(p) => sqlx::query_scalar::<_, String>("SELECT hash || reason FROM identities")
-            .fetch_all(p.pool())
-            .await
-            .unwrap(),
+        Db::Postgres(p) => {
+            sqlx::query_scalar::<_, String>("SELECT encode(hash, 'hex') || reason FROM identities")
+                .fetch_all(p.pool())
+                .await
+                .unwrap()
+        }
     };
     assert!(!hashes.is_empty());
     assert!(hashes

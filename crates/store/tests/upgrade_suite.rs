@@ -1,11 +1,13 @@
 //! A store written before migration 0014 (event rows with their time,
 //! actor, type and `prev_hash` beside the body, ids and hashes as text),
 //! opened by this version: on both backends every event reads back as it
-//! was written and its chain holds.
+//! was written and its chain holds, and the Merkle log's leaves, no longer
+//! stored as nodes after 0016, read the same from the events.
 
 use jiefen_domain::case::CaseId;
 use jiefen_ledger::chain::event_hash;
 use jiefen_ledger::hash::Hash;
+use jiefen_ledger::merkle::{leaf_hash, Frontier, Subtree};
 use jiefen_store::postgres::PostgresStore;
 use jiefen_store::sqlite::SqliteStore;
 use jiefen_store::{first_broken_link, Store};
@@ -75,8 +77,9 @@ fn old_history(id: CaseId) -> Vec<OldEvent> {
     .collect()
 }
 
-/// The old rows, as the old writer left them.
-fn old_rows_sql(id: CaseId, history: &[OldEvent]) -> String {
+/// The old rows, as the old writer left them; `blob` writes a hash as the
+/// backend's byte-string literal.
+fn old_rows_sql(id: CaseId, history: &[OldEvent], blob: fn(&Hash) -> String) -> String {
     let mut sql = String::new();
     for (leaf, e) in history.iter().enumerate() {
         sql.push_str(&format!(
@@ -89,7 +92,25 @@ fn old_rows_sql(id: CaseId, history: &[OldEvent]) -> String {
         "INSERT INTO identities (hash, reason, case_id, at_ms) VALUES ('{}', 'same_phone', '{id}', 1772438400000);",
         Hash([7; 32])
     ));
+    for (s, node) in old_log(history) {
+        sql.push_str(&format!(
+            "INSERT INTO log_nodes (level, idx, hash) VALUES ({}, {}, {});",
+            s.level,
+            s.index,
+            blob(&node)
+        ));
+    }
     sql
+}
+
+/// Every node of the log over `history`, leaves included, as the old writer
+/// stored them.
+fn old_log(history: &[OldEvent]) -> Vec<(Subtree, Hash)> {
+    let mut frontier = Frontier::empty();
+    history
+        .iter()
+        .flat_map(|e| frontier.append(leaf_hash(e.hash.as_bytes())))
+        .collect()
 }
 
 async fn reads_back_as_written(store: &dyn Store, id: CaseId, history: &[OldEvent]) {
@@ -113,6 +134,13 @@ async fn reads_back_as_written(store: &dyn Store, id: CaseId, history: &[OldEven
     );
     let hits = store.identity_repeats(&[Hash([7; 32])], 0).await.unwrap();
     assert_eq!(hits.len(), 1, "the identity survived the table's rebuild");
+    let log = old_log(history);
+    assert!(log.iter().any(|(s, _)| s.level == 0) && log.iter().any(|(s, _)| s.level > 0));
+    let wanted: Vec<Subtree> = log.iter().map(|(s, _)| *s).collect();
+    let read = store.log_nodes(&wanted).await.unwrap();
+    for (s, node) in &log {
+        assert_eq!(read.get(s), Some(node), "log node {s:?}");
+    }
 }
 
 fn case_id() -> CaseId {
@@ -130,7 +158,11 @@ async fn sqlite_store_from_before_0014() {
             .filename(&path)
             .create_if_missing(true);
         let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-        old_store!(pool, "./migrations/sqlite", &old_rows_sql(id, &history));
+        old_store!(
+            pool,
+            "./migrations/sqlite",
+            &old_rows_sql(id, &history, |h| format!("X'{h}'"))
+        );
     }
     let store = SqliteStore::open(&path).await.unwrap();
     reads_back_as_written(&store, id, &history).await;
@@ -160,7 +192,11 @@ async fn postgres_store_from_before_0014() {
             .unwrap()
             .options([("search_path", schema.as_str())]);
         let pool = sqlx::PgPool::connect_with(options).await.unwrap();
-        old_store!(pool, "./migrations/postgres", &old_rows_sql(id, &history));
+        old_store!(
+            pool,
+            "./migrations/postgres",
+            &old_rows_sql(id, &history, |h| format!("'\\x{h}'::bytea"))
+        );
     }
     let store = PostgresStore::connect(&url, Some(&schema)).await.unwrap();
     reads_back_as_written(&store, id, &history).await;
