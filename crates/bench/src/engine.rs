@@ -215,7 +215,7 @@ async fn generate(ledger: &Ledger, from: u64, to: u64) -> Result<()> {
             eprintln!("  {i}/{to} cases written");
         }
     }
-    bulk.finish().await?;
+    bulk.finish(ledger).await?;
     ledger.store().refresh_statistics().await?;
     Ok(())
 }

@@ -745,14 +745,11 @@ where
     if let Some(previous) = writing.take() {
         previous.await.expect("bulk write task panicked")?;
     }
-    bulk.finish().await?;
-    // The load judges commands only, so deadlines passed in its history
-    // are not yet recorded. Recording them here, before anything reads the
-    // store, leaves the store as a running centre's would be: the server's
-    // first tick has only the present to do, and the search index is built
-    // once from the cases as they stand.
+    // The deadlines the history passed are recorded up to today as the load
+    // finishes, so the search index is built once from the cases as they
+    // stand.
     clock.set(today);
-    loaded.engine = ledger.tick(jiefen_store::ledger::TICK_BATCH).await?;
+    loaded.engine = bulk.finish(&ledger).await?;
     ledger.store().refresh_statistics().await?;
     tracing::info!(
         cases = loaded.cases,

@@ -32,7 +32,7 @@ async fn bulk_load_checks_like_live_writes(store: Arc<dyn Store>) {
     // and restoring them: the load must leave exactly as many.
     let indexes = store.suspend_indexes().await.unwrap();
     assert!(indexes >= 10, "only {indexes} secondary indexes found");
-    assert_eq!(store.restore_indexes().await.unwrap(), indexes);
+    assert_eq!(store.restore_indexes(None).await.unwrap(), indexes);
 
     let today = Timestamp::parse("2026-10-12T08:00:00Z").unwrap();
     let volume = jiefen_demo::Volume {
@@ -58,7 +58,7 @@ async fn bulk_load_checks_like_live_writes(store: Arc<dyn Store>) {
         refused.to_string().contains("interrupted bulk load"),
         "{refused}"
     );
-    assert_eq!(store.restore_indexes().await.unwrap(), indexes);
+    assert_eq!(store.restore_indexes(None).await.unwrap(), indexes);
 
     let clock = Arc::new(ManualClock::new(today));
     let ledger = open(store.clone(), clock).await.unwrap();

@@ -23,7 +23,8 @@ use crate::figures::TallyDeltas;
 use crate::refdata::RefData;
 use crate::rows::WritePlan;
 use crate::vault::Vault;
-use crate::writer::{china_year, Batch, WriteError, WriteOutcome};
+use crate::writer::{china_year, Batch, TickReport, WriteError, WriteOutcome};
+use crate::LedgerError;
 use crate::{Store, StoreError};
 use jiefen_domain::case::CaseId;
 use jiefen_domain::lifecycle::{Actor, Command, NewCase};
@@ -53,6 +54,13 @@ pub(crate) fn loaded_tables(quote: &str) -> String {
         .map(|t| format!("{quote}{t}{quote}"))
         .join(", ")
 }
+
+/// The index of cases by the time the deadline engine next looks at them.
+const WATCH_INDEX: &str = "cases_watch";
+
+/// Cases per engine batch after a load: larger than a live tick's, since
+/// nothing waits on it and each batch is synced.
+const ENGINE_BATCH: u32 = 10_000;
 
 pub struct Bulk {
     store: Arc<dyn Store>,
@@ -182,16 +190,26 @@ impl Bulk {
     }
 
     /// Writes the projection rows of every case still held, after the
-    /// last day's write has finished, and creates the indexes again.
-    pub async fn finish(mut self) -> Result<(), WriteError> {
+    /// last day's write has finished; then runs `ledger`'s deadline engine
+    /// up to its clock's now and creates the indexes again.
+    ///
+    /// The load judges commands only, so the deadlines its history passed
+    /// are not yet recorded. Recording them here, before anything reads
+    /// the store, leaves it as a running centre's would be: the server's
+    /// first tick has only the present to do. The engine finds due cases
+    /// by the watch index alone, so that one is built first and the others
+    /// after, and the engine's writes maintain no other.
+    pub async fn finish(mut self, ledger: &crate::Ledger) -> Result<TickReport, LedgerError> {
         let mut held: Vec<CaseId> = self.batch.cases.keys().copied().collect();
         held.sort();
         let store = self.store.clone();
         let mut last = self.end_day(held);
         last.plan.tallies = std::mem::take(&mut self.tallies).into_rows();
         last.write().await?;
-        store.restore_indexes().await?;
-        Ok(())
+        store.restore_indexes(Some(WATCH_INDEX)).await?;
+        let engine = ledger.tick(ENGINE_BATCH).await?;
+        store.restore_indexes(None).await?;
+        Ok(engine)
     }
 
     /// Cases held in memory.

@@ -140,9 +140,10 @@ pub trait Store: access::AccessStore + Send + Sync + 'static {
     /// keeping their definitions in the store (see [`crate::bulk`]);
     /// returns how many. Unique indexes stay: they guard the load.
     async fn suspend_indexes(&self) -> Result<usize>;
-    /// Creates the suspended indexes again, each in its own transaction
-    /// (so an interrupted restore can be run again); returns how many.
-    async fn restore_indexes(&self) -> Result<usize>;
+    /// Creates the suspended indexes again (only the one named `only`,
+    /// when given), each in its own transaction (so an interrupted restore
+    /// can be run again); returns how many.
+    async fn restore_indexes(&self, only: Option<&str>) -> Result<usize>;
     /// After a bulk load: brings what the backend's planner relies on up to
     /// date (on PostgreSQL the statistics and the visibility map that
     /// index-only scans need; nothing on SQLite). Reads every table.

@@ -26,6 +26,7 @@
 //! (zstd derives it from the dictionary's content) and older rows keep
 //! theirs.
 
+use crate::rows::WritePlan;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -160,9 +161,35 @@ impl Encoder {
 }
 
 /// A dictionary trained by this process, not yet stored.
+#[derive(Clone)]
 pub struct Trained {
     pub dictionary: Dictionary,
     encoder: Arc<Encoder>,
+}
+
+/// Rows in a write from which it is packed on a thread of its own.
+const PACKED_APART: usize = 1_000;
+
+/// A write's values as stored: event bodies and projections, in the plan's
+/// order.
+pub struct Packed {
+    pub events: Vec<Vec<u8>>,
+    pub cases: Vec<Vec<u8>>,
+}
+
+/// A write's packing, done or under way (see [`Packer::pack_write`]).
+pub enum Packing {
+    Done(Packed),
+    Apart(tokio::task::JoinHandle<Packed>),
+}
+
+impl Packing {
+    pub async fn finish(self) -> Packed {
+        match self {
+            Packing::Done(p) => p,
+            Packing::Apart(task) => task.await.expect("packing panicked"),
+        }
+    }
 }
 
 /// Rows seen since the last dictionary, and a uniform sample of them.
@@ -338,6 +365,42 @@ impl Packer {
         match encoder {
             Some(e) => compress(json.as_bytes(), &e.cdict),
             None => json.as_bytes().to_vec(),
+        }
+    }
+
+    /// The stored forms of a write's event bodies and projections, in the
+    /// plan's order. A large write (a bulk load's day) is packed on a
+    /// blocking thread, so the database can take the write's other rows
+    /// meanwhile; a small one is packed at once.
+    pub fn pack_write(self: &Arc<Self>, plan: &WritePlan, fresh: &[Trained]) -> Packing {
+        let events = plan.events.iter().map(|e| e.body.as_str());
+        let cases = plan.cases.iter().map(|(c, _)| c.state_json.as_str());
+        if plan.events.len() + plan.cases.len() < PACKED_APART {
+            return Packing::Done(self.pack_all(events, cases, fresh));
+        }
+        let events: Vec<String> = events.map(str::to_owned).collect();
+        let cases: Vec<String> = cases.map(str::to_owned).collect();
+        let (packer, fresh) = (self.clone(), fresh.to_vec());
+        Packing::Apart(tokio::task::spawn_blocking(move || {
+            packer.pack_all(
+                events.iter().map(String::as_str),
+                cases.iter().map(String::as_str),
+                &fresh,
+            )
+        }))
+    }
+
+    fn pack_all<'a>(
+        &self,
+        events: impl Iterator<Item = &'a str>,
+        cases: impl Iterator<Item = &'a str>,
+        fresh: &[Trained],
+    ) -> Packed {
+        Packed {
+            events: events
+                .map(|j| self.pack(Corpus::Events, j, fresh))
+                .collect(),
+            cases: cases.map(|j| self.pack(Corpus::Cases, j, fresh)).collect(),
         }
     }
 

@@ -285,7 +285,7 @@ macro_rules! sql_store {
 
         /// The rows' values in `CASE_COLUMN_SPEC` order: one list for the
         /// insert and the update, so the two cannot drift apart.
-        fn push_case_values<'a>(q: &mut QueryBuilder<'a, $db>, rows: &'a [(&'a CaseRow, Vec<u8>)]) {
+        fn push_case_values<'a>(q: &mut QueryBuilder<'a, $db>, rows: &'a [(&'a CaseRow, &'a Vec<u8>)]) {
             q.push_values(rows, |mut b, (c, state_json)| {
                 b.push_bind(c.id.to_string())
                     .push_bind(&c.number)
@@ -320,7 +320,7 @@ macro_rules! sql_store {
             });
         }
 
-        fn push_case_upsert<'a>(rows: &'a [(&'a CaseRow, Vec<u8>)]) -> QueryBuilder<'a, $db> {
+        fn push_case_upsert<'a>(rows: &'a [(&'a CaseRow, &'a Vec<u8>)]) -> QueryBuilder<'a, $db> {
             let sql = &*crate::sql::CASE_SQL;
             let mut q = QueryBuilder::new(format!("INSERT INTO cases ({}) ", sql.columns));
             push_case_values(&mut q, rows);
@@ -346,7 +346,7 @@ macro_rules! sql_store {
         }
 
         /// One multi-row UPDATE by id.
-        fn push_case_update<'a>(rows: &'a [(&'a CaseRow, Vec<u8>)], set: &str) -> QueryBuilder<'a, $db> {
+        fn push_case_update<'a>(rows: &'a [(&'a CaseRow, &'a Vec<u8>)], set: &str) -> QueryBuilder<'a, $db> {
             let mut q = QueryBuilder::new(format!("UPDATE cases SET {set} FROM ("));
             push_case_values(&mut q, rows);
             q.push(") AS v WHERE cases.id = v.column1");
@@ -449,48 +449,9 @@ macro_rules! sql_store {
                     .await?;
                 }
                 self.fresh.extend(fresh);
-                let fresh = &self.fresh;
-                let bodies: Vec<Vec<u8>> = plan
-                    .events
-                    .iter()
-                    .map(|e| self.packer.pack(crate::packing::Corpus::Events, &e.body, fresh))
-                    .collect();
-                laps.mark("packing");
-                for (chunk, bodies) in plan.events.chunks(CHUNK_ROWS).zip(bodies.chunks(CHUNK_ROWS)) {
-                    let mut q = QueryBuilder::<$db>::new(
-                        "INSERT INTO events (case_id, seq, leaf_index, body, hash) ",
-                    );
-                    q.push_values(chunk.iter().zip(bodies), |mut b, (e, body)| {
-                        b.push_bind(e.case_id.0.as_bytes().to_vec())
-                            .push_bind(e.seq as i64)
-                            .push_bind(e.leaf_index as i64)
-                            .push_bind(body)
-                            .push_bind(e.hash.0.to_vec());
-                    });
-                    q.build().execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
-                }
-                laps.mark("events");
-                // Cases that exist are updated by id alone: an upsert would
-                // also probe the number and receipt-code indexes of every row.
-                for write in [RowWrite::Insert, RowWrite::Update, RowWrite::UpdateUnindexed] {
-                    let rows: Vec<(&CaseRow, Vec<u8>)> = plan
-                        .cases
-                        .iter()
-                        .filter(|(_, w)| *w == write)
-                        .map(|(c, _)| (c, self.packer.pack(crate::packing::Corpus::Cases, &c.state_json, fresh)))
-                        .collect();
-                    for chunk in rows.chunks(CHUNK_ROWS) {
-                        let mut q = match write {
-                            RowWrite::Insert => push_case_upsert(chunk),
-                            RowWrite::Update => push_case_update(chunk, &crate::sql::CASE_SQL.update_set),
-                            RowWrite::UpdateUnindexed => {
-                                push_case_update(chunk, &crate::sql::CASE_SQL.update_unindexed_set)
-                            }
-                        };
-                        q.build().execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
-                    }
-                }
-                laps.mark("cases");
+                // Packed beside the other rows' writing: the events and
+                // projections go in last.
+                let packing = self.packer.pack_write(plan, &self.fresh);
                 for chunk in plan.nodes.chunks(CHUNK_ROWS) {
                     let mut q = QueryBuilder::<$db>::new("INSERT INTO log_nodes (level, idx, hash) ");
                     q.push_values(chunk, |mut b, (s, h)| {
@@ -577,6 +538,44 @@ macro_rules! sql_store {
                     .await?;
                 }
                 laps.mark("counters");
+                let packed = packing.finish().await;
+                laps.mark("packing");
+                for (chunk, bodies) in plan.events.chunks(CHUNK_ROWS).zip(packed.events.chunks(CHUNK_ROWS)) {
+                    let mut q = QueryBuilder::<$db>::new(
+                        "INSERT INTO events (case_id, seq, leaf_index, body, hash) ",
+                    );
+                    q.push_values(chunk.iter().zip(bodies), |mut b, (e, body)| {
+                        b.push_bind(e.case_id.0.as_bytes().to_vec())
+                            .push_bind(e.seq as i64)
+                            .push_bind(e.leaf_index as i64)
+                            .push_bind(body)
+                            .push_bind(e.hash.0.to_vec());
+                    });
+                    q.build().execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
+                }
+                laps.mark("events");
+                // Cases that exist are updated by id alone: an upsert would
+                // also probe the number and receipt-code indexes of every row.
+                for write in [RowWrite::Insert, RowWrite::Update, RowWrite::UpdateUnindexed] {
+                    let rows: Vec<(&CaseRow, &Vec<u8>)> = plan
+                        .cases
+                        .iter()
+                        .zip(&packed.cases)
+                        .filter(|((_, w), _)| *w == write)
+                        .map(|((c, _), json)| (c, json))
+                        .collect();
+                    for chunk in rows.chunks(CHUNK_ROWS) {
+                        let mut q = match write {
+                            RowWrite::Insert => push_case_upsert(chunk),
+                            RowWrite::Update => push_case_update(chunk, &crate::sql::CASE_SQL.update_set),
+                            RowWrite::UpdateUnindexed => {
+                                push_case_update(chunk, &crate::sql::CASE_SQL.update_unindexed_set)
+                            }
+                        };
+                        q.build().execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
+                    }
+                }
+                laps.mark("cases");
                 sqlx::query("UPDATE log_head SET size = $1 WHERE id = 1")
                     .bind(plan.log_size as i64)
                     .execute(&mut *tx)
@@ -1194,11 +1193,12 @@ macro_rules! sql_store {
                 Ok(found.len())
             }
 
-            async fn restore_indexes(&self) -> Result<usize> {
-                let suspended: Vec<(String, String)> =
+            async fn restore_indexes(&self, only: Option<&str>) -> Result<usize> {
+                let mut suspended: Vec<(String, String)> =
                     sqlx::query_as("SELECT name, sql FROM suspended_indexes ORDER BY name")
                         .fetch_all(&self.write_pool)
                         .await?;
+                suspended.retain(|(name, _)| only.is_none_or(|o| o == name));
                 for (name, sql) in &suspended {
                     let mut tx = crate::transaction::WriteTx::begin(&self.write_pool, $begin_sql).await?;
                     sqlx::query(sql).execute(&mut *tx).await?;
@@ -1725,10 +1725,11 @@ macro_rules! sql_store {
 
             async fn repair(&self, rows: &[CaseRow], notices: &[jiefen_domain::inbox::Notice]) -> Result<()> {
                 let mut tx = crate::transaction::WriteTx::begin(&self.pool, $begin_sql).await?;
-                let rows: Vec<(&CaseRow, Vec<u8>)> = rows
+                let packed: Vec<Vec<u8>> = rows
                     .iter()
-                    .map(|c| (c, self.packer.pack(crate::packing::Corpus::Cases, &c.state_json, &[])))
+                    .map(|c| self.packer.pack(crate::packing::Corpus::Cases, &c.state_json, &[]))
                     .collect();
+                let rows: Vec<(&CaseRow, &Vec<u8>)> = rows.iter().zip(&packed).collect();
                 for chunk in rows.chunks(CHUNK_ROWS) {
                     push_case_upsert(chunk).build().execute(&mut *tx).await?;
                 }
