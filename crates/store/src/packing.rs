@@ -27,13 +27,15 @@
 //! theirs.
 
 use crate::rows::WritePlan;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use zstd::zstd_safe::{self, CCtx, CDict, DCtx, DDict};
 
 /// zstd's frame magic number, little-endian, as a value's first bytes.
-const FRAME_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
+pub(crate) const FRAME_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
 /// zstd's default: nearly level 9's ratio against a dictionary, at a
 /// fraction of its cost.
 const LEVEL: i32 = 3;
@@ -130,8 +132,6 @@ impl Share {
              COALESCE(SUM(octet_length({column})), 0) FROM {table}"
         )
     }
-
-    pub(crate) const MAGIC: [u8; 4] = FRAME_MAGIC;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -193,33 +193,37 @@ impl Packing {
 }
 
 /// Rows seen since the last dictionary, and a uniform sample of them.
-#[derive(Default)]
 struct Trainer {
     seen: u64,
     samples: Vec<String>,
-    /// Drives the reservoir sample; fixed so a load is repeatable.
-    rng: u64,
+    /// Drives the reservoir sample; seeded alike in every process, so a
+    /// load is repeatable.
+    rng: StdRng,
 }
 
 impl Trainer {
+    fn new() -> Self {
+        Trainer {
+            seen: 0,
+            samples: Vec::new(),
+            rng: StdRng::seed_from_u64(0x9E37_79B9_7F4A_7C15),
+        }
+    }
+
+    /// Reservoir sampling (Algorithm R).
     fn offer(&mut self, json: &str, keep: usize) {
         self.seen += 1;
         if self.samples.len() < keep {
             self.samples.push(json.to_owned());
             return;
         }
-        // Reservoir sampling (Algorithm R) with a xorshift generator.
-        self.rng ^= self.rng << 13;
-        self.rng ^= self.rng >> 7;
-        self.rng ^= self.rng << 17;
-        let slot = self.rng % self.seen;
+        let slot = self.rng.gen_range(0..self.seen);
         if (slot as usize) < keep {
             self.samples[slot as usize] = json.to_owned();
         }
     }
 }
 
-#[derive(Default)]
 struct Side {
     encoder: Option<Arc<Encoder>>,
     trainer: Trainer,
@@ -246,11 +250,8 @@ impl Packer {
                     .into_iter()
                     .map(|c| {
                         let side = Side {
-                            trainer: Trainer {
-                                rng: 0x9E37_79B9_7F4A_7C15,
-                                ..Trainer::default()
-                            },
-                            ..Side::default()
+                            encoder: None,
+                            trainer: Trainer::new(),
                         };
                         (c, side)
                     })

@@ -39,6 +39,13 @@ impl Laps {
     }
 }
 
+/// The keys a case is read by alone.
+#[derive(Clone, Copy)]
+pub(crate) enum CaseKey {
+    Id,
+    ReceiptCode,
+}
+
 /// Rows per multi-row INSERT: far below SQLite's 32766-parameter limit.
 pub(crate) const CHUNK: usize = 400;
 
@@ -156,6 +163,7 @@ macro_rules! sql_store {
     ($store:ident, $tx:ident, $db:ty, $kind:literal, $begin_sql:literal, $lock_sql:literal,
      $unsynced:expr, $refresh_statistics:expr) => {
         use crate::rows::*;
+        use crate::sql::CaseKey;
         use crate::{BatchTx, Result, Store, StoreError};
         use async_trait::async_trait;
         use jiefen_domain::body::Body;
@@ -834,11 +842,15 @@ macro_rules! sql_store {
         async fn one_case(
             packer: &crate::packing::Packer,
             pool: &sqlx::Pool<$db>,
-            column: &str,
+            by: CaseKey,
             key: &str,
         ) -> Result<Option<Case>> {
+            let sql = match by {
+                CaseKey::Id => "SELECT state_json FROM cases WHERE id = $1",
+                CaseKey::ReceiptCode => "SELECT state_json FROM cases WHERE receipt_code = $1",
+            };
             let stored: Option<Vec<u8>> =
-                sqlx::query_scalar(&format!("SELECT state_json FROM cases WHERE {column} = $1"))
+                sqlx::query_scalar(sql)
                     .bind(key)
                     .fetch_optional(pool)
                     .await?;
@@ -976,11 +988,11 @@ macro_rules! sql_store {
             }
 
             async fn get_case(&self, id: CaseId) -> Result<Option<Case>> {
-                one_case(&self.packer, &self.pool, "id", &id.to_string()).await
+                one_case(&self.packer, &self.pool, CaseKey::Id, &id.to_string()).await
             }
 
             async fn case_by_receipt(&self, receipt_code: &str) -> Result<Option<Case>> {
-                one_case(&self.packer, &self.pool, "receipt_code", receipt_code).await
+                one_case(&self.packer, &self.pool, CaseKey::ReceiptCode, receipt_code).await
             }
 
             async fn case_document(&self, id: CaseId) -> Result<Option<CaseDocument>> {
@@ -1231,7 +1243,7 @@ macro_rules! sql_store {
                 let mut shares = Vec::new();
                 for (table, column) in [("events", "body"), ("cases", "state_json")] {
                     let (rows, packed, bytes): (i64, i64, i64) = sqlx::query_as(&Share::count_sql(table, column))
-                        .bind(Share::MAGIC.to_vec())
+                        .bind(crate::packing::FRAME_MAGIC.to_vec())
                         .fetch_one(&self.pool)
                         .await?;
                     shares.push(Share { rows: rows as u64, packed: packed as u64, bytes: bytes as u64 });
