@@ -320,6 +320,13 @@ async fn http(
             };
             let (create, ids) =
                 load(server.addr, clients, seconds, Op::Create, auth.clone()).await?;
+            // Reads fetch what was created: with nothing created (every
+            // create failed, say on a full disk) there is nothing to read.
+            anyhow::ensure!(
+                !ids.is_empty(),
+                "{target}: no case was created ({} errors), so there is nothing to read back",
+                create.errors
+            );
             let (read, _) =
                 load(server.addr, clients, seconds, Op::Get(Arc::new(ids)), auth).await?;
             eprintln!("{target}: create {create:?}\n{target}: get {read:?}");
