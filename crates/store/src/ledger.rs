@@ -341,7 +341,7 @@ impl Ledger {
     pub async fn inbox(
         &self,
         query: &crate::rows::InboxQuery,
-    ) -> Result<(Vec<crate::rows::InboxItem>, Vec<(String, u64)>), StoreError> {
+    ) -> Result<(Vec<crate::rows::InboxItem>, crate::rows::UnreadCounts), StoreError> {
         let items = self.store.inbox(query).await?;
         let unread = self.store.inbox_unread(&query.recipient).await?;
         Ok((items, unread))

@@ -157,8 +157,9 @@ pub trait Store: access::AccessStore + Send + Sync + 'static {
     /// Cases the deadline engine must look at by `now_ms`, earliest first.
     async fn due_watches(&self, now_ms: i64, limit: u32) -> Result<Vec<CaseId>>;
     async fn inbox(&self, query: &InboxQuery) -> Result<Vec<InboxItem>>;
-    /// Unread items of one inbox by notice kind.
-    async fn inbox_unread(&self, recipient: &Recipient) -> Result<Vec<(String, u64)>>;
+    /// Unread items of one inbox by notice kind, each counted up to
+    /// [`UnreadCounts::LIMIT`].
+    async fn inbox_unread(&self, recipient: &Recipient) -> Result<UnreadCounts>;
     /// Marks the given items (or all, with `None`) of one inbox read;
     /// returns how many changed.
     async fn mark_read(

@@ -352,6 +352,52 @@ pub struct InboxItem {
     pub urgent: bool,
 }
 
+/// The unread notices of one inbox by kind, each kind counted only up to
+/// [`UnreadCounts::LIMIT`]: an inbox nobody marks read grows with every
+/// case, and counting a county centre's millions for a badge took most of
+/// every page's time at 10M cases. Kinds with nothing unread are absent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnreadCounts {
+    by_kind: Vec<(NoticeKind, u64)>,
+    more: bool,
+}
+
+impl UnreadCounts {
+    /// Beyond this many of one kind, the count says only "more".
+    pub const LIMIT: u64 = 999;
+
+    /// From counts of up to `LIMIT + 1` rows per kind, as the stores take
+    /// them: one row past the limit is what tells "more" from "exactly".
+    pub fn from_counted(counted: impl IntoIterator<Item = (NoticeKind, u64)>) -> Self {
+        let mut more = false;
+        let mut by_kind: Vec<(NoticeKind, u64)> = counted
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(kind, n)| {
+                more |= n > Self::LIMIT;
+                (kind, n.min(Self::LIMIT))
+            })
+            .collect();
+        by_kind.sort_by_key(|(kind, _)| kind.as_str());
+        Self { by_kind, more }
+    }
+
+    /// Sorted by the kind's code.
+    pub fn by_kind(&self) -> &[(NoticeKind, u64)] {
+        &self.by_kind
+    }
+
+    /// The sum of the counts: exact unless [`Self::more`].
+    pub fn total(&self) -> u64 {
+        self.by_kind.iter().map(|(_, n)| n).sum()
+    }
+
+    /// Whether some kind has more unread than its count says.
+    pub fn more(&self) -> bool {
+        self.more
+    }
+}
+
 /// A page of one inbox, newest first.
 #[derive(Debug, Clone)]
 pub struct InboxQuery {

@@ -39,6 +39,16 @@ impl Laps {
     }
 }
 
+/// Which index range a statement of a case-list page walks: the deadline
+/// order takes two, the running deadlines and then the cases with none;
+/// the other orders one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ListWalk {
+    Only,
+    RunningDeadlines,
+    NoDeadline,
+}
+
 /// The keys a case is read by alone.
 #[derive(Clone, Copy)]
 pub(crate) enum CaseKey {
@@ -163,10 +173,11 @@ macro_rules! sql_store {
     ($store:ident, $tx:ident, $db:ty, $kind:literal, $begin_sql:literal, $lock_sql:literal,
      $unsynced:expr, $refresh_statistics:expr) => {
         use crate::rows::*;
-        use crate::sql::CaseKey;
+        use crate::sql::{CaseKey, ListWalk};
         use crate::{BatchTx, Result, Store, StoreError};
         use async_trait::async_trait;
         use jiefen_domain::body::Body;
+        use jiefen_domain::inbox::NoticeKind;
         use jiefen_domain::case::{Case, CaseId, DeadlineSignal};
         use jiefen_domain::jurisdiction::{Jurisdiction, JurisdictionCode, Level};
         use jiefen_domain::party::PersonalFieldKind;
@@ -860,6 +871,63 @@ macro_rules! sql_store {
             }
         }
 
+        /// What a page of the case list reads of each row.
+        const LIST_HEAD: &str = "SELECT state_json FROM cases";
+
+        /// One statement of a page of the case list, `head` followed by the
+        /// query's filters, the walk's part of the cursor, its order and
+        /// `limit`: each walks one index range in order, so no statement
+        /// sorts the matching rows.
+        fn list_walk<'a>(head: &str, query: &'a CaseQuery, walk: ListWalk, limit: i64) -> QueryBuilder<'a, $db> {
+            let mut q = QueryBuilder::<$db>::new(head);
+            push_filter(&mut q, query);
+            let after = query.after;
+            match (query.order, walk) {
+                (CaseOrder::Deadline, ListWalk::NoDeadline) => {
+                    q.push(" AND due_at_ms IS NULL");
+                    if let Some(ListCursor::Deadline { due_at_ms: None, id }) = after {
+                        q.push(" AND id < ").push_bind(id.to_string());
+                    }
+                    q.push(" ORDER BY id DESC");
+                }
+                (CaseOrder::Deadline, _) => {
+                    q.push(" AND due_at_ms IS NOT NULL");
+                    if let Some(ListCursor::Deadline { due_at_ms: Some(due), id }) = after {
+                        q.push(" AND (due_at_ms > ")
+                            .push_bind(due)
+                            .push(" OR (due_at_ms = ")
+                            .push_bind(due)
+                            .push(" AND id > ")
+                            .push_bind(id.to_string())
+                            .push("))");
+                    }
+                    q.push(" ORDER BY due_at_ms, id");
+                }
+                (CaseOrder::Priority, _) => {
+                    if let Some(ListCursor::Priority { urgent, id }) = after {
+                        q.push(" AND (urgent < ")
+                            .push_bind(i16::from(urgent))
+                            .push(" OR (urgent = ")
+                            .push_bind(i16::from(urgent))
+                            .push(" AND id < ")
+                            .push_bind(id.to_string())
+                            .push("))");
+                    }
+                    q.push(" ORDER BY urgent DESC, id DESC");
+                }
+                (order @ (CaseOrder::Newest | CaseOrder::Oldest), _) => {
+                    let newest = order == CaseOrder::Newest;
+                    if let Some(ListCursor::Registered { id }) = after {
+                        q.push(if newest { " AND id < " } else { " AND id > " })
+                            .push_bind(id.to_string());
+                    }
+                    q.push(if newest { " ORDER BY id DESC" } else { " ORDER BY id" });
+                }
+            }
+            q.push(" LIMIT ").push_bind(limit);
+            q
+        }
+
         async fn fetch_cases(
             packer: &crate::packing::Packer,
             pool: &sqlx::Pool<$db>,
@@ -1017,68 +1085,22 @@ macro_rules! sql_store {
 
             async fn list_cases(&self, query: &CaseQuery) -> Result<Vec<Case>> {
                 let limit = i64::from(query.limit);
-                let mut q = QueryBuilder::<$db>::new("SELECT state_json FROM cases");
-                push_filter(&mut q, query);
-                let after = query.after;
-                match query.order {
-                    CaseOrder::Deadline => {
-                        // Two walks, each along an index: the running
-                        // deadlines by (due_at_ms, id), then the cases with
-                        // none by id. One ORDER BY over both would sort
-                        // every matching row.
-                        let mut cases = Vec::new();
-                        let in_deadlines = !matches!(after, Some(ListCursor::Deadline { due_at_ms: None, .. }));
-                        if in_deadlines {
-                            q.push(" AND due_at_ms IS NOT NULL");
-                            if let Some(ListCursor::Deadline { due_at_ms: Some(due), id }) = after {
-                                q.push(" AND (due_at_ms > ")
-                                    .push_bind(due)
-                                    .push(" OR (due_at_ms = ")
-                                    .push_bind(due)
-                                    .push(" AND id > ")
-                                    .push_bind(id.to_string())
-                                    .push("))");
-                            }
-                            q.push(" ORDER BY due_at_ms, id LIMIT ").push_bind(limit);
-                            cases = fetch_cases(&self.packer, &self.pool, q).await?;
-                        }
-                        let wanted = limit - cases.len() as i64;
-                        if wanted > 0 {
-                            let mut q = QueryBuilder::<$db>::new("SELECT state_json FROM cases");
-                            push_filter(&mut q, query);
-                            q.push(" AND due_at_ms IS NULL");
-                            if let Some(ListCursor::Deadline { due_at_ms: None, id }) = after {
-                                q.push(" AND id < ").push_bind(id.to_string());
-                            }
-                            q.push(" ORDER BY id DESC LIMIT ").push_bind(wanted);
-                            cases.extend(fetch_cases(&self.packer, &self.pool, q).await?);
-                        }
-                        Ok(cases)
-                    }
-                    CaseOrder::Priority => {
-                        if let Some(ListCursor::Priority { urgent, id }) = after {
-                            q.push(" AND (urgent < ")
-                                .push_bind(i16::from(urgent))
-                                .push(" OR (urgent = ")
-                                .push_bind(i16::from(urgent))
-                                .push(" AND id < ")
-                                .push_bind(id.to_string())
-                                .push("))");
-                        }
-                        q.push(" ORDER BY urgent DESC, id DESC LIMIT ").push_bind(limit);
-                        fetch_cases(&self.packer, &self.pool, q).await
-                    }
-                    order @ (CaseOrder::Newest | CaseOrder::Oldest) => {
-                        let newest = order == CaseOrder::Newest;
-                        if let Some(ListCursor::Registered { id }) = after {
-                            q.push(if newest { " AND id < " } else { " AND id > " })
-                                .push_bind(id.to_string());
-                        }
-                        q.push(if newest { " ORDER BY id DESC" } else { " ORDER BY id" });
-                        q.push(" LIMIT ").push_bind(limit);
-                        fetch_cases(&self.packer, &self.pool, q).await
-                    }
+                let fetch = |walk, limit| fetch_cases(&self.packer, &self.pool, list_walk(LIST_HEAD, query, walk, limit));
+                if query.order != CaseOrder::Deadline {
+                    return fetch(ListWalk::Only, limit).await;
                 }
+                // Two walks, each along an index: the running deadlines
+                // by (due_at_ms, id), then the cases with none by id. One
+                // ORDER BY over both would sort every matching row.
+                let mut cases = Vec::new();
+                if !matches!(query.after, Some(ListCursor::Deadline { due_at_ms: None, .. })) {
+                    cases = fetch(ListWalk::RunningDeadlines, limit).await?;
+                }
+                let wanted = limit - cases.len() as i64;
+                if wanted > 0 {
+                    cases.extend(fetch(ListWalk::NoDeadline, wanted).await?);
+                }
+                Ok(cases)
             }
 
             async fn due_watches(&self, now_ms: i64, limit: u32) -> Result<Vec<CaseId>> {
@@ -1136,7 +1158,7 @@ macro_rules! sql_store {
                             id: r.try_get("id")?,
                             case_id: parse_id(r.try_get("case_id")?)?,
                             seq: r.try_get::<i64, _>("seq")? as u64,
-                            kind: jiefen_domain::inbox::NoticeKind::parse(kind)
+                            kind: NoticeKind::parse(kind)
                                 .ok_or_else(|| StoreError::Corrupt(format!("inbox kind {kind:?}")))?,
                             at: jiefen_domain::Timestamp::from_unix_millis(r.try_get("at_ms")?),
                             text: r.try_get("text")?,
@@ -1149,17 +1171,35 @@ macro_rules! sql_store {
                     .collect()
             }
 
-            async fn inbox_unread(&self, recipient: &jiefen_domain::inbox::Recipient) -> Result<Vec<(String, u64)>> {
-                let rows = sqlx::query(
-                    "SELECT kind, COUNT(*) AS n FROM inbox WHERE recipient = $1 AND read_at_ms IS NULL \
-                     GROUP BY kind ORDER BY kind",
-                )
-                .bind(recipient.to_string())
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter()
-                    .map(|r| Ok((r.try_get("kind")?, r.try_get::<i64, _>("n")? as u64)))
-                    .collect()
+            async fn inbox_unread(&self, recipient: &jiefen_domain::inbox::Recipient) -> Result<UnreadCounts> {
+                // One bounded walk of the unread index per kind: a GROUP BY
+                // would count every unread row of the inbox.
+                let mut q = QueryBuilder::<$db>::new("");
+                for (i, kind) in NoticeKind::ALL.iter().enumerate() {
+                    if i > 0 {
+                        q.push(" UNION ALL ");
+                    }
+                    q.push("SELECT ")
+                        .push_bind(kind.as_str())
+                        .push(" AS kind, COUNT(*) AS n FROM (SELECT 1 AS one FROM inbox WHERE recipient = ")
+                        .push_bind(recipient.to_string())
+                        .push(" AND kind = ")
+                        .push_bind(kind.as_str())
+                        .push(" AND read_at_ms IS NULL LIMIT ")
+                        .push_bind(UnreadCounts::LIMIT as i64 + 1)
+                        .push(") AS k");
+                }
+                let rows = q.build().fetch_all(&self.pool).await?;
+                let counted = rows
+                    .iter()
+                    .map(|r| {
+                        let kind: &str = r.try_get("kind")?;
+                        let kind = NoticeKind::parse(kind)
+                            .ok_or_else(|| StoreError::Corrupt(format!("inbox kind {kind:?}")))?;
+                        Ok((kind, r.try_get::<i64, _>("n")? as u64))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(UnreadCounts::from_counted(counted))
             }
 
             async fn mark_read(

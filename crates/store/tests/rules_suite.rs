@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use jiefen_domain::inbox::{NoticeKind, Recipient};
 use jiefen_domain::policy::Complexity;
-use jiefen_store::{InboxQuery, ManualClock};
+use jiefen_store::{InboxQuery, ManualClock, UnreadCounts};
 
 const HANDLER: &str = "handler-li";
 
@@ -77,7 +77,13 @@ async fn unread_by_kind(ledger: &Ledger, recipient: &Recipient) -> Vec<(String, 
         cases: Vec::new(),
         limit: 10,
     };
-    ledger.inbox(&query).await.unwrap().1
+    let counted = ledger.inbox(&query).await.unwrap().1;
+    assert!(!counted.more(), "a test's inbox is small: {counted:?}");
+    counted
+        .by_kind()
+        .iter()
+        .map(|(kind, n)| (kind.as_str().to_owned(), *n))
+        .collect()
 }
 
 fn count(kinds: &[String], kind: &str) -> usize {
@@ -920,7 +926,66 @@ async fn repeats_are_bounded(db: Db) {
     assert_eq!(listed, ids[ids.len() - LISTED_REPEATS..].to_vec());
 }
 
+/// An inbox nobody reads grows with every case: its unread counts stop at
+/// the limit and say so, and are exact up to it.
+async fn unread_counts_stop_at_their_limit(db: Db) {
+    let clock = Arc::new(ManualClock::new(start()));
+    let ledger = ledger(&db, clock).await;
+    register(&ledger, dispute("341721100201")).await;
+    let limit = UnreadCounts::LIMIT;
+    // Notices as the ledger writes them, copied from the one it wrote: a
+    // thousand cases' worth would take the ledger minutes here.
+    let fill = |kind: &str, n: u64| {
+        format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n}) \
+             INSERT INTO inbox (recipient, case_id, seq, kind, at_ms, text) \
+             SELECT 'body:many', one.case_id, n.i, '{kind}', one.at_ms, one.text \
+             FROM n, (SELECT case_id, at_ms, text FROM inbox LIMIT 1) AS one"
+        )
+    };
+    db.exec(&fill("overdue", limit + 101)).await;
+    db.exec(&fill("due_soon", 5)).await;
+    let many = Recipient::parse("body:many").unwrap();
+    let counted = |ledger: Ledger| {
+        let many = many.clone();
+        async move {
+            let query = InboxQuery {
+                recipient: many,
+                unread_only: true,
+                kind: None,
+                before: None,
+                cases: Vec::new(),
+                limit: 1,
+            };
+            ledger.inbox(&query).await.unwrap().1
+        }
+    };
+    let over = counted(ledger.clone()).await;
+    assert_eq!(
+        over.by_kind(),
+        &[(NoticeKind::DueSoon, 5), (NoticeKind::Overdue, limit)]
+    );
+    assert!(over.more(), "{over:?}");
+    assert_eq!(over.total(), limit + 5);
+
+    // Exactly at the limit is exact.
+    db.exec(
+        "UPDATE inbox SET read_at_ms = 1 WHERE id IN (SELECT id FROM inbox \
+         WHERE recipient = 'body:many' AND kind = 'overdue' ORDER BY id LIMIT 101)",
+    )
+    .await;
+    let at = counted(ledger.clone()).await;
+    assert_eq!(
+        at.by_kind(),
+        &[(NoticeKind::DueSoon, 5), (NoticeKind::Overdue, limit)]
+    );
+    assert!(!at.more(), "{at:?}");
+    assert_eq!(ledger.mark_read(&many, None).await.unwrap(), limit + 5);
+    assert_eq!(counted(ledger).await, UnreadCounts::default());
+}
+
 on_both!(
+    unread_counts_stop_at_their_limit,
     escalation_ladder,
     acceptance_ladder,
     restart_mid_tick,

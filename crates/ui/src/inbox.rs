@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use jiefen_domain::case::CaseId;
 use jiefen_domain::inbox::Recipient;
-use jiefen_store::{InboxItem, InboxQuery};
+use jiefen_store::{InboxItem, InboxQuery, UnreadCounts};
 use jiefen_web::auth::Principal;
 use jiefen_web::extract::QueryParams;
 use jiefen_web::{ApiError, AppState};
@@ -19,10 +19,35 @@ use std::sync::Arc;
 
 const PAGE: u32 = 30;
 
+/// How many notices are unread, as shown: "999+" once a count stopped at
+/// its limit (see [`UnreadCounts`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Unread {
+    pub n: u64,
+    pub more: bool,
+}
+
+impl Unread {
+    pub fn any(&self) -> bool {
+        self.n > 0
+    }
+
+    fn add(&mut self, counted: &UnreadCounts) {
+        self.n += counted.total();
+        self.more |= counted.more();
+    }
+}
+
+impl std::fmt::Display for Unread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}", self.n, if self.more { "+" } else { "" })
+    }
+}
+
 pub struct Tab {
     pub href: String,
     pub label: String,
-    pub unread: u64,
+    pub unread: Unread,
     pub current: bool,
 }
 
@@ -44,7 +69,7 @@ pub struct InboxPage {
     pub tabs: Vec<Tab>,
     /// The inbox shown, as the API names it.
     pub recipient: String,
-    pub unread: u64,
+    pub unread: Unread,
     /// Read notices are listed too.
     pub all: bool,
     pub items: Vec<Item>,
@@ -115,7 +140,11 @@ pub async fn page(
     let mut counts = Vec::new();
     for r in &own {
         let unread = match app.ledger.store().inbox_unread(r).await {
-            Ok(by_kind) => by_kind.iter().map(|(_, n)| n).sum(),
+            Ok(counted) => {
+                let mut unread = Unread::default();
+                unread.add(&counted);
+                unread
+            }
             Err(e) => return Err(PageError::new(c, e.into())),
         };
         counts.push(unread);
@@ -125,7 +154,7 @@ pub async fn page(
         .or_else(|| {
             own.iter()
                 .zip(&counts)
-                .find(|(_, n)| **n > 0)
+                .find(|(_, n)| n.any())
                 .map(|(r, _)| r.clone())
         })
         .or_else(|| own.first().cloned());
@@ -164,7 +193,7 @@ pub async fn page(
         .iter()
         .zip(&counts)
         .find(|(r, _)| **r == recipient)
-        .map_or(0, |(_, n)| *n);
+        .map_or(Unread::default(), |(_, n)| *n);
     let name = recipient.to_string();
     let next = (found.len() == PAGE as usize)
         .then(|| found.iter().map(|i| i.id).min())
@@ -205,17 +234,18 @@ pub async fn unread_for(
     app: &AppState,
     principal: &Principal,
     cases: &[CaseId],
-) -> Result<(BTreeMap<CaseId, Vec<jiefen_domain::inbox::NoticeKind>>, u64), ApiError> {
+) -> Result<
+    (
+        BTreeMap<CaseId, Vec<jiefen_domain::inbox::NoticeKind>>,
+        Unread,
+    ),
+    ApiError,
+> {
     let mut by_case: BTreeMap<CaseId, Vec<_>> = BTreeMap::new();
-    let mut total = 0;
+    let mut total = Unread::default();
     let store = app.ledger.store();
     for recipient in principal.staff.own_inboxes() {
-        total += store
-            .inbox_unread(&recipient)
-            .await?
-            .iter()
-            .map(|(_, n)| n)
-            .sum::<u64>();
+        total.add(&store.inbox_unread(&recipient).await?);
         if cases.is_empty() {
             continue;
         }

@@ -136,7 +136,7 @@ pub struct Queue {
     /// Filters the form does not show, carried along by it.
     pub kept: Vec<(String, String)>,
     /// Unread notices in the user's own inboxes, all cases.
-    pub unread: u64,
+    pub unread: crate::inbox::Unread,
 }
 
 /// A date in China Standard Time, as 2026-11-24.

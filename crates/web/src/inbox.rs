@@ -37,10 +37,28 @@ pub struct Inbox {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UnreadCounts {
+    /// The sum of `by_kind`: exact unless `more`.
     pub total: u64,
-    /// Only kinds with unread items appear.
+    /// Only kinds with unread items appear. Each is counted up to 999.
     #[schema(example = json!({"overdue": 2, "due_soon": 1}))]
     pub by_kind: BTreeMap<String, u64>,
+    /// Some kind has more than 999 unread: its count stops there, and
+    /// the total is a lower bound (show it as "999+").
+    pub more: bool,
+}
+
+impl From<&jiefen_store::UnreadCounts> for UnreadCounts {
+    fn from(counted: &jiefen_store::UnreadCounts) -> Self {
+        Self {
+            total: counted.total(),
+            by_kind: counted
+                .by_kind()
+                .iter()
+                .map(|(kind, n)| (kind.as_str().to_owned(), *n))
+                .collect(),
+            more: counted.more(),
+        }
+    }
 }
 
 /// A recipient in a JSON body, refused while deserialising so that the
@@ -155,10 +173,7 @@ pub async fn inbox(
     let next_before = (items.len() == limit as usize)
         .then(|| items.iter().map(|i| i.id).min())
         .flatten();
-    let unread = UnreadCounts {
-        total: unread.iter().map(|(_, n)| n).sum(),
-        by_kind: unread.into_iter().collect(),
-    };
+    let unread = UnreadCounts::from(&unread);
     Ok(Json(Inbox {
         recipient: recipient.to_string(),
         items,

@@ -52,8 +52,9 @@ impl Db {
         }
     }
 
-    /// Raw SQL, as an attacker with database access would run it.
-    /// Raw SQL, as one transaction on a connection of its own.
+    /// Raw SQL, as one transaction on a connection of its own (as an
+    /// attacker with database access would run it, or a test filling
+    /// tables faster than the ledger would).
     pub async fn exec(&self, sql: &str) {
         let raw = match self {
             Db::Sqlite(s, _) => jiefen_store::forgery::Raw::Sqlite(s.pool()),
