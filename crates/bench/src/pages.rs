@@ -229,6 +229,7 @@ pub async fn run(o: &Options) -> Result<()> {
         ("clerk.yaodu", "/intake".into()),
         ("grid.yaodu", "/grid".into()),
         ("clerk.yaodu", "/cases".into()),
+        ("clerk.yaodu", "/cases?sort=deadline".into()),
         ("clerk.yaodu", "/cases?q=%E5%AE%85%E5%9F%BA%E5%9C%B0".into()),
         ("clerk.yaodu", format!("/cases/{town_case}")),
         ("clerk.yaodu", format!("/cases/{town_case}/receipt")),
