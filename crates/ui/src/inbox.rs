@@ -38,6 +38,14 @@ impl Unread {
     }
 }
 
+impl From<&UnreadCounts> for Unread {
+    fn from(counted: &UnreadCounts) -> Self {
+        let mut unread = Self::default();
+        unread.add(counted);
+        unread
+    }
+}
+
 impl std::fmt::Display for Unread {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}{}", self.n, if self.more { "+" } else { "" })
@@ -140,11 +148,7 @@ pub async fn page(
     let mut counts = Vec::new();
     for r in &own {
         let unread = match app.ledger.store().inbox_unread(r).await {
-            Ok(counted) => {
-                let mut unread = Unread::default();
-                unread.add(&counted);
-                unread
-            }
+            Ok(counted) => Unread::from(&counted),
             Err(e) => return Err(PageError::new(c, e.into())),
         };
         counts.push(unread);
