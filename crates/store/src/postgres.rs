@@ -94,8 +94,21 @@ crate::sql::sql_store!(
     Some(format!(
         "VACUUM (ANALYZE) {}",
         crate::bulk::loaded_tables("")
-    ))
+    )),
+    SUBTREE_PLACES
 );
+
+/// The places (`jpath`s) with cases from `$1` up to `$2` (a subtree's
+/// prefix, and it followed by the highest character), at most `$3 + 1`,
+/// each found by one seek of `cases_jpath`. That index is
+/// text_pattern_ops (so that LIKE uses it under any collation): it is
+/// compared and ordered by the `~<~` family, not by the collation's `<`.
+const SUBTREE_PLACES: &str = "WITH RECURSIVE places (jpath, n) AS ( \
+     SELECT (SELECT jpath FROM cases WHERE jpath ~>=~ $1 AND jpath ~<~ $2 ORDER BY jpath USING ~<~ LIMIT 1), 1 \
+     UNION ALL \
+     SELECT (SELECT c.jpath FROM cases c WHERE c.jpath ~>~ p.jpath AND c.jpath ~<~ $2 ORDER BY c.jpath USING ~<~ LIMIT 1), p.n + 1 \
+     FROM places p WHERE p.jpath IS NOT NULL AND p.n <= $3) \
+     SELECT jpath FROM places WHERE jpath IS NOT NULL";
 
 mod access_impl {
     use super::PostgresStore;

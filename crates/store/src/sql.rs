@@ -56,6 +56,10 @@ pub(crate) enum CaseKey {
     ReceiptCode,
 }
 
+/// The most places a subtree's page of the case list is merged from
+/// (one index walk each); a town has a few dozen, a county hundreds.
+pub(crate) const MERGED_PLACES: usize = 64;
+
 /// Rows per multi-row INSERT: far below SQLite's 32766-parameter limit.
 pub(crate) const CHUNK: usize = 400;
 
@@ -171,7 +175,7 @@ pub(crate) fn select_tallies(keys: &str) -> String {
 
 macro_rules! sql_store {
     ($store:ident, $tx:ident, $db:ty, $kind:literal, $begin_sql:literal, $lock_sql:literal,
-     $unsynced:expr, $refresh_statistics:expr) => {
+     $unsynced:expr, $refresh_statistics:expr, $subtree_places:expr) => {
         use crate::rows::*;
         use crate::sql::{CaseKey, ListWalk};
         use crate::{BatchTx, Result, Store, StoreError};
@@ -880,7 +884,24 @@ macro_rules! sql_store {
         /// sorts the matching rows.
         fn list_walk<'a>(head: &str, query: &'a CaseQuery, walk: ListWalk, limit: i64) -> QueryBuilder<'a, $db> {
             let mut q = QueryBuilder::<$db>::new(head);
-            push_filter(&mut q, query);
+            push_walk(&mut q, query, walk, None, limit);
+            q
+        }
+
+        /// The filters, cursor, order and limit of [`list_walk`], appended
+        /// to `q`; with `place`, only the cases of that one place (a
+        /// `jpath`), the branch of a [`merged_walk`].
+        fn push_walk<'a>(
+            q: &mut QueryBuilder<'a, $db>,
+            query: &'a CaseQuery,
+            walk: ListWalk,
+            place: Option<&'a str>,
+            limit: i64,
+        ) {
+            push_filter(q, query);
+            if let Some(p) = place {
+                q.push(" AND jpath = ").push_bind(p);
+            }
             let after = query.after;
             match (query.order, walk) {
                 (CaseOrder::Deadline, ListWalk::NoDeadline) => {
@@ -888,7 +909,6 @@ macro_rules! sql_store {
                     if let Some(ListCursor::Deadline { due_at_ms: None, id }) = after {
                         q.push(" AND id < ").push_bind(id.to_string());
                     }
-                    q.push(" ORDER BY id DESC");
                 }
                 (CaseOrder::Deadline, _) => {
                     q.push(" AND due_at_ms IS NOT NULL");
@@ -901,7 +921,6 @@ macro_rules! sql_store {
                             .push_bind(id.to_string())
                             .push("))");
                     }
-                    q.push(" ORDER BY due_at_ms, id");
                 }
                 (CaseOrder::Priority, _) => {
                     if let Some(ListCursor::Priority { urgent, id }) = after {
@@ -913,19 +932,88 @@ macro_rules! sql_store {
                             .push_bind(id.to_string())
                             .push("))");
                     }
-                    q.push(" ORDER BY urgent DESC, id DESC");
                 }
                 (order @ (CaseOrder::Newest | CaseOrder::Oldest), _) => {
-                    let newest = order == CaseOrder::Newest;
                     if let Some(ListCursor::Registered { id }) = after {
-                        q.push(if newest { " AND id < " } else { " AND id > " })
+                        q.push(if order == CaseOrder::Newest { " AND id < " } else { " AND id > " })
                             .push_bind(id.to_string());
                     }
-                    q.push(if newest { " ORDER BY id DESC" } else { " ORDER BY id" });
                 }
             }
-            q.push(" LIMIT ").push_bind(limit);
+            q.push(walk_order(query.order, walk)).push(" LIMIT ").push_bind(limit);
+        }
+
+        /// The ORDER BY of one walk of a page of the case list.
+        fn walk_order(order: CaseOrder, walk: ListWalk) -> &'static str {
+            match (order, walk) {
+                (CaseOrder::Deadline, ListWalk::NoDeadline) => " ORDER BY id DESC",
+                (CaseOrder::Deadline, _) => " ORDER BY due_at_ms, id",
+                (CaseOrder::Priority, _) => " ORDER BY urgent DESC, id DESC",
+                (CaseOrder::Newest, _) => " ORDER BY id DESC",
+                (CaseOrder::Oldest, _) => " ORDER BY id",
+            }
+        }
+
+        /// [`list_walk`] for a subtree of a few places, as a merge: one
+        /// ordered walk per place along `cases_jpath_deadline` (or
+        /// `cases_jpath`), each stopping after `limit`, then the first
+        /// `limit` of them all. The walk of the whole store's index in the
+        /// page's order would pass every other place's cases on the way: at
+        /// ten million cases a town's queue by deadline is a thousandth of
+        /// the running deadlines.
+        fn merged_walk<'a>(
+            head: &str,
+            query: &'a CaseQuery,
+            walk: ListWalk,
+            places: &'a [String],
+            limit: i64,
+        ) -> QueryBuilder<'a, $db> {
+            let order = walk_order(query.order, walk);
+            let mut q = QueryBuilder::<$db>::new(head);
+            q.push(" WHERE id IN (SELECT id FROM (");
+            for (i, place) in places.iter().enumerate() {
+                if i > 0 {
+                    q.push(" UNION ALL ");
+                }
+                q.push("SELECT due_at_ms, id FROM (SELECT due_at_ms, id FROM cases");
+                push_walk(&mut q, query, walk, Some(place), limit);
+                q.push(format!(") AS place{i}"));
+            }
+            q.push(") AS merged").push(order).push(" LIMIT ").push_bind(limit).push(")").push(order);
             q
+        }
+
+        /// The places (`jpath`s) a page of the case list can be merged
+        /// from ([`merged_walk`]): those of its subtree that have cases,
+        /// found by one index seek each, or `None` when the page's order
+        /// has no index by place, when a body's own index serves it
+        /// better, or when the subtree has more than [`MERGED_PLACES`]
+        /// places (a county's: its cases are then a large share of the
+        /// store, and the plain walk soon finds a page of them).
+        async fn merge_places(pool: &sqlx::Pool<$db>, query: &CaseQuery) -> Result<Option<Vec<String>>> {
+            let f = &query.filter;
+            let by_place = matches!(query.order, CaseOrder::Deadline | CaseOrder::Newest | CaseOrder::Oldest);
+            let own_index = f.body.is_some() || f.handler.is_some() || f.registered_by.is_some();
+            let scope = match &f.scope {
+                ScopeFilter::Subtree(p) => Some(p),
+                ScopeFilter::Everything => None,
+                ScopeFilter::Body(_) | ScopeFilter::Nothing => return Ok(None),
+            };
+            // Both apply; the longer is the narrower (or, if neither
+            // contains the other, the filter finds nothing either way).
+            let Some(prefix) = [scope, f.jpath_prefix.as_ref()].into_iter().flatten().max_by_key(|p| p.len()) else {
+                return Ok(None);
+            };
+            if !by_place || own_index {
+                return Ok(None);
+            }
+            let places: Vec<String> = sqlx::query_scalar($subtree_places)
+                .bind(prefix.as_str())
+                .bind(format!("{prefix}{}", char::MAX))
+                .bind(crate::sql::MERGED_PLACES as i64)
+                .fetch_all(pool)
+                .await?;
+            Ok((places.len() <= crate::sql::MERGED_PLACES).then_some(places))
         }
 
         async fn fetch_cases(
@@ -1085,7 +1173,17 @@ macro_rules! sql_store {
 
             async fn list_cases(&self, query: &CaseQuery) -> Result<Vec<Case>> {
                 let limit = i64::from(query.limit);
-                let fetch = |walk, limit| fetch_cases(&self.packer, &self.pool, list_walk(LIST_HEAD, query, walk, limit));
+                let places = merge_places(&self.pool, query).await?;
+                if places.as_ref().is_some_and(|p| p.is_empty()) {
+                    return Ok(Vec::new());
+                }
+                let fetch = |walk, limit| {
+                    let q = match &places {
+                        Some(places) => merged_walk(LIST_HEAD, query, walk, places, limit),
+                        None => list_walk(LIST_HEAD, query, walk, limit),
+                    };
+                    fetch_cases(&self.packer, &self.pool, q)
+                };
                 if query.order != CaseOrder::Deadline {
                     return fetch(ListWalk::Only, limit).await;
                 }

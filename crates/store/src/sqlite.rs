@@ -210,8 +210,19 @@ crate::sql::sql_store!(
     // Without statistics SQLite's planner prefers indexes, which the
     // queries are written for (statistics could change plans measured
     // without them), and it needs no vacuum for index-only reads.
-    None::<String>
+    None::<String>,
+    SUBTREE_PLACES
 );
+
+/// The places (`jpath`s) with cases from `$1` up to `$2` (a subtree's
+/// prefix, and it followed by the highest character), at most `$3 + 1`,
+/// each found by one seek of `cases_jpath`.
+const SUBTREE_PLACES: &str = "WITH RECURSIVE places (jpath, n) AS ( \
+     SELECT (SELECT jpath FROM cases WHERE jpath >= $1 AND jpath < $2 ORDER BY jpath LIMIT 1), 1 \
+     UNION ALL \
+     SELECT (SELECT c.jpath FROM cases c WHERE c.jpath > p.jpath AND c.jpath < $2 ORDER BY c.jpath LIMIT 1), p.n + 1 \
+     FROM places p WHERE p.jpath IS NOT NULL AND p.n <= $3) \
+     SELECT jpath FROM places WHERE jpath IS NOT NULL";
 
 mod access_impl {
     use super::SqliteStore;
@@ -254,6 +265,33 @@ mod tests {
             .collect()
     }
 
+    /// The first page of a queue by deadline, a later page among the
+    /// running deadlines and one among the cases with none.
+    fn deadline_pages(scope: ScopeFilter) -> Vec<CaseQuery> {
+        let id = CaseId::parse("019aea65-df55-7930-a84d-e916de4b40f9").unwrap();
+        let due = Some(1_700_000_000_000);
+        [
+            None,
+            Some(ListCursor::Deadline { due_at_ms: due, id }),
+            Some(ListCursor::Deadline {
+                due_at_ms: None,
+                id,
+            }),
+        ]
+        .into_iter()
+        .map(|after| CaseQuery {
+            filter: CaseFilter {
+                scope: scope.clone(),
+                ..CaseFilter::default()
+            },
+            order: CaseOrder::Deadline,
+            after,
+            limit: 50,
+            now: jiefen_domain::Timestamp::from_unix_millis(1_700_000_000_000),
+        })
+        .collect()
+    }
+
     /// A handling body's queue by deadline walked every running deadline
     /// of the store to find its own (206 ms for a town's mediation
     /// committee at 10,000,000 cases): both its walks, first page or
@@ -261,28 +299,8 @@ mod tests {
     #[tokio::test]
     async fn a_bodys_queue_by_deadline_walks_its_own_index() {
         let (_dir, store) = empty().await;
-        let id = CaseId::parse("019aea65-df55-7930-a84d-e916de4b40f9").unwrap();
-        for after in [
-            None,
-            Some(ListCursor::Deadline {
-                due_at_ms: Some(1_700_000_000_000),
-                id,
-            }),
-            Some(ListCursor::Deadline {
-                due_at_ms: None,
-                id,
-            }),
-        ] {
-            let query = CaseQuery {
-                filter: CaseFilter {
-                    scope: ScopeFilter::Body("341721100-MEDIATION".into()),
-                    ..CaseFilter::default()
-                },
-                order: CaseOrder::Deadline,
-                after,
-                limit: 50,
-                now: jiefen_domain::Timestamp::from_unix_millis(1_700_000_000_000),
-            };
+        for query in deadline_pages(ScopeFilter::Body("341721100-MEDIATION".into())) {
+            let after = query.after;
             for walk in [ListWalk::RunningDeadlines, ListWalk::NoDeadline] {
                 let head = "EXPLAIN QUERY PLAN SELECT state_json FROM cases";
                 let mut walked = super::list_walk(head, &query, walk, 50);
@@ -299,6 +317,77 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A town's queue by deadline walked the whole store's running
+    /// deadlines to find its own. Merged from its places, every walk of
+    /// a place, first page or later, by deadline or among the cases with
+    /// none, must be a range of `cases_jpath_deadline`, unsorted; only what
+    /// the walks return (a page per place at most) is sorted.
+    #[tokio::test]
+    async fn a_towns_queue_by_deadline_walks_each_places_index() {
+        let (_dir, store) = empty().await;
+        let places = vec![
+            "/341700/341721/341721100/".to_string(),
+            "/341700/341721/341721100/341721100201/".to_string(),
+            "/341700/341721/341721100/341721100202/".to_string(),
+        ];
+        for query in deadline_pages(ScopeFilter::Subtree(places[0].clone())) {
+            let after = query.after;
+            for walk in [ListWalk::RunningDeadlines, ListWalk::NoDeadline] {
+                let head = "EXPLAIN QUERY PLAN SELECT state_json FROM cases";
+                let mut merged = super::merged_walk(head, &query, walk, &places, 50);
+                let plan = plan(&store, merged.build()).await;
+                let by_place = plan
+                    .iter()
+                    .filter(|d| {
+                        d.contains("USING INDEX cases_jpath_deadline (jpath=?")
+                            || d.contains("USING COVERING INDEX cases_jpath_deadline (jpath=?")
+                    })
+                    .count();
+                assert_eq!(by_place, places.len(), "{walk:?} after {after:?}: {plan:?}");
+                // SQLite may sort what a place's walk returned (at most
+                // `limit` rows) to merge the walks, but never the rows of
+                // the store it walks.
+                let sorts_cases = plan
+                    .windows(2)
+                    .any(|w| w[1].contains("TEMP B-TREE") && w[0].contains(" cases "));
+                assert!(!sorts_cases, "{walk:?} after {after:?}: {plan:?}");
+                assert!(
+                    !plan.iter().any(|d| d.starts_with("SCAN cases")),
+                    "{walk:?} after {after:?}: {plan:?}"
+                );
+            }
+        }
+    }
+
+    /// The places of a subtree are found by one seek of an index each,
+    /// never by reading the subtree's cases.
+    #[tokio::test]
+    async fn a_subtrees_places_are_found_by_seeks() {
+        let (_dir, store) = empty().await;
+        let statement = format!("EXPLAIN QUERY PLAN {}", super::SUBTREE_PLACES);
+        let plan = plan(
+            &store,
+            sqlx::query(&statement)
+                .bind("/341700/341721/")
+                .bind(format!("/341700/341721/{}", char::MAX))
+                .bind(64_i64),
+        )
+        .await;
+        let seeks = plan
+            .iter()
+            .filter(|d| {
+                d.starts_with("SEARCH") && d.contains("INDEX cases_jpath") && d.contains("jpath>")
+            })
+            .count();
+        assert_eq!(seeks, 2, "{plan:?}");
+        assert!(
+            !plan
+                .iter()
+                .any(|d| d.starts_with("SCAN cases") || d.contains("TEMP B-TREE")),
+            "{plan:?}"
+        );
     }
 
     /// `jiefen rebuild` looks up every case's notices: at a million cases a
