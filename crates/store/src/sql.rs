@@ -1517,7 +1517,7 @@ macro_rules! sql_store {
 
             async fn has_clear_personal(&self) -> Result<bool> {
                 let any: Option<i64> =
-                    sqlx::query_scalar("SELECT 1 FROM personal_data WHERE salt <> '' LIMIT 1")
+                    sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM personal_data WHERE salt <> '' LIMIT 1")
                         .fetch_optional(&self.pool)
                         .await?;
                 Ok(any.is_some())

@@ -213,9 +213,35 @@ async fn bad_key_exports_change_nothing(db: Db) {
     assert_eq!(opened(&ledger, id).await.len(), 5);
 }
 
+/// A store from before encryption at rest (values in clear, no vault
+/// check recorded) is refused under a master key, and the refusal records
+/// nothing; a store once opened under the key is not searched for such
+/// values again (that search read all of personal_data on every start).
+async fn clear_values_are_sought_only_before_sealing(db: Db) {
+    let clock = Arc::new(ManualClock::new(start()));
+    let clear = "INSERT INTO personal_data (case_id, party_no, field, value, salt, commitment) \
+                 VALUES ('019aea65-df55-7930-a84d-e916de4b40f9', 0, 'phone', '13812345678', 'salt', 'c')";
+    db.exec(clear).await;
+    let refused = open_ledger(&db, clock.clone(), MASTER_KEY).await.err();
+    assert!(
+        matches!(&refused, Some(jiefen_store::StoreError::Corrupt(m)) if m.contains("in clear")),
+        "{refused:?}"
+    );
+    assert_eq!(db.store().vault_check().await.unwrap(), None);
+    db.exec("DELETE FROM personal_data").await;
+    drop(open_ledger(&db, clock.clone(), MASTER_KEY).await.unwrap());
+    assert!(db.store().vault_check().await.unwrap().is_some());
+    // Planted after the first sealed open, such a row is a forgery the
+    // start-up check no longer reads; the ledger opens.
+    db.exec(clear).await;
+    assert!(db.store().has_clear_personal().await.unwrap());
+    drop(open_ledger(&db, clock, MASTER_KEY).await.unwrap());
+}
+
 on_both!(
     key_exports_restore_and_never_undo_erasures,
-    bad_key_exports_change_nothing
+    bad_key_exports_change_nothing,
+    clear_values_are_sought_only_before_sealing
 );
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
