@@ -160,7 +160,10 @@ impl Server {
         let mut child = cmd.spawn().context("cannot start server")?;
         let stderr = child.stderr.take().expect("piped");
         let mut lines = BufReader::new(stderr).lines();
-        let addr = tokio::time::timeout(Duration::from_secs(120), async {
+        // A large store that has aged since it was made first catches up: the
+        // deadline engine's first tick and the search index (86 s for a
+        // 10,000,000-case store left for three hours).
+        let addr = tokio::time::timeout(Duration::from_secs(900), async {
             while let Some(line) = lines.next_line().await? {
                 if let Some(rest) = line.split("http://").nth(1) {
                     let addr = rest.split('/').next().unwrap_or_default();
