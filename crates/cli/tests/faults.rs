@@ -287,8 +287,14 @@ fn send_until_answered(
 ) -> (usize, Duration) {
     let started = Instant::now();
     let mut failed = 0;
+    // How the tries failed, for the message if it never gets through.
+    let mut unanswered = 0;
+    let mut longest = Duration::ZERO;
     loop {
-        match send(addr, token, op) {
+        let sent = Instant::now();
+        let answer = send(addr, token, op);
+        longest = longest.max(sent.elapsed());
+        match answer {
             Some((503, body)) => {
                 assert_eq!(body["error"]["code"], "unavailable", "{body}");
                 failed += 1;
@@ -297,11 +303,15 @@ fn send_until_answered(
                 book.lock().unwrap().answered(op.clone(), status, &body);
                 return (failed, started.elapsed());
             }
-            None => failed += 1,
+            None => {
+                failed += 1;
+                unanswered += 1;
+            }
         }
         assert!(
             started.elapsed() < Duration::from_secs(120),
-            "{} still unanswered after two minutes",
+            "{} still unanswered after two minutes: {failed} tries failed, {unanswered} of them \
+             with no answer; the longest try took {longest:?}",
             op.key
         );
         // A client's back-off, so the retries do not spin while the

@@ -94,11 +94,32 @@ impl Spawned {
 }
 
 /// A test that fails before killing its server must not leave it running
-/// (it would hold the test's output open).
+/// (it would hold the test's output open). Its failure comes with what the
+/// server warned of, and the end of its log, which the assertion alone
+/// would not show.
 impl Drop for Spawned {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if !std::thread::panicking() {
+            return;
+        }
+        let Some(Ok(logged)) = self.stderr.take().map(|t| t.join()) else {
+            return;
+        };
+        let lines: Vec<&str> = logged.lines().collect();
+        let warned: Vec<&str> = lines
+            .iter()
+            .copied()
+            .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+            .collect();
+        let tail = &lines[lines.len().saturating_sub(40)..];
+        eprintln!(
+            "the server's last warnings ({} in all):\n{}\nthe end of its log:\n{}",
+            warned.len(),
+            warned[warned.len().saturating_sub(40)..].join("\n"),
+            tail.join("\n")
+        );
     }
 }
 
