@@ -29,6 +29,21 @@ mod pages;
 mod soak;
 mod text;
 
+/// A memory line of a process's /proc status, in KiB: `VmRSS`, `VmHWM`
+/// (the high-water resident set), `RssAnon`, `RssFile`. `None` is this
+/// process.
+fn status_kib(pid: Option<u32>, field: &str) -> Option<u64> {
+    let process = pid.map_or_else(|| "self".to_owned(), |p| p.to_string());
+    let status = std::fs::read_to_string(format!("/proc/{process}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.strip_prefix(field).is_some_and(|r| r.starts_with(':')))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
 #[derive(Parser)]
 #[command(about = "HTTP load benchmarks for Jiefen")]
 struct Cli {

@@ -300,8 +300,22 @@ pub async fn run(o: &Options) -> Result<()> {
             at(&waited, 0.5),
         );
     }
-    if let Some(rss) = peak_rss(server.child.id()) {
+    let pid = server.child.id();
+    if let Some(rss) = crate::status_kib(pid, "VmHWM") {
         println!("\nserver peak RSS: {:.0} MB", rss as f64 / 1024.0);
+    }
+    // What the resident set is now made of: the heap (SQLite's page
+    // caches, the search index's writer) is anonymous; pages of files the
+    // search index maps are file-backed, and the kernel may drop them.
+    if let (Some(anon), Some(file)) = (
+        crate::status_kib(pid, "RssAnon"),
+        crate::status_kib(pid, "RssFile"),
+    ) {
+        println!(
+            "server RSS at the end: {:.0} MB anonymous, {:.0} MB of mapped files",
+            anon as f64 / 1024.0,
+            file as f64 / 1024.0
+        );
     }
     Ok(())
 }
@@ -321,16 +335,4 @@ async fn count_cases(b: &mut Browser) -> Result<u64> {
     f["totals"]["counts"]["registered"]
         .as_u64()
         .context("figures without a registered count")
-}
-
-/// The process's high-water resident set (VmHWM), in KiB.
-fn peak_rss(pid: Option<u32>) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
 }

@@ -316,14 +316,7 @@ async fn client_loop(
 
 /// The server's resident set, in MB (0 when it cannot be read).
 fn rss_mb(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
+    crate::status_kib(Some(pid), "VmRSS").map_or(0.0, |kb| kb as f64 / 1024.0)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {

@@ -133,7 +133,7 @@ pub fn run(o: &Options) -> Result<()> {
         docs.len(),
         t.elapsed().as_secs_f64(),
         chars as f64 / docs.len().max(1) as f64,
-        memory("VmRSS").unwrap_or(0) >> 10
+        crate::status_kib(None, "VmRSS").unwrap_or(0) >> 10
     );
 
     let indexing = index_all(o, &seg, &docs)?;
@@ -251,7 +251,7 @@ pub fn run(o: &Options) -> Result<()> {
     println!();
     println!(
         "peak RSS of the process: {:.2} GB (the {} cases' texts are held in memory as the store's stand-in)",
-        memory("VmHWM").unwrap_or(0) as f64 / (1 << 20) as f64,
+        crate::status_kib(None, "VmHWM").unwrap_or(0) as f64 / (1 << 20) as f64,
         group(docs.len())
     );
     Ok(())
@@ -627,7 +627,7 @@ fn index_all(o: &Options, seg: &Arc<Segmenter>, docs: &[CaseDoc]) -> Result<Opti
     }
     let seconds = started.elapsed().as_secs_f64();
     ensure!(index.len() == docs.len() as u64, "the index lost cases");
-    let peak_kb = memory("VmHWM").unwrap_or(0);
+    let peak_kb = crate::status_kib(None, "VmHWM").unwrap_or(0);
     drop(index);
     std::fs::write(&marker, built.to_string())?;
     Ok(Some(Indexing {
@@ -1177,18 +1177,6 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
     }
     let rank = (p * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-/// A line of /proc/self/status in kB (`VmRSS`, `VmHWM`).
-fn memory(key: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with(key))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
 }
 
 /// 1234567 → "1,234,567".

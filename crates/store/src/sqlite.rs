@@ -319,6 +319,62 @@ mod tests {
         }
     }
 
+    /// A grid worker's own reports, and a handler's own cases, in the
+    /// default order (red first, then newest) and newest first: the grid
+    /// page took 61.8 ms at 10,000,000 cases. Each page, first or later,
+    /// must walk an index of the person's own cases in its order, never
+    /// sort them nor pass everyone else's.
+    #[tokio::test]
+    async fn a_persons_own_cases_walk_their_own_index() {
+        let (_dir, store) = empty().await;
+        let id = CaseId::parse("019aea65-df55-7930-a84d-e916de4b40f9").unwrap();
+        let pages = [
+            (CaseOrder::Priority, None),
+            (
+                CaseOrder::Priority,
+                Some(ListCursor::Priority { urgent: true, id }),
+            ),
+            (CaseOrder::Newest, None),
+            (CaseOrder::Newest, Some(ListCursor::Registered { id })),
+        ];
+        let scope = ScopeFilter::Subtree("/341700/341721/341721100/341721100201/".into());
+        for (who, index) in [
+            ("registrant", "cases_registrant"),
+            ("handler", "cases_handler"),
+        ] {
+            for (order, after) in pages {
+                let mut filter = CaseFilter {
+                    scope: scope.clone(),
+                    ..CaseFilter::default()
+                };
+                let person = Some("grid.yaodu".to_owned());
+                if who == "registrant" {
+                    filter.registered_by = person;
+                } else {
+                    filter.handler = person;
+                }
+                let query = CaseQuery {
+                    filter,
+                    order,
+                    after,
+                    limit: 20,
+                    now: jiefen_domain::Timestamp::from_unix_millis(1_700_000_000_000),
+                };
+                let head = "EXPLAIN QUERY PLAN SELECT state_json FROM cases";
+                let mut walked = super::list_walk(head, &query, ListWalk::Only, 21);
+                let plan = plan(&store, walked.build()).await;
+                assert!(
+                    plan.iter().any(|d| d.contains(&format!("INDEX {index}"))),
+                    "{who} {order:?} after {after:?}: {plan:?}"
+                );
+                assert!(
+                    !plan.iter().any(|d| d.contains("TEMP B-TREE")),
+                    "{who} {order:?} after {after:?}: {plan:?}"
+                );
+            }
+        }
+    }
+
     /// A town's queue by deadline walked the whole store's running
     /// deadlines to find its own. Merged from its places, every walk of
     /// a place, first page or later, by deadline or among the cases with
